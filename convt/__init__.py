@@ -1,0 +1,1 @@
+"""The ``convt`` command: explain, solve and compare transposed convolutions."""

@@ -1,0 +1,33 @@
+"""The NumPy oracle for transposed convolution: the canonical semantics, computed in float64.
+
+It imports no deep-learning framework. See ``conv_transpose`` for the canonical form.
+"""
+
+from .bounds import error_bound, unit_roundoff
+from .formulations import (
+    conv_input_gradient,
+    conv_matrix,
+    conv_transpose_by_definition,
+    conv_transpose_by_gradient,
+    conv_transpose_by_matrix,
+    conv_transpose_by_zero_insertion,
+)
+from .forward import conv, conv_output_size
+from .geometry import Geometry
+from .transpose import conv_transpose, output_size
+
+__all__ = [
+    "Geometry",
+    "conv",
+    "conv_input_gradient",
+    "conv_matrix",
+    "conv_output_size",
+    "conv_transpose",
+    "conv_transpose_by_definition",
+    "conv_transpose_by_gradient",
+    "conv_transpose_by_matrix",
+    "conv_transpose_by_zero_insertion",
+    "error_bound",
+    "output_size",
+    "unit_roundoff",
+]

@@ -1,0 +1,1 @@
+"""Records of conformance checks, and the reports and comparisons made from them."""
