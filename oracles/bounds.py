@@ -6,7 +6,7 @@ bias) in any order, in a format with unit roundoff ``u``::
     |y - y_exact| <= rho * M  +  gamma_n * ((1 + rho) * M + |bias|)
     M       = (|x| conv_transpose |w|) at the same position (same stride, crops, dilation, groups)
     gamma_n = n*u / (1 - n*u)
-    rho     = 2*u_in + u_in**2     when the inputs are first rounded to a narrower format (TF32, bf16)
+    rho     = 2*u_in + u_in**2     when the inputs are first converted to a narrower format (TF32, bf16)
 
 ``gamma_n`` bounds recursive summation of ``n`` terms whatever the order or blocking (Higham,
 *Accuracy and Stability of Numerical Algorithms*, 2nd ed., section 3.1), so the bias is counted as a
@@ -24,8 +24,11 @@ from .transpose import conv_transpose
 
 UNIT_ROUNDOFF = {"float64": 2.0**-53, "float32": 2.0**-24, "float16": 2.0**-11, "bfloat16": 2.0**-8}
 
-# Input rounding before the products, by precision mode: TF32 keeps 10 explicit mantissa bits.
-INPUT_ROUNDOFF = {None: 0.0, "highest": 0.0, "tf32": 2.0**-11, "bfloat16": 2.0**-8}
+# Relative error of the input conversion before the products, by precision mode. TF32 keeps 10
+# explicit mantissa bits: 2**-11 when rounded to nearest, but tensor cores fed unrounded float32 drop
+# the low bits (round toward zero), which is off by up to 2**-10. A bound that must never raise a false
+# alarm takes the chopping value. bfloat16 conversions in the frameworks round to nearest even.
+INPUT_ROUNDOFF = {None: 0.0, "highest": 0.0, "tf32": 2.0**-10, "bfloat16": 2.0**-8}
 
 
 def dtype_name(dtype) -> str:
