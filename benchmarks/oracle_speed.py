@@ -22,14 +22,17 @@ LAYERS = {
 }
 
 
-def median_seconds(call, repeats):
-    call()  # warm-up: first-touch allocations, BLAS thread start
-    times = []
+def interleaved_medians(calls, repeats):
+    """Median seconds of each call, alternating them so that both see the same machine load."""
+    for call in calls:
+        call()  # warm-up: first-touch allocations, thread pools
+    times = [[] for _ in calls]
     for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for call, seconds in zip(calls, times):
+            start = time.perf_counter()
+            call()
+            seconds.append(time.perf_counter() - start)
+    return [statistics.median(seconds) for seconds in times]
 
 
 def main(argv=None):
@@ -44,14 +47,15 @@ def main(argv=None):
     torch.set_num_threads(2)
     functional = {1: torch.nn.functional.conv_transpose1d, 2: torch.nn.functional.conv_transpose2d, 3: torch.nn.functional.conv_transpose3d}
     rng = np.random.default_rng(0)
-    print(f"torch {torch.__version__}, numpy {np.__version__}, median of {args.repeats} runs, float64")
+    print(f"torch {torch.__version__}, numpy {np.__version__}, float64, median of {args.repeats} interleaved runs")
     ratios = {}
     for name, (x_shape, w_shape, kwargs) in LAYERS.items():
         x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
         tx, tw = torch.from_numpy(x), torch.from_numpy(w)
         ndim = len(x_shape) - 2
-        oracle = median_seconds(lambda: oracles.conv_transpose(x, w, **kwargs), args.repeats)
-        reference = median_seconds(lambda: functional[ndim](tx, tw, **kwargs), args.repeats)
+        oracle, reference = interleaved_medians(
+            [lambda: oracles.conv_transpose(x, w, **kwargs), lambda: functional[ndim](tx, tw, **kwargs)], args.repeats
+        )
         ratios[name] = oracle / reference
         print(f"{name:55s} oracle {oracle * 1e3:8.2f} ms   torch {reference * 1e3:8.2f} ms   ratio {oracle / reference:5.2f}")
     target = ratios[next(iter(LAYERS))]

@@ -60,52 +60,90 @@ def output_size(input_size, kernel_size, *, stride=1, padding=0, output_padding=
 
 
 def scatter_products(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: int) -> np.ndarray:
-    """Bias-free transposed convolution of validated float64 operands (``x`` batched)."""
+    """Bias-free transposed convolution of validated float64 operands (``x`` batched).
+
+    Polyphase accumulation: tap ``t`` of a dim lands on full positions ``j*s + t*d``, i.e. on phase
+    ``(t*d) mod s`` at row ``j + (t*d) // s``. Accumulating in a phase-major buffer ``(..., s, Q)``
+    per dim makes every tap's addition contiguous (strided additions run an order of magnitude
+    slower); one interleaving copy per phase then writes the cropped output. The buffer covers only
+    the rows that survive the crop, and is filled for a block of samples at a time so it stays at most
+    about half the output.
+    """
     batch, in_channels = x.shape[:2]
-    per_group_in = in_channels // groups
-    per_group_out = w.shape[1]
+    per_group_in, per_group_out = in_channels // groups, w.shape[1]
     out = np.zeros((batch, per_group_out * groups, *geometry.output_size))
-    # (G, Cg, Mg, T) -> (T, G, Mg, Cg): one contiguous (G, Mg, Cg) matrix stack per kernel offset.
-    weights = np.ascontiguousarray(
-        w.reshape(groups, per_group_in, per_group_out, -1).transpose(3, 0, 2, 1)
-    )
+    windows = [_Window(*dims) for dims in zip(
+        geometry.input_size, geometry.stride, geometry.dilation, geometry.crop_before, geometry.output_size, geometry.full_size
+    )]
+    if any(window.rows <= 0 for window in windows):
+        return out  # every output lies in the zero extension
+    taps = list(np.ndindex(*geometry.kernel_size))
+    # (G, Cg, Mg, T) -> (G, T*Mg, Cg): the taps' weight matrices stacked, so that one product serves several taps.
+    weights = np.ascontiguousarray(w.reshape(groups, per_group_in, per_group_out, -1).transpose(0, 3, 2, 1))
+    weights = weights.reshape(groups, len(taps) * per_group_out, per_group_in)
     inputs = x.reshape(batch, groups, per_group_in, -1)
-    for flat_offset, offset in enumerate(np.ndindex(*geometry.kernel_size)):
-        overlap = _overlap(offset, geometry)
-        if overlap is None:
-            continue
-        input_slices, output_slices = overlap
-        if all(sl.start == 0 and sl.stop == i for sl, i in zip(input_slices, geometry.input_size)):
-            operand, spatial = inputs, geometry.input_size
-        else:
-            # Heavy crops: only the inputs that land inside the output are multiplied.
-            window = x[(slice(None), slice(None), *input_slices)]
-            spatial = window.shape[2:]
-            operand = window.reshape(batch, groups, per_group_in, -1)
-        products = np.matmul(weights[flat_offset], operand)  # (N, G, Mg, P)
-        out[(slice(None), slice(None), *output_slices)] += products.reshape(batch, -1, *spatial)
+    plane = int(np.prod(geometry.input_size))
+    block = max(1, -(-batch // 2))
+    buffer_shape = tuple(size for window in windows for size in (window.stride, window.rows))
+    buffer_size = block * groups * per_group_out * int(np.prod(buffer_shape))
+    # Taps per product: the products may use about as much memory as half the buffer.
+    chunk = max(1, min(len(taps), buffer_size // (2 * block * groups * per_group_out * plane)))
+    lead = (slice(None),) * 3
+    for first in range(0, batch, block):
+        samples = slice(first, min(batch, first + block))
+        buffer = np.zeros((samples.stop - samples.start, groups, per_group_out, *buffer_shape))
+        for low in range(0, len(taps), chunk):
+            high = min(len(taps), low + chunk)
+            products = np.matmul(weights[:, low * per_group_out : high * per_group_out], inputs[samples])
+            products = products.reshape(-1, groups, high - low, per_group_out, *geometry.input_size)
+            for index in range(low, high):
+                placement = [window.place(t, dilation) for window, t, dilation in zip(windows, taps[index], geometry.dilation)]
+                if None in placement:
+                    continue
+                source = tuple(input_slice for input_slice, _ in placement)
+                target = tuple(part for _, rows in placement for part in rows)
+                buffer[lead + target] += products[(slice(None), slice(None), index - low, slice(None)) + source]
+        destination = out[samples].reshape(-1, groups, per_group_out, *geometry.output_size)
+        for phases in np.ndindex(*(window.stride for window in windows)):
+            copies = [window.copy(phase) for window, phase in zip(windows, phases)]
+            if None in copies:
+                continue
+            destination[lead + tuple(output_slice for output_slice, _ in copies)] = buffer[
+                lead + tuple(part for _, rows in copies for part in rows)
+            ]
     return out
 
 
-def _overlap(offset: tuple[int, ...], geometry: Geometry):
-    """Input and output slices linked by one kernel offset, or None if it reaches no output.
+class _Window:
+    """One dim's phase-major buffer: full position ``f = (first_row + q)*s + phase``, ``q < rows``.
 
-    Input ``j`` and kernel tap ``t`` land at output ``p = j*s + t*d - crop_before``; keep the ``j``
-    with ``0 <= p < o``.
+    It spans the full positions that survive the crop, ``[max(0, cb), min(L, cb + o))``.
     """
-    input_slices, output_slices = [], []
-    for t, i, s, d, cb, o in zip(
-        offset, geometry.input_size, geometry.stride, geometry.dilation, geometry.crop_before, geometry.output_size
-    ):
-        shift = t * d - cb
-        first = max(0, _ceil_div(-shift, s))
-        last = min(i - 1, (o - 1 - shift) // s)
+
+    def __init__(self, length, stride, dilation, crop_before, output, full):
+        self.length, self.stride, self.crop_before = length, stride, crop_before
+        self.kept_start, self.kept_stop = max(0, crop_before), min(full, crop_before + output)
+        self.first_row = self.kept_start // stride
+        self.rows = (self.kept_stop - 1) // stride - self.first_row + 1 if self.kept_stop > self.kept_start else 0
+
+    def place(self, tap: int, dilation: int):
+        """``(input slice, (phase, row slice))`` where tap ``tap`` deposits its products, or None."""
+        shift, phase = divmod(tap * dilation, self.stride)
+        first = max(0, self.first_row - shift)
+        last = min(self.length - 1, self.first_row + self.rows - 1 - shift)
         if first > last:
             return None
-        start = first * s + shift
-        input_slices.append(slice(first, last + 1))
-        output_slices.append(slice(start, start + (last - first) * s + 1, s))
-    return tuple(input_slices), tuple(output_slices)
+        row = first + shift - self.first_row
+        return slice(first, last + 1), (phase, slice(row, row + last - first + 1))
+
+    def copy(self, phase: int):
+        """``(output slice, (phase, row slice))`` moving one phase's kept positions to the output, or None."""
+        first = max(0, _ceil_div(self.kept_start - phase, self.stride) - self.first_row)
+        last = min(self.rows - 1, (self.kept_stop - 1 - phase) // self.stride - self.first_row)
+        if first > last:
+            return None
+        start = (self.first_row + first) * self.stride + phase - self.crop_before
+        return slice(start, start + (last - first) * self.stride + 1, self.stride), (phase, slice(first, last + 1))
 
 
 def _ceil_div(numerator: int, denominator: int) -> int:
