@@ -20,14 +20,14 @@ from dataclasses import dataclass
 import numpy as np
 
 
-def _is_int(value) -> bool:
+def is_int(value) -> bool:
     # bool is an int subclass; True as a stride is almost always a bug in the caller.
     return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
 
 def per_dim(value, ndim: int, name: str) -> tuple[int, ...]:
     """An int, or a sequence of one int per spatial dimension, as a tuple of ``ndim`` ints."""
-    if _is_int(value):
+    if is_int(value):
         return (int(value),) * ndim
     try:
         values = tuple(value)
@@ -35,7 +35,7 @@ def per_dim(value, ndim: int, name: str) -> tuple[int, ...]:
         raise ValueError(f"{name} must be an int or one int per spatial dim; got {value!r}") from None
     if len(values) != ndim:
         raise ValueError(f"{name} has {len(values)} entries but there are {ndim} spatial dims; got {name}={values!r}")
-    if not all(_is_int(v) for v in values):
+    if not all(is_int(v) for v in values):
         raise ValueError(f"{name} must be integers; got {name}={values!r}")
     return tuple(int(v) for v in values)
 
@@ -46,7 +46,7 @@ def padding_pairs(padding, ndim: int, name: str = "padding") -> tuple[tuple[int,
     Accepts an int (same at both ends of every dim), one int per dim (same at both ends), or one
     ``(before, after)`` pair per dim.
     """
-    if _is_int(padding):
+    if is_int(padding):
         return ((int(padding), int(padding)),) * ndim
     try:
         entries = tuple(padding)
@@ -56,23 +56,23 @@ def padding_pairs(padding, ndim: int, name: str = "padding") -> tuple[tuple[int,
         raise ValueError(f"{name} has {len(entries)} entries but there are {ndim} spatial dims; got {name}={entries!r}")
     pairs = []
     for entry in entries:
-        if _is_int(entry):
+        if is_int(entry):
             pairs.append((int(entry), int(entry)))
             continue
         try:
             pair = tuple(entry)
         except TypeError:
             pair = ()
-        if len(pair) != 2 or not all(_is_int(v) for v in pair):
+        if len(pair) != 2 or not all(is_int(v) for v in pair):
             raise ValueError(f"{name} entries must be ints or (before, after) pairs of ints; got {name}={entries!r}")
         pairs.append((int(pair[0]), int(pair[1])))
     return tuple(pairs)
 
 
-def _spatial_rank(*values) -> int:
+def spatial_rank(*values) -> int:
     """The number of spatial dims implied by the first non-int argument (1 when all are ints)."""
     for value in values:
-        if not _is_int(value):
+        if not is_int(value):
             try:
                 return len(value)
             except TypeError:
@@ -122,7 +122,7 @@ class Geometry:
         Raises ``ValueError`` for non-positive sizes, strides or dilations, a negative
         ``output_padding``, or an output length <= 0.
         """
-        ndim = _spatial_rank(input_size, kernel_size)
+        ndim = spatial_rank(input_size, kernel_size)
         kernel_size = per_dim(kernel_size, ndim, "kernel_size")
         input_size = per_dim(input_size, ndim, "input_size")
         stride = per_dim(stride, ndim, "stride")
@@ -184,7 +184,7 @@ def validate_operands(x, w, bias, groups: int, *, weight_layout: str):
             f"x must have shape (N, C, *spatial) or (C, *spatial) with {ndim} spatial dims to match w.shape={w.shape}; "
             f"got x.shape={x.shape}"
         )
-    if not _is_int(groups) or groups <= 0:
+    if not is_int(groups) or groups <= 0:
         raise ValueError(f"groups must be a positive integer; got groups={groups!r}")
     channels = x.shape[1]
     if weight_layout == "transpose":
