@@ -1,0 +1,53 @@
+"""The ``convt`` command line: one module per subcommand, registered in :data:`SUBCOMMANDS`.
+
+A subcommand module provides ``add_parser(subparsers) -> argparse.ArgumentParser`` (it adds its
+parser, including ``--json`` via ``arguments.add_json_flag``) and ``run(args) -> int``. To add
+one, import its module here and append it to ``SUBCOMMANDS``.
+
+Exit status: 0 on success, 2 for any user error, which is reported as one line on stderr
+(``convt: error: ...``): argparse's errors, and ``CliError``/``ValueError``/``OSError`` raised by
+``run`` (the oracle's ValueErrors name the offending parameter).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from . import explain_command, solve_command
+from .arguments import PREFIX, CliError, Parser, one_line
+
+# Order here is the order in `convt --help`. shape, same-table, report and compare go here too.
+SUBCOMMANDS = [
+    solve_command,
+    explain_command,
+]
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog="convt",
+        description="Explain, solve and compare transposed convolutions against a float64 NumPy oracle.",
+    )
+    # Subparsers inherit the Parser class, so their errors are one line too.
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in SUBCOMMANDS:
+        module.add_parser(subparsers).set_defaults(run=module.run)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run ``convt`` with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # --help (0) and usage errors (2), returned rather than raised
+        return stop.code if isinstance(stop.code, int) else 2
+    try:
+        return args.run(args)
+    except (CliError, ValueError, OSError) as error:
+        print(f"{PREFIX}{one_line(error)}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
