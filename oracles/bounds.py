@@ -3,10 +3,12 @@
 For one output element summing ``n`` terms (``n = C_in/groups * prod(k)`` products, plus one for the
 bias) in any order, in a format with unit roundoff ``u``::
 
-    |y - y_exact| <= rho * M  +  gamma_n * ((1 + rho) * M + |bias|)
+    |y - y_exact| <= rho * M  +  gamma_n * ((1 + rho) * M + |bias|)  +  2*(n+1) * eta
     M       = (|x| conv_transpose |w|) at the same position (same stride, crops, dilation, groups)
     gamma_n = n*u / (1 - n*u)
     rho     = 2*u_in + u_in**2     when the inputs are first converted to a narrower format (TF32, bf16)
+    eta     = half the smallest subnormal: each product and sum may also be off by eta where the
+              result underflows (float16: 2**-25), so tiny outputs get an absolute allowance
 
 ``gamma_n`` bounds recursive summation of ``n`` terms whatever the order or blocking (Higham,
 *Accuracy and Stability of Numerical Algorithms*, 2nd ed., section 3.1), so the bias is counted as a
@@ -23,6 +25,8 @@ from .geometry import validate_operands
 from .transpose import conv_transpose
 
 UNIT_ROUNDOFF = {"float64": 2.0**-53, "float32": 2.0**-24, "float16": 2.0**-11, "bfloat16": 2.0**-8}
+# Half the smallest positive subnormal: the absolute error of rounding a result that underflows.
+UNDERFLOW = {"float64": 2.0**-1075, "float32": 2.0**-150, "float16": 2.0**-25, "bfloat16": 2.0**-134}
 
 # Relative error of the input conversion before the products, by precision mode. TF32 keeps 10
 # explicit mantissa bits: 2**-11 when rounded to nearest, but tensor cores fed unrounded float32 drop
@@ -68,7 +72,7 @@ def error_bound(
             to TF32 before each product) or ``"bfloat16"`` (inputs rounded to bfloat16).
         accumulation: the format the sums are carried in, when wider than ``dtype`` (float16 and
             bfloat16 kernels accumulate in float32). The result is then rounded once more to ``dtype``:
-            ``bound = e + u_dtype * (M + |bias| + e)`` with ``e`` the bound above in the accumulation format.
+            ``bound = e + u_dtype * (M + |bias| + e) + eta_dtype`` with ``e`` the bound above in the accumulation format.
 
     Returns:
         float64 array of the output's shape (batched like ``x``). Positions that no product reaches and
@@ -95,6 +99,9 @@ def error_bound(
         bound = np.where(magnitude + bias_magnitude > 0, np.inf, 0.0)
     else:
         bound = rho * magnitude + gamma_n * ((1 + rho) * magnitude + bias_magnitude)
+    reached = (magnitude + bias_magnitude) > 0
+    # Each of the n products and n sums (plus the bias) may underflow by eta; exact zeros stay exact.
+    bound = bound + np.where(reached, 2 * (terms + 1) * UNDERFLOW[accumulation], 0.0)
     if accumulation != name:
-        bound = bound + UNIT_ROUNDOFF[name] * (magnitude + bias_magnitude + bound)
+        bound = bound + UNIT_ROUNDOFF[name] * (magnitude + bias_magnitude + bound) + np.where(reached, UNDERFLOW[name], 0.0)
     return bound if batched else bound[0]
