@@ -3,7 +3,8 @@
 It imports no deep-learning framework. See ``conv_transpose`` for the canonical form.
 """
 
-from .bounds import error_bound, unit_roundoff
+from . import gradients
+from .bounds import error_bound, sum_bound, unit_roundoff
 from .formulations import (
     conv_input_gradient,
     conv_matrix,
@@ -28,6 +29,8 @@ __all__ = [
     "conv_transpose_by_matrix",
     "conv_transpose_by_zero_insertion",
     "error_bound",
+    "gradients",
     "output_size",
+    "sum_bound",
     "unit_roundoff",
 ]

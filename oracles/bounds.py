@@ -79,6 +79,19 @@ def error_bound(
         with no bias are 0: an implementation must produce exact zeros there. Where ``n*u >= 1`` no
         finite bound exists and the entry is ``inf``.
     """
+    x, w, bias, batched = validate_operands(x, w, bias, groups, weight_layout="transpose")
+    kwargs = dict(stride=stride, padding=padding, output_padding=output_padding, dilation=dilation, groups=groups)
+    magnitude = conv_transpose(np.abs(x), np.abs(w), **kwargs)
+    bias_magnitude = 0.0 if bias is None else np.abs(bias).reshape((-1,) + (1,) * (w.ndim - 2))
+    terms = (x.shape[1] // groups) * int(np.prod(w.shape[2:])) + (bias is not None)
+    bound = sum_bound(magnitude, terms, dtype=dtype, precision=precision, accumulation=accumulation, bias_magnitude=bias_magnitude)
+    return bound if batched else bound[0]
+
+
+def sum_bound(magnitude, terms: int, *, dtype, precision=None, accumulation=None, bias_magnitude=0.0) -> np.ndarray:
+    """The bound of the module docstring for sums of ``terms`` terms whose absolute values add up to
+    ``magnitude`` (per element), plus an unrounded-input ``bias_magnitude``; shared by every operator
+    the suite checks (the transposed convolution, its input and weight gradients)."""
     name = dtype_name(dtype)
     accumulation = name if accumulation is None else dtype_name(accumulation)
     if precision not in INPUT_ROUNDOFF:
@@ -87,21 +100,17 @@ def error_bound(
         raise ValueError(f"precision='tf32' applies to float32 only; got dtype={name}")
     if UNIT_ROUNDOFF[accumulation] > UNIT_ROUNDOFF[name]:
         raise ValueError(f"accumulation={accumulation} is narrower than dtype={name}")
-    x, w, bias, batched = validate_operands(x, w, bias, groups, weight_layout="transpose")
-    kwargs = dict(stride=stride, padding=padding, output_padding=output_padding, dilation=dilation, groups=groups)
-    magnitude = conv_transpose(np.abs(x), np.abs(w), **kwargs)
-    bias_magnitude = 0.0 if bias is None else np.abs(bias).reshape((-1,) + (1,) * (w.ndim - 2))
-    terms = (x.shape[1] // groups) * int(np.prod(w.shape[2:])) + (bias is not None)
+    magnitude = np.asarray(magnitude, dtype=np.float64)
     u_in = INPUT_ROUNDOFF[precision]
     rho = 2 * u_in + u_in**2
     gamma_n = gamma(terms, UNIT_ROUNDOFF[accumulation])
+    reached = (magnitude + bias_magnitude) > 0
     if np.isinf(gamma_n):
-        bound = np.where(magnitude + bias_magnitude > 0, np.inf, 0.0)
+        bound = np.where(reached, np.inf, 0.0)
     else:
         bound = rho * magnitude + gamma_n * ((1 + rho) * magnitude + bias_magnitude)
-    reached = (magnitude + bias_magnitude) > 0
     # Each of the n products and n sums (plus the bias) may underflow by eta; exact zeros stay exact.
     bound = bound + np.where(reached, 2 * (terms + 1) * UNDERFLOW[accumulation], 0.0)
     if accumulation != name:
         bound = bound + UNIT_ROUNDOFF[name] * (magnitude + bias_magnitude + bound) + np.where(reached, UNDERFLOW[name], 0.0)
-    return bound if batched else bound[0]
+    return bound

@@ -150,3 +150,35 @@ def test_conv_then_conv_transpose_returns_the_input_size(length, kernel, stride,
     output_padding = length - ((conv_length - 1) * stride - 2 * padding + effective)
     assert 0 <= output_padding < stride
     assert oracles.output_size(conv_length, kernel, stride=stride, padding=padding, output_padding=output_padding, dilation=dilation) == (length,)
+
+
+@given(case=cases(values=st.just("integer")), data=st.data())
+def test_gradients_satisfy_the_chain_rule_identities(case, data):
+    """<conv_transpose(x, w), g> == <x, dL/dx> == <w, dL/dw>: all three are the same sum of products."""
+    from oracles.gradients import input_gradient, weight_gradient
+
+    x, w, _ = case.arrays()
+    kw = case.oracle_kwargs()
+    y = oracles.conv_transpose(x, w, **kw)
+    g = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1))).integers(-4, 5, y.shape).astype(float)
+    total = np.vdot(y, g)
+    assert np.vdot(x, input_gradient(g, w, case.input_size, **kw)) == total
+    assert np.vdot(w, weight_gradient(x, g, case.kernel_size, **kw)) == total
+
+
+@given(case=cases(values=st.just("integer")), data=st.data())
+def test_gradients_equal_the_response_to_unit_perturbations(case, data):
+    """dL/dw[i] == <conv_transpose(x, e_i), g> and dL/dx[i] == <conv_transpose(e_i, w), g> at drawn indices i."""
+    from oracles.gradients import input_gradient, weight_gradient
+
+    x, w, _ = case.arrays()
+    kw = case.oracle_kwargs()
+    y = oracles.conv_transpose(x, w, **kw)
+    g = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1))).integers(-4, 5, y.shape).astype(float)
+    dw, dx = weight_gradient(x, g, case.kernel_size, **kw), input_gradient(g, w, case.input_size, **kw)
+    assert dw.shape == w.shape and dx.shape == x.shape
+    for array, grad, response in ((w, dw, lambda e: oracles.conv_transpose(x, e, **kw)), (x, dx, lambda e: oracles.conv_transpose(e, w, **kw))):
+        index = tuple(data.draw(st.integers(0, n - 1)) for n in array.shape)
+        unit = np.zeros_like(array)
+        unit[index] = 1
+        assert grad[index] == np.vdot(response(unit), g), index
