@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import sys
 
-from . import explain_command, solve_command
+from . import explain_command, same_table_command, shape_command, solve_command
 from .arguments import PREFIX, CliError, Parser, one_line
 
-# Order here is the order in `convt --help`. shape, same-table, report and compare go here too.
+# Order here is the order in `convt --help`; report and compare go here too.
 SUBCOMMANDS = [
+    shape_command,
+    same_table_command,
     solve_command,
     explain_command,
 ]

@@ -58,6 +58,11 @@ class Dialect(abc.ABC):
     def from_canonical(self, geometry: Geometry) -> dict:
         """Native parameters that give ``geometry``; ``NotExpressible`` (with the reason) where none do."""
 
+    def same_conventions(self, input_size: int, kernel_size: int, stride: int, dilation: int = 1) -> dict:
+        """1-D canonical geometry of each of this API's 'SAME'-like modes, by label; a ``str`` value is
+        the reason the API rejects that mode there. Empty for an API without such a mode."""
+        return {}
+
     def output_size(self, input_size, kernel_size, **native) -> tuple[int, ...]:
         """The spatial output size the framework produces for these native parameters."""
         return self.to_canonical(input_size, kernel_size, **native).output_size
