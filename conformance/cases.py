@@ -17,9 +17,9 @@ from oracles.geometry import Geometry
 INTEGER_RANGE = 4
 
 
-@dataclass(frozen=True)
-class Case:
-    """One transposed convolution in canonical terms (per-dim tuples) and its operand recipe."""
+@dataclass(frozen=True, kw_only=True)
+class Operands:
+    """Channel counts, sizes and the recipe for the operand arrays."""
 
     batch: int | None  # None: unbatched input (C_in, *spatial)
     groups: int
@@ -27,10 +27,6 @@ class Case:
     out_per_group: int
     input_size: tuple[int, ...]
     kernel_size: tuple[int, ...]
-    stride: tuple[int, ...]
-    dilation: tuple[int, ...]
-    padding: tuple[tuple[int, int], ...]  # (crop_before, crop_after + output_padding) per dim
-    output_padding: tuple[int, ...]
     bias: bool
     values: str = "float"  # "float": signed normal floats; "integer": small integers, exact results
     seed: int = 0
@@ -46,6 +42,37 @@ class Case:
     @property
     def out_channels(self) -> int:
         return self.groups * self.out_per_group
+
+    def input_shape(self) -> tuple[int, ...]:
+        lead = () if self.batch is None else (self.batch,)
+        return lead + (self.in_channels, *self.input_size)
+
+    def weight_shape(self) -> tuple[int, ...]:
+        return (self.in_channels, self.out_per_group, *self.kernel_size)
+
+    def arrays(self, dtype=np.float64):
+        """``(x, w, bias)`` in the oracle's layout, drawn from ``seed``; ``bias`` is None without bias.
+
+        Values are made in float64 and then cast, so a lower-precision lane receives the rounded
+        values and the oracle is run on exactly those.
+        """
+        rng = np.random.default_rng(self.seed)
+        shapes = [self.input_shape(), self.weight_shape(), (self.out_channels,)]
+        if self.values == "integer":
+            x, w, b = (rng.integers(-INTEGER_RANGE, INTEGER_RANGE + 1, size=shape).astype(np.float64) for shape in shapes)
+        else:
+            x, w, b = (rng.standard_normal(shape) for shape in shapes)
+        return x.astype(dtype), w.astype(dtype), (b.astype(dtype) if self.bias else None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Case(Operands):
+    """One transposed convolution in canonical terms (per-dim tuples) and its operand recipe."""
+
+    stride: tuple[int, ...]
+    dilation: tuple[int, ...]
+    padding: tuple[tuple[int, int], ...]  # (crop_before, crop_after + output_padding) per dim
+    output_padding: tuple[int, ...]
 
     @property
     def geometry(self) -> Geometry:
@@ -68,23 +95,38 @@ class Case:
             groups=self.groups,
         )
 
-    def input_shape(self) -> tuple[int, ...]:
-        lead = () if self.batch is None else (self.batch,)
-        return lead + (self.in_channels, *self.input_size)
 
-    def weight_shape(self) -> tuple[int, ...]:
-        return (self.in_channels, self.out_per_group, *self.kernel_size)
+@dataclass(frozen=True, kw_only=True)
+class NativeCase(Operands):
+    """A configuration in one dialect's own parameter space, valid or not (the dialect decides)."""
 
-    def arrays(self, dtype=np.float64):
-        """``(x, w, bias)`` in the oracle's layout, drawn from ``seed``; ``bias`` is None without bias.
+    dialect: str
+    variant: str
+    native: tuple[tuple[str, object], ...]  # sorted (name, value) pairs: hashable, printable
 
-        Values are made in float64 and then cast, so a lower-precision lane receives the rounded
-        values and the oracle is run on exactly those.
-        """
-        rng = np.random.default_rng(self.seed)
-        shapes = [self.input_shape(), self.weight_shape(), (self.out_channels,)]
-        if self.values == "integer":
-            x, w, b = (rng.integers(-INTEGER_RANGE, INTEGER_RANGE + 1, size=shape).astype(np.float64) for shape in shapes)
-        else:
-            x, w, b = (rng.standard_normal(shape) for shape in shapes)
-        return x.astype(dtype), w.astype(dtype), (b.astype(dtype) if self.bias else None)
+    @property
+    def parameters(self) -> dict:
+        return dict(self.native)
+
+
+def operands(case: Operands, dtype: str):
+    """``(x, w, bias)`` of ``case`` for a lane of ``dtype``: the values that lane computes on.
+
+    NumPy has no bfloat16: that lane gets float32 arrays holding values rounded to bfloat16 (round
+    to nearest even), which the framework then converts exactly.
+    """
+    return tuple(None if a is None else lane_values(a, dtype) for a in case.arrays())
+
+
+def lane_values(array, dtype: str) -> np.ndarray:
+    """``array`` rounded to ``dtype``'s values, in the NumPy dtype that carries them (float32 for bfloat16)."""
+    if dtype == "bfloat16":
+        return round_to_bfloat16(np.asarray(array, dtype=np.float32))
+    return np.asarray(array).astype(np.dtype(dtype))
+
+
+def round_to_bfloat16(array) -> np.ndarray:
+    """float32 values rounded to bfloat16's 7 explicit mantissa bits (nearest, ties to even)."""
+    bits = np.asarray(array, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    bits = bits + 0x7FFF + ((bits >> 16) & 1)
+    return ((bits >> 16) << 16).astype(np.uint32).view(np.float32)

@@ -56,3 +56,38 @@ def cases(draw, *, dims=st.integers(1, 3), max_groups=3, max_per_group=3, max_ba
         values=draw(values),
         seed=draw(st.integers(0, 2**32 - 1)),
     )
+
+
+@st.composite
+def large_cases(draw):
+    """Outputs longer than 32 along some dim, where implementations switch algorithms (tiling, FFT, Winograd)."""
+    ndim = draw(st.integers(1, 2))
+    per_dim = [draw(canonical_dims(max_input=24 if ndim == 1 else 12, max_kernel=5, max_stride=3)) for _ in range(ndim)]
+    length, kernel, stride, dilation, padding, output_padding = (tuple(column) for column in zip(*per_dim))
+    case = Case(
+        batch=draw(st.one_of(st.none(), st.integers(1, 2))),
+        groups=draw(st.integers(1, 2)),
+        in_per_group=draw(st.integers(1, 8)),
+        out_per_group=draw(st.integers(1, 8)),
+        input_size=length,
+        kernel_size=kernel,
+        stride=stride,
+        dilation=dilation,
+        padding=padding,
+        output_padding=output_padding,
+        bias=draw(st.booleans()),
+        values="float",
+        seed=draw(st.integers(0, 2**32 - 1)),
+    )
+    if max(case.geometry.output_size) <= 32:
+        # Stretch the first dim: a longer input gives a longer output with the same crops.
+        grow = 33 // case.stride[0] + 1
+        case = Case(**{**case.__dict__, "input_size": (case.input_size[0] + grow,) + case.input_size[1:]})
+    return case
+
+
+@st.composite
+def batched_cases(draw):
+    """Cases with a batch of at least two, for the batch-split identity."""
+    case = draw(cases())
+    return Case(**{**case.__dict__, "batch": max(2, case.batch or 2)})

@@ -1,0 +1,143 @@
+"""Known discrepancies: real framework findings, recorded with a reason and a public link.
+
+Entries live in ``known_discrepancies.toml`` beside this module (or a file given with
+``--known-discrepancies``). A failing check that an entry matches is recorded as ``known`` instead
+of failing the run. Each entry also carries an ``example``: the suite runs it as a strict xfail, so an
+entry whose framework has been fixed turns red and is removed rather than hiding a regression later.
+
+An entry::
+
+    [[discrepancy]]
+    id = "tf-valid-prefix-onednn"
+    framework = "tensorflow"          # matched against the record's framework
+    versions = ">=2.16"               # PEP 440 specifier on the framework's version
+    targets = ["tensorflow.nn*"]      # fnmatch patterns on "<framework>.<variant>"
+    checks = ["native"]               # check names (forward, native, gradient-input, ...); empty = all
+    dtypes = []                       # empty = all
+    devices = []                      # empty = all
+    predicate = "name"                # optional: a function in PREDICATES over the record
+    reason = "..."
+    link = "https://github.com/..."
+    example = { variant = "nn", dtype = "float32", ... }   # see conformance/test_known.py
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DEFAULT_FILE = Path(__file__).with_name("known_discrepancies.toml")
+REQUIRED = ("id", "framework", "versions", "reason", "link")
+
+
+def _native(record) -> dict:
+    return record.native or {}
+
+
+def _torch_output_lengths(record) -> list[int]:
+    """``(i-1)*s - 2p + d*(k-1) + op + 1`` per dim, from a torch-dialect record's case and parameters."""
+    native, case = _native(record), record.case
+    ndim = len(case["input_size"])
+    if native.get("output_size") is not None:  # the module form asks for its output length directly
+        return list(native["output_size"])
+
+    def dims(name, default):
+        value = native.get(name, default)
+        return [value] * ndim if isinstance(value, int) else list(value)
+
+    return [
+        (i - 1) * s - 2 * p + d * (k - 1) + op + 1
+        for i, k, s, p, op, d in zip(case["input_size"], case["kernel_size"], dims("stride", 1), dims("padding", 0), dims("output_padding", 0), dims("dilation", 1))
+    ]
+
+
+# Named conditions an entry can require, over the record of the failing check.
+PREDICATES = {
+    "explicit_padding": lambda record: not isinstance(_native(record).get("padding"), str),
+    "torch_zero_output_length": lambda record: 0 in _torch_output_lengths(record) and min(_torch_output_lengths(record)) >= 0,
+}
+
+
+@dataclass(frozen=True)
+class Discrepancy:
+    id: str
+    framework: str
+    versions: str
+    reason: str
+    link: str
+    targets: tuple = ("*",)
+    checks: tuple = ()
+    dtypes: tuple = ()
+    devices: tuple = ()
+    predicate: str = ""
+    example: dict = field(default_factory=dict, compare=False, hash=False)
+
+    def matches(self, record) -> bool:
+        if record.framework != self.framework or not _version_in(record.version, self.versions):
+            return False
+        if not any(fnmatch.fnmatchcase(record.target, pattern) for pattern in self.targets):
+            return False
+        for wanted, actual in ((self.checks, record.check), (self.dtypes, record.dtype), (self.devices, record.device)):
+            if wanted and actual not in wanted:
+                return False
+        return not self.predicate or PREDICATES[self.predicate](record)
+
+
+def _version_in(version: str, specifier: str) -> bool:
+    try:
+        return Version(version.split("+")[0]) in SpecifierSet(specifier)
+    except Exception:
+        return False
+
+
+class KnownDiscrepancies:
+    """The loaded entries, and which of them matched something in this run."""
+
+    def __init__(self, entries):
+        self.entries = list(entries)
+        self.hits: dict[str, int] = {entry.id: 0 for entry in self.entries}
+
+    def match(self, record):
+        for entry in self.entries:
+            if entry.matches(record):
+                self.hits[entry.id] += 1
+                return entry
+        return None
+
+    @classmethod
+    def load(cls, path=None) -> "KnownDiscrepancies":
+        """Parse and validate the file; ``ValueError`` naming the entry and field that is wrong."""
+        path = Path(path or DEFAULT_FILE)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as error:
+            raise ValueError(f"cannot read known discrepancies from {path}: {error}") from None
+        entries, seen = [], set()
+        for number, raw in enumerate(data.get("discrepancy", []), 1):
+            missing = [name for name in REQUIRED if not raw.get(name)]
+            if missing:
+                raise ValueError(f"{path}: discrepancy #{number} lacks {', '.join(missing)}")
+            if raw["id"] in seen:
+                raise ValueError(f"{path}: duplicate discrepancy id {raw['id']!r}")
+            if raw.get("predicate") and raw["predicate"] not in PREDICATES:
+                raise ValueError(f"{path}: discrepancy {raw['id']!r} names unknown predicate {raw['predicate']!r}; known: {', '.join(PREDICATES)}")
+            try:
+                SpecifierSet(raw["versions"])
+            except Exception:
+                raise ValueError(f"{path}: discrepancy {raw['id']!r} has an invalid version specifier {raw['versions']!r}") from None
+            unknown = set(raw) - set(Discrepancy.__dataclass_fields__)
+            if unknown:
+                raise ValueError(f"{path}: discrepancy {raw['id']!r} has unknown fields {', '.join(sorted(unknown))}")
+            seen.add(raw["id"])
+            entries.append(Discrepancy(**{key: tuple(value) if isinstance(value, list) else value for key, value in raw.items()}))
+        return cls(entries)

@@ -1,0 +1,95 @@
+"""Records: every check of a run as one JSON line, the form reports and comparisons are made from.
+
+Written once at the end of a run, completely or not at all (a temporary file renamed into place).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+RECORDS_FILE = "records.jsonl"
+# Carried in pytest's user_properties, which pytest-xdist sends from workers to the controller.
+PROPERTY = "convt_record"
+
+
+@dataclass
+class Record:
+    """One check: what ran where, what it was compared with, and the outcome."""
+
+    check: str  # forward, native, gradient-input, gradient-weight, adjoint, linearity, batch-split, layout, determinism, same-agreement, known
+    target: str  # "<framework>.<variant>", e.g. "torch.functional"
+    framework: str
+    version: str
+    device: str
+    dtype: str
+    precision: str
+    outcome: str  # see conformance.checks: pass, mismatch, shape-mismatch, error-mismatch, unsupported, crash, timeout, known, not-applicable
+    case: dict  # the canonical case (or the native case's operand recipe)
+    native: dict | None = None  # the parameters the framework was called with
+    message: str = ""
+    max_abs_error: float | None = None
+    bound: float | None = None
+    ratio: float | None = None
+    worst_index: list | None = None
+    first_differences: list = field(default_factory=list)
+    ratio_map: list | None = None
+    repro: str = ""
+    known: str | None = None  # the id of the known discrepancy this matched
+    test: str = ""  # the pytest node id, filled in by the plugin
+    environment: str = ""  # key of the environment that decides support (e.g. "onednn=1")
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), default=_jsonable, allow_nan=True)
+
+    @classmethod
+    def from_json(cls, line: str) -> "Record":
+        data = json.loads(line)
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{key: value for key, value in data.items() if key in names})
+
+
+def _jsonable(value):
+    if isinstance(value, (tuple, set)):
+        return list(value)
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` completely or not at all: a temporary file in the same folder, renamed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def write_records(directory: Path, records: list[Record]) -> Path:
+    path = Path(directory) / RECORDS_FILE
+    write_atomically(path, "".join(record.to_json() + "\n" for record in records))
+    return path
+
+
+def read_records(path: Path) -> list[Record]:
+    """Records from a ``records.jsonl`` file; ``ValueError`` naming the line for malformed input."""
+    records = []
+    with open(path, encoding="utf-8") as stream:
+        for number, line in enumerate(stream, 1):
+            if not line.strip():
+                continue
+            try:
+                records.append(Record.from_json(line))
+            except (ValueError, TypeError) as error:
+                raise ValueError(f"{path}:{number}: not a record: {error}") from None
+    return records

@@ -1,0 +1,93 @@
+"""A user's own implementation, named with ``--impl MODULE_OR_FILE.py:FUNCTION``.
+
+It is called as ``f(x, w, bias, *, stride, padding, output_padding, dilation, groups)`` with NumPy
+arrays in the oracle's layout (``x`` batched or unbatched, ``w`` of shape ``(C_in, C_out/groups, *k)``),
+per-dim tuples, and ``padding`` as per-dim ``(before, after)`` pairs (``output_padding`` extends the
+end), in a float32 and a float64 lane; it returns the output array.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ..cases import Case
+from .base import FrameworkError, Lane, Target
+
+
+def parse_spec(spec: str) -> tuple[str, str]:
+    """``"pkg.module:function"`` or ``"path/to/file.py:function"`` -> (module or file, function); ``ValueError`` otherwise."""
+    source, sep, function = spec.rpartition(":")
+    if not sep or not source or not function.isidentifier():
+        raise ValueError(f"--impl must be MODULE_OR_FILE.py:FUNCTION, e.g. mypkg.kernels:conv_transpose or ./impl.py:conv_transpose; got {spec!r}")
+    return source, function
+
+
+def load_function(spec: str):
+    """The callable named by ``spec``; ``ValueError`` naming what is missing."""
+    source, function = parse_spec(spec)
+    if source.endswith(".py"):
+        path = Path(source).resolve()
+        if not path.is_file():
+            raise ValueError(f"--impl: no such file: {source}")
+        module_spec = importlib.util.spec_from_file_location(f"convt_impl_{path.stem}", path)
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[module_spec.name] = module
+        module_spec.loader.exec_module(module)
+    else:
+        try:
+            module = importlib.import_module(source)
+        except ImportError as error:
+            raise ValueError(f"--impl: cannot import module {source!r}: {error}") from None
+    implementation = getattr(module, function, None)
+    if not callable(implementation):
+        raise ValueError(f"--impl: {source} has no function {function!r}")
+    return implementation
+
+
+class ImplTarget(Target):
+    framework = "impl"
+
+    def __init__(self, spec: str):
+        self.spec = spec
+        self.function = load_function(spec)
+
+    def environment(self) -> dict:
+        return {"framework": "impl", "version": "", "implementation": self.spec, "devices": ["cpu"]}
+
+    def variants(self) -> tuple[str, ...]:
+        return ("function",)
+
+    def devices(self) -> tuple[str, ...]:
+        return ("cpu",)
+
+    def dialect(self, variant: str) -> str:
+        return "canonical"
+
+    def native(self, variant: str, case: Case) -> dict:
+        return dict(stride=case.stride, padding=case.padding, output_padding=case.output_padding, dilation=case.dilation, groups=case.groups)
+
+    def forward_native(self, variant, native, x, w, bias, groups, lane: Lane) -> np.ndarray:
+        dtype = np.dtype(lane.dtype)
+        try:
+            result = self.function(
+                x.astype(dtype), w.astype(dtype), None if bias is None else bias.astype(dtype),
+                stride=tuple(native["stride"]), padding=tuple(tuple(p) for p in native["padding"]),
+                output_padding=tuple(native["output_padding"]), dilation=tuple(native["dilation"]), groups=groups,
+            )
+        except Exception as error:
+            raise FrameworkError(type(error).__name__, str(error).split("\n")[0]) from None
+        return np.asarray(result)
+
+    def repro(self, variant: str, case: Case, lane: Lane) -> str:
+        source, function = parse_spec(self.spec)
+        native = self.native(variant, case)
+        return (
+            f"# {self.spec}\n"
+            f"out = {function}(x.astype('{lane.dtype}'), w.astype('{lane.dtype}'), bias, stride={native['stride']}, "
+            f"padding={native['padding']}, output_padding={native['output_padding']}, dilation={native['dilation']}, groups={native['groups']})"
+        )

@@ -1,0 +1,305 @@
+"""PyTorch adapter: ``torch.nn.functional.conv_transpose{1,2,3}d`` and ``nn.ConvTranspose{1,2,3}d``.
+
+Variants, all in the ``torch`` dialect (``oracles.dialects.torch``):
+
+- ``functional``: ``F.conv_transpose*d(x, w, bias, stride, padding, output_padding, groups, dilation)``
+  with ``p = cb``, ``op = cb - ca``; not applicable where torch cannot express the geometry
+  (``cb < 0``, ``cb < ca``, ``cb - ca >= max(s, d)``).
+- ``emulated``: the dialect's ``emulation``: ``F.conv_transpose*d`` with a smaller ``p`` (and ``op`` to
+  append zeros), then ``y[..., start:stop]`` per dim, so ``cb < ca`` (TF 'SAME' with odd ``K - s``) is
+  checked too. Native key ``slices``: one ``(start, stop)`` per spatial dim.
+- ``module``: ``nn.ConvTranspose*d(...).forward(x, output_size=o)``; the module derives
+  ``op = o - ((i-1)*s - 2p + d*(k-1) + 1)`` and accepts only ``op <= s-1`` (not ``< d``).
+- ``channels_last``: 2-D only; ``x`` and ``w`` in ``torch.channels_last`` memory format, then the
+  functional call; the result is made contiguous (canonical NCHW) before it leaves.
+
+Results leave as NumPy arrays in the computed dtype; bfloat16 (no NumPy dtype) leaves as float32
+holding the bfloat16 values, which is exact (every bfloat16 is a float32).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from oracles.dialects.base import NotExpressible, Rejected
+from oracles.dialects.torch import DIALECT
+
+from ..cases import Case
+from .base import FrameworkError, Lane, NotApplicable, Target, Unsupported
+
+# The suite makes many tiny calls: one thread is fastest and keeps several workers from
+# oversubscribing the cores. CONVT_TORCH_THREADS overrides (e.g. to measure threaded kernels).
+torch.set_num_threads(int(os.environ.get("CONVT_TORCH_THREADS", "1")))
+
+DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32, "float64": torch.float64}
+MODULES = {1: torch.nn.ConvTranspose1d, 2: torch.nn.ConvTranspose2d, 3: torch.nn.ConvTranspose3d}
+FUNCTIONS = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
+VARIANTS = ("functional", "emulated", "module", "channels_last")
+GRADIENT_VARIANTS = ("functional", "module")
+
+
+def _ints(values) -> tuple[int, ...]:
+    return tuple(int(v) for v in values)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else ""
+
+
+def _framework_error(error: Exception) -> Exception:
+    """A torch exception as the suite records it: a missing kernel for a dtype is UNSUPPORTED
+    (the build cannot run it); anything else is the framework's own verdict."""
+    message = _first_line(error)
+    if isinstance(error, (RuntimeError, NotImplementedError)) and "not implemented for" in message:
+        return Unsupported(f"{type(error).__name__}: {message}")
+    return FrameworkError(type(error).__name__, message)
+
+
+def _tensor(array, lane: Lane):
+    """NumPy -> torch on ``lane.device`` in ``lane.dtype``.
+
+    bfloat16 arrays (ml_dtypes) have no torch.from_numpy path: widen to float32 first, which is exact.
+    """
+    if array is None:
+        return None
+    array = np.asarray(array)
+    if array.dtype.kind not in "fiub":
+        array = array.astype(np.float32)
+    return torch.from_numpy(np.ascontiguousarray(array)).to(device=lane.device, dtype=DTYPES[lane.dtype])
+
+
+def _numpy(tensor) -> np.ndarray:
+    """Torch -> contiguous NumPy in the computed dtype (bfloat16 as exact float32)."""
+    tensor = tensor.detach().contiguous().cpu()
+    if tensor.dtype == torch.bfloat16:
+        tensor = tensor.float()
+    return tensor.numpy()
+
+
+def set_precision(lane: Lane) -> None:
+    """Set TF32 for ``lane`` on CUDA: ``"tf32"`` allows it, anything else forces IEEE float32.
+
+    Both APIs are set, legacy first: the legacy setter resets the new per-operator flags, and torch
+    raises on reading the legacy flags when the two disagree (a "mix of the legacy and new APIs").
+    """
+    if not lane.device.startswith("cuda"):
+        return
+    allow = lane.precision == "tf32"
+    torch.backends.cudnn.allow_tf32 = allow
+    torch.backends.cuda.matmul.allow_tf32 = allow
+    mode = "tf32" if allow else "ieee"
+    for backend in (getattr(torch.backends.cudnn, "conv", None), torch.backends.cuda.matmul):
+        if backend is not None and hasattr(backend, "fp32_precision"):
+            backend.fp32_precision = mode
+
+
+def _call(variant: str, native: dict, x, w, bias, groups: int):
+    """Run one variant on torch tensors; returns ``(y, weight_leaf)`` where ``weight_leaf.grad`` is d w."""
+    ndim = w.dim() - 2
+    if variant == "module":
+        output_size = native.get("output_size")
+        module = torch.nn.utils.skip_init(
+            MODULES[ndim], x.shape[-ndim - 1], w.shape[1] * groups, _ints(w.shape[2:]),
+            stride=native.get("stride", 1), padding=native.get("padding", 0),
+            output_padding=native.get("output_padding", 0), dilation=native.get("dilation", 1),
+            groups=groups, bias=bias is not None, device=w.device, dtype=w.dtype,
+        )
+        with torch.no_grad():
+            module.weight.copy_(w)
+            if bias is not None:
+                module.bias.copy_(bias)
+        y = module(x, output_size=None if output_size is None else list(_ints(output_size)))
+        return y, module.weight
+    function = FUNCTIONS[ndim]
+    params = {name: native[name] for name in ("stride", "padding", "output_padding", "dilation") if name in native}
+    if variant == "channels_last":
+        # channels_last exists for 4-D tensors only: an unbatched input gets a batch dim of 1.
+        unbatched = x.dim() == ndim + 1
+        x_last = (x.unsqueeze(0) if unbatched else x).to(memory_format=torch.channels_last)
+        y = function(x_last, w.to(memory_format=torch.channels_last), bias, groups=groups, **params)
+        return (y[0] if unbatched else y), w
+    y = function(x, w, bias, groups=groups, **params)
+    if variant == "emulated":
+        y = y[(Ellipsis, *(slice(start, stop) for start, stop in native["slices"]))]
+    return y, w
+
+
+class TorchTarget(Target):
+    framework = "torch"
+
+    def environment(self) -> dict:
+        try:
+            tf32 = {"cudnn.allow_tf32": torch.backends.cudnn.allow_tf32,
+                    "cuda.matmul.allow_tf32": torch.backends.cuda.matmul.allow_tf32}
+        except RuntimeError as error:  # flags set through a mix of legacy and new APIs
+            tf32 = {"error": _first_line(error)}
+        conv = getattr(torch.backends.cudnn, "conv", None)
+        if conv is not None and hasattr(conv, "fp32_precision"):
+            tf32["cudnn.conv.fp32_precision"] = conv.fp32_precision
+        return {
+            "framework": "torch",
+            "version": torch.__version__,
+            "devices": list(self.devices()),
+            "cuda": torch.version.cuda,
+            "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
+            "threads": torch.get_num_threads(),
+            "tf32": tf32,
+            "mkldnn": torch.backends.mkldnn.is_available(),
+        }
+
+    def variants(self) -> tuple[str, ...]:
+        return VARIANTS
+
+    def devices(self) -> tuple[str, ...]:
+        return ("cpu",) + tuple(f"cuda:{index}" for index in range(torch.cuda.device_count()))
+
+    def dtypes(self, device: str) -> tuple[str, ...]:
+        """GPUs: all four. CPU: float32, float64, plus float16/bfloat16 where a probe call runs
+        (torch 2.13 CPU runs both; older builds raised "not implemented for 'Half'")."""
+        if device != "cpu":
+            return ("float16", "bfloat16", "float32", "float64")
+        return ("float32", "float64") + tuple(name for name in ("float16", "bfloat16") if _cpu_probe(name))
+
+    def dialect(self, variant: str) -> str:
+        self._check_variant(variant)
+        return "torch"
+
+    def native(self, variant: str, case: Case) -> dict:
+        """Native parameters for ``case`` (tuples of ints: JSON-friendly); ``NotApplicable`` with the reason."""
+        self._check_variant(variant)
+        geometry = case.geometry
+        if variant == "channels_last" and geometry.ndim != 2:
+            raise NotApplicable(f"torch channels_last: 2-D only (memory format for 4-D tensors); case has {geometry.ndim} spatial dims")
+        try:
+            if variant == "emulated":
+                params, slices = DIALECT.emulation(geometry)
+                whole = [(0, o) for o in geometry.output_size]
+                return {**_plain(params), "slices": tuple(
+                    whole[dim] if part == slice(None) else (part.start, part.stop) for dim, part in enumerate(slices)
+                )}
+            params = _plain(DIALECT.from_canonical(geometry))
+        except NotExpressible as error:
+            raise NotApplicable(str(error)) from None
+        if variant != "module":
+            return params
+        native = {key: params[key] for key in ("stride", "padding", "dilation")}
+        native["output_size"] = geometry.output_size
+        try:
+            module_geometry = DIALECT.to_canonical(case.input_size, case.kernel_size, **native)
+        except Rejected as error:
+            # op < dilation (but >= stride) is legal for the functional form; the module's range
+            # check allows only stride-1 extra (SEMANTICS.md section 4).
+            raise NotApplicable(f"torch module: output_size={geometry.output_size} needs output_padding="
+                                f"{params['output_padding']}; the module allows only stride-1 extra: {error}") from None
+        assert module_geometry == geometry, (module_geometry, geometry)
+        return native
+
+    def forward_native(self, variant, native, x, w, bias, groups, lane):
+        self._check_variant(variant)
+        if variant == "channels_last" and np.ndim(w) != 4:
+            raise NotApplicable("torch channels_last: 2-D only")
+        if variant == "emulated" and "slices" not in native:
+            # A suite bug, not a framework verdict: keep it out of the FrameworkError net below.
+            raise ValueError(f"torch emulated: native parameters need 'slices'; got {sorted(native)}")
+        set_precision(lane)
+        x_t, w_t, bias_t = _tensor(x, lane), _tensor(w, lane), _tensor(bias, lane)
+        try:
+            with torch.no_grad():
+                y, _ = _call(variant, native, x_t, w_t, bias_t, groups)
+        except Exception as error:  # noqa: BLE001  (whatever torch raises is its verdict, recorded as data)
+            raise _framework_error(error) from None
+        return _numpy(y)
+
+    def gradient_variants(self) -> tuple[str, ...]:
+        return GRADIENT_VARIANTS
+
+    def gradients(self, variant, case, x, w, bias, upstream, lane):
+        """``(d x, d w)`` of ``sum(upstream * y)`` by ``torch.autograd``, in the lane's dtype."""
+        if variant not in GRADIENT_VARIANTS:
+            raise NotApplicable(f"torch {variant}: gradients are checked for {', '.join(GRADIENT_VARIANTS)} only")
+        native = self.native(variant, case)
+        set_precision(lane)
+        x_t, w_t, bias_t, upstream_t = (_tensor(a, lane) for a in (x, w, bias, upstream))
+        x_t.requires_grad_(True)
+        w_t.requires_grad_(True)
+        try:
+            with torch.enable_grad():
+                y, weight_leaf = _call(variant, native, x_t, w_t, bias_t, case.groups)
+                (y * upstream_t).sum().backward()
+        except Exception as error:  # noqa: BLE001  (whatever torch raises is its verdict, recorded as data)
+            raise _framework_error(error) from None
+        return _numpy(x_t.grad), _numpy(weight_leaf.grad)
+
+    def repro(self, variant: str, case: Case, lane: Lane) -> str:
+        """Python that computes ``y`` (a torch tensor) from NumPy ``x``, ``w``, ``bias`` with torch's own API."""
+        native = self.native(variant, case)
+        dtype, device = f"torch.{lane.dtype}", lane.device
+        convert = f".to(device={device!r}, dtype={dtype})"
+        lines = ["import torch"]
+        if device.startswith("cuda"):
+            mode = "tf32" if lane.precision == "tf32" else "ieee"
+            lines += [f"torch.backends.cudnn.allow_tf32 = {mode == 'tf32'}",
+                      f"torch.backends.cuda.matmul.allow_tf32 = {mode == 'tf32'}",
+                      f"torch.backends.cudnn.conv.fp32_precision = {mode!r}  # torch >= 2.9"]
+        x_expr, w_expr = f"torch.from_numpy(x){convert}", f"torch.from_numpy(w){convert}"
+        bias_expr = f"torch.from_numpy(bias){convert}" if case.bias else "None"
+        ndim = case.ndim
+        if variant == "module":
+            lines += [
+                (f"module = torch.nn.ConvTranspose{ndim}d({case.in_channels}, {case.out_channels}, {case.kernel_size}, "
+                 f"stride={native['stride']}, padding={native['padding']}, dilation={native['dilation']}, "
+                 f"groups={case.groups}, bias={case.bias}, device={device!r}, dtype={dtype})"),
+                "with torch.no_grad():",
+                f"    module.weight.copy_({w_expr})",
+            ]
+            if case.bias:
+                lines.append(f"    module.bias.copy_({bias_expr})")
+            lines.append(f"    y = module({x_expr}, output_size={list(native['output_size'])})")
+            return "\n".join(lines)
+        if variant == "channels_last":
+            batched = case.batch is not None
+            x_expr = f"{x_expr}{'' if batched else '.unsqueeze(0)'}.to(memory_format=torch.channels_last)"
+            w_expr = f"{w_expr}.to(memory_format=torch.channels_last)"
+        call = (f"torch.nn.functional.conv_transpose{ndim}d({x_expr}, {w_expr}, {bias_expr}, stride={native['stride']}, "
+                f"padding={native['padding']}, output_padding={native['output_padding']}, "
+                f"dilation={native['dilation']}, groups={case.groups})")
+        lines.append(f"y = {call}")
+        if variant == "emulated":
+            index = ", ".join(f"{start}:{stop}" for start, stop in native["slices"])
+            lines.append(f"y = y[..., {index}]")
+        if variant == "channels_last":
+            lines.append(f"y = y{'' if case.batch is not None else '[0]'}.contiguous()")
+        return "\n".join(lines)
+
+    def _check_variant(self, variant: str) -> None:
+        if variant not in VARIANTS:
+            raise ValueError(f"torch has no variant {variant!r}; choose one of {', '.join(VARIANTS)}")
+
+
+def _plain(params: dict) -> dict:
+    """Dialect output with every per-dim value a tuple of ints."""
+    return {key: _ints(value) for key, value in params.items()}
+
+
+_PROBED: dict[str, bool] = {}
+
+
+def _cpu_probe(dtype: str) -> bool:
+    """Whether a tiny grouped, strided, dilated ``conv_transpose2d`` runs on CPU in ``dtype``."""
+    if dtype not in _PROBED:
+        try:
+            x = torch.ones(1, 2, 2, 2, dtype=DTYPES[dtype])
+            w = torch.ones(2, 1, 2, 2, dtype=DTYPES[dtype])
+            F.conv_transpose2d(x, w, torch.ones(2, dtype=DTYPES[dtype]), stride=2, padding=1, output_padding=1, groups=2, dilation=2)
+            _PROBED[dtype] = True
+        except RuntimeError:
+            _PROBED[dtype] = False
+    return _PROBED[dtype]
+
+
+TARGET = TorchTarget()

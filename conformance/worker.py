@@ -1,0 +1,152 @@
+"""Framework calls in worker processes, so that an abort or a hang costs one worker, not the run.
+
+One long-lived worker per framework (frameworks load once; TensorFlow, JAX and PyTorch never share a
+process). The test process sends ``(method, args)`` and receives the adapter's result or its
+exception. A worker that dies mid-call becomes :class:`Crash`, one that exceeds the call's time limit
+is killed and becomes :class:`Timeout`; the next call starts a fresh worker.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import socket
+import subprocess
+import sys
+import traceback
+from multiprocessing.connection import Connection
+
+from .targets.base import FrameworkError, NotApplicable, Unsupported
+
+# Frameworks print start-up chatter to stderr; keep the worker quiet unless asked.
+WORKER_ENVIRONMENT = {"TF_CPP_MIN_LOG_LEVEL": "2", "JAX_ENABLE_X64": "1", "KERAS_BACKEND": "tensorflow"}
+FIRST_CALL_GRACE = 240.0  # seconds added to the first call's limit: imports and device start-up
+
+
+class Crash(Exception):
+    """The worker process died during a call (abort, segfault, out of memory)."""
+
+
+class Timeout(Exception):
+    """The call exceeded its time limit; the worker was killed."""
+
+
+class AdapterError(Exception):
+    """The adapter itself failed (a bug in the suite, not a framework finding); carries the traceback."""
+
+
+def load_target(name: str):
+    """The adapter for ``name``: ``torch``, ``tensorflow``, ``jax``, or ``impl:SPEC`` for a user implementation."""
+    if name.startswith("impl:"):
+        from .targets.impl import ImplTarget
+
+        return ImplTarget(name[len("impl:") :])
+    return importlib.import_module(f"conformance.targets.{name}").TARGET
+
+
+def _serve(name: str, connection) -> None:
+    try:
+        target = load_target(name)
+    except BaseException as error:  # report import failures as a reply to the first call
+        target, failure = None, f"{type(error).__name__}: {error}"
+    while True:
+        try:
+            request = connection.recv()
+        except EOFError:
+            return
+        if request is None:
+            return
+        method, args, kwargs = request
+        if target is None:
+            connection.send(("AdapterError", f"cannot load target {name}: {failure}"))
+            continue
+        try:
+            connection.send(("ok", getattr(target, method)(*args, **kwargs)))
+        except (NotApplicable, Unsupported) as error:
+            connection.send((type(error).__name__, str(error)))
+        except FrameworkError as error:
+            connection.send(("FrameworkError", (error.kind, error.message)))
+        except Exception:
+            connection.send(("AdapterError", traceback.format_exc()))
+
+
+class Worker:
+    """One framework's worker process, started on first use and restarted after a crash or timeout."""
+
+    def __init__(self, name: str, timeout: float):
+        self.name, self.timeout = name, timeout
+        self.process = self.connection = None
+        self.calls = 0
+
+    def _start(self):
+        # A plain subprocess over a socket pair, not multiprocessing: spawn would re-run the parent's
+        # __main__, and framework output on stdout must not mix with the protocol.
+        parent, child = socket.socketpair()
+        environment = {**os.environ, **{k: v for k, v in WORKER_ENVIRONMENT.items() if k not in os.environ}}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "conformance.worker", self.name, str(child.fileno())],
+            pass_fds=[child.fileno()], env=environment, stdin=subprocess.DEVNULL,
+        )
+        child.close()
+        self.connection = Connection(parent.detach())
+        self.calls = 0
+
+    def call(self, method: str, *args, timeout: float | None = None, **kwargs):
+        if self.process is None or self.process.poll() is not None:
+            self._start()
+        limit = (timeout or self.timeout) + (FIRST_CALL_GRACE if self.calls == 0 else 0.0)
+        self.calls += 1
+        try:
+            self.connection.send((method, args, kwargs))
+            if not self.connection.poll(limit):
+                self.stop(kill=True)
+                raise Timeout(f"{self.name}.{method} did not return within {limit:.0f} s; worker killed")
+            status, payload = self.connection.recv()
+        except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
+            try:
+                code = self.process.wait(2)
+            except subprocess.TimeoutExpired:
+                code = None
+            self.stop(kill=True)
+            raise Crash(f"{self.name} worker died during {method} (exit code {code})") from None
+        if status == "ok":
+            return payload
+        if status == "FrameworkError":
+            raise FrameworkError(*payload)
+        raise {"NotApplicable": NotApplicable, "Unsupported": Unsupported, "AdapterError": AdapterError}[status](payload)
+
+    def stop(self, kill: bool = False) -> None:
+        if self.process is None:
+            return
+        if not kill and self.process.poll() is None:
+            try:
+                self.connection.send(None)
+                self.process.wait(5)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(5)
+        self.connection.close()
+        self.process = self.connection = None
+
+
+class WorkerPool:
+    """Workers by target name, created lazily."""
+
+    def __init__(self, timeout: float = 120.0):
+        self.timeout = timeout
+        self.workers: dict[str, Worker] = {}
+
+    def call(self, name: str, method: str, *args, **kwargs):
+        worker = self.workers.setdefault(name, Worker(name, self.timeout))
+        return worker.call(method, *args, **kwargs)
+
+    def close(self) -> None:
+        for worker in self.workers.values():
+            worker.stop()
+        self.workers.clear()
+
+
+if __name__ == "__main__":
+    _serve(sys.argv[1], Connection(int(sys.argv[2])))

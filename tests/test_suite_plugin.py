@@ -1,0 +1,78 @@
+"""The conformance suite's own machinery, run as a user would run it (in a subprocess, on --impl targets)."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+IMPLS = Path(__file__).parent / "impls"
+EXAMPLE = Path(__file__).parent.parent / "examples" / "reference_impl.py"
+
+
+def run_suite(pytester, *args):
+    return pytester.runpytest_subprocess("--pyargs", "conformance", "-p", "no:cacheprovider", "--max-examples", "25", *args)
+
+
+def records(directory):
+    return [json.loads(line) for line in (Path(directory) / "records.jsonl").read_text().splitlines()]
+
+
+def test_a_correct_implementation_passes_and_every_check_is_recorded(pytester):
+    result = run_suite(pytester, "--impl", f"{EXAMPLE}:conv_transpose", "--report-dir", "out")
+    assert result.ret == 0 and result.parseoutcomes()["passed"] >= 6
+    written = records(pytester.path / "out")
+    assert written and {r["outcome"] for r in written} <= {"pass", "not-applicable"}
+    assert {r["check"] for r in written} >= {"forward", "linearity", "batch-split", "determinism"}
+    assert {r["dtype"] for r in written} == {"float32", "float64"}
+    assert all(r["test"].startswith("conformance/") or "::" in r["test"] for r in written)
+
+
+def test_a_narrow_bug_fails_with_a_shrunk_record_and_a_repro(pytester):
+    result = run_suite(pytester, "--impl", f"{IMPLS / 'missing_bias.py'}:conv_transpose", "--report-dir", "out", "-k", "test_values")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["*mismatch: * elements exceed the error bound*"])
+    failures = [r for r in records(pytester.path / "out") if r["outcome"] == "mismatch"]
+    assert failures, "the mismatch was not recorded"
+    for record in failures:
+        assert record["case"]["bias"] and record["case"]["groups"] * record["case"]["out_per_group"] >= 3
+        assert "conv_transpose(" in record["repro"] and record["max_abs_error"] > record["bound"]
+
+
+def test_a_crash_is_recorded_and_the_run_carries_on(pytester):
+    result = run_suite(pytester, "--impl", f"{IMPLS / 'aborts.py'}:conv_transpose", "--report-dir", "out", "-k", "test_values and not large")
+    assert result.ret == 1
+    written = records(pytester.path / "out")
+    # The float32 lane's worker died; the float64 lane still ran (in a fresh worker) and was recorded.
+    assert {r["dtype"] for r in written if r["outcome"] == "crash"} == {"float32", "float64"}
+    assert any(r["outcome"] == "pass" for r in written), "no check passed before or after the crash"
+
+
+def test_a_hang_is_recorded_as_a_timeout(pytester):
+    result = run_suite(pytester, "--impl", f"{IMPLS / 'hangs.py'}:conv_transpose", "--report-dir", "out", "--call-timeout", "2", "-k", "test_values and float64 and not large", "--max-examples", "10")
+    assert result.ret == 1
+    assert any(r["outcome"] == "timeout" for r in records(pytester.path / "out"))
+
+
+def test_xdist_workers_end_in_one_set_of_records(pytester):
+    result = run_suite(pytester, "--impl", f"{EXAMPLE}:conv_transpose", "--report-dir", "out", "-n", "2", "-k", "test_values or determinism")
+    assert result.ret == 0
+    written = records(pytester.path / "out")
+    assert {r["check"] for r in written} == {"forward", "determinism"}
+    assert len({r["test"] for r in written}) >= 4
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--frameworks", "caffe"], "--frameworks: unknown framework 'caffe'; choose from torch,tensorflow,jax"),
+        (["--dtypes", "int8"], "--dtypes: unknown dtype 'int8'"),
+        (["--max-examples", "0"], "--max-examples must be >= 1; got 0"),
+        (["--impl", "no_colon"], "--impl must be MODULE_OR_FILE.py:FUNCTION"),
+        (["--call-timeout", "0"], "--call-timeout must be > 0; got 0.0"),
+    ],
+)
+def test_bad_options_are_usage_errors(pytester, args, message):
+    result = run_suite(pytester, *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*{message}*"])
