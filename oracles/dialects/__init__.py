@@ -4,7 +4,7 @@
 """
 
 from . import jax, keras, onnx, tensorflow, torch
-from .base import Dialect, NotExpressible, Option, Rejected
+from .base import Dialect, EmptyOutput, NotExpressible, Option, Rejected
 
 DIALECTS: dict[str, Dialect] = {
     dialect.name: dialect for dialect in (torch.DIALECT, tensorflow.DIALECT, keras.DIALECT, jax.DIALECT, onnx.DIALECT)
@@ -19,4 +19,4 @@ def get_dialect(name: str) -> Dialect:
         raise ValueError(f"unknown dialect {name!r}; choose one of {', '.join(DIALECTS)}") from None
 
 
-__all__ = ["DIALECTS", "Dialect", "NotExpressible", "Option", "Rejected", "get_dialect"]
+__all__ = ["DIALECTS", "Dialect", "EmptyOutput", "NotExpressible", "Option", "Rejected", "get_dialect"]

@@ -26,6 +26,11 @@ class NotExpressible(ValueError):
     """The dialect's API cannot express this canonical configuration; the message says why."""
 
 
+class EmptyOutput(NotExpressible):
+    """The API returns an output of length 0 (or raises, depending on the build) where the canonical
+    form needs ``o >= 1``: outside the model, so a check accepts either an empty result or an error."""
+
+
 @dataclass(frozen=True)
 class Option:
     """One native parameter of a dialect, as the ``convt`` command and the strategies see it.

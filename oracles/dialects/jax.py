@@ -30,17 +30,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..geometry import Geometry, is_int, spatial_rank, per_dim
-from .base import Dialect, NotExpressible, Option, Rejected
+from .base import Dialect, EmptyOutput, NotExpressible, Option, Rejected
 
 APIS = ("conv_transpose", "conv_general_dilated")
 # Strings lax.padtype_to_pads accepts (it upper-cases them); conv_transpose treats only the exact
 # spellings 'SAME' and 'VALID' as transposed-conv padding.
 FORWARD_PADDINGS = ("SAME", "SAME_LOWER", "VALID")
 SPATIAL_LETTERS = "HWDEFGJKLM"
-
-
-class EmptyOutput(NotExpressible):
-    """jax returns an empty array (output length <= 0) without raising; the canonical form needs o >= 1."""
 
 
 def default_dimension_numbers(ndim: int, api: str = "conv_transpose") -> tuple[str, str, str]:

@@ -110,16 +110,12 @@ class KerasDialect(Dialect):
             + (" other than o = (i-1)*s (even K, output_padding=0 fails on TF)" if backend == "tensorflow" else "")
         )
 
-    def same_conventions(self, input_size: int, kernel_size: int, stride: int,
-                         dilation: int = 1) -> dict[str, Geometry | str]:
-        """{"same": geometry of ``padding='same', output_padding=None``}, ``o = i*s``; {} where Keras rejects
-        (s > 1 and d > 1)."""
+    def same_conventions(self, input_size: int, kernel_size: int, stride: int, dilation: int = 1) -> dict[str, Geometry | str]:
+        """{"same": geometry of ``padding='same', output_padding=None``}, ``o = i*s``; the reason where Keras rejects it."""
         try:
-            geometry = self.to_canonical(input_size, kernel_size, strides=stride, dilation_rate=dilation,
-                                         padding="same")
-            return {"same": geometry}
-        except Rejected:
-            return {}
+            return {"same": self.to_canonical(input_size, kernel_size, strides=stride, dilation_rate=dilation, padding="same")}
+        except Rejected as error:
+            return {"same": f"rejected: {error}"}
 
     def weight_to_canonical(self, weight: np.ndarray, **native) -> np.ndarray:
         """``kernel[*k, filters, in]`` -> ``W[in, filters, *k]``: ``W[c, m, t] = kernel[t, m, c]``."""

@@ -66,7 +66,7 @@ def same_row(input_size: int, kernel_size: int, stride: int, dilation: int = 1) 
     cells = {}
     reference = None
     for label, dialect, key in COLUMNS:
-        value = dialect.same_conventions(input_size, kernel_size, stride, dilation).get(key, f"{label} is rejected here")
+        value = dialect.same_conventions(input_size, kernel_size, stride, dilation)[key]
         if isinstance(value, Geometry):
             crops = (value.crop_before[0], value.crop_after[0])
             reference = crops if reference is None else reference

@@ -25,18 +25,13 @@ import numpy as np
 
 from ..bounds import dtype_name
 from ..geometry import Geometry, is_int, per_dim, spatial_rank
-from .base import Dialect, NotExpressible, Option, Rejected
+from .base import Dialect, EmptyOutput, NotExpressible, Option, Rejected
 
 DATA_FORMATS = {1: ("NWC", "NCW"), 2: ("NHWC", "NCHW"), 3: ("NDHWC", "NCDHW")}
 PADDING_STRINGS = ("SAME", "VALID")
 # The dtypes TF hands to oneDNN on CPU; float16 and float64 stay on the Eigen kernels.
 ONEDNN_DTYPES = ("float32", "bfloat16")
 SHAPE_ERROR = "AbortedError under oneDNN, InvalidArgumentError otherwise"
-
-
-class EmptyOutput(NotExpressible):
-    """An output length of 0: TF returns an empty tensor (explicit pads; 'SAME' under oneDNN) or raises
-    (elsewhere). The canonical form needs ``o >= 1``, so this lies outside the model."""
 
 
 class NativeArgs(NamedTuple):
