@@ -61,7 +61,8 @@ class Target(abc.ABC):
 
     @abc.abstractmethod
     def environment(self) -> dict:
-        """Version, devices and precision-relevant settings (TF32 flags, oneDNN), for report headers and records."""
+        """Version, devices and precision-relevant settings (TF32 flags, oneDNN), for report headers and
+        records; ``support_key`` names the settings that decide which configurations this build can run."""
 
     @abc.abstractmethod
     def variants(self) -> tuple[str, ...]:

@@ -1,0 +1,102 @@
+"""Conformance-suite throughput: checked examples per second per framework, and where the time goes.
+
+Runs the value check (``Runner.forward``) on the same hypothesis-drawn cases for each framework's
+variants on the CPU float32 lane, timing three parts in one run:
+
+- framework: inside the worker call (framework work plus the round trip to the worker process);
+- oracle: the float64 oracle and its error bound;
+- suite: everything else (drawing arrays, comparison, records).
+
+    python benchmarks/suite_speed.py [--examples 60] [--frameworks torch,tensorflow,jax]
+"""
+
+import argparse
+import importlib.util
+import sys
+import time
+
+from hypothesis import given, settings
+
+from conformance.runner import Runner, TargetLane
+from conformance.strategies import cases
+from conformance.targets.base import Lane
+from conformance.worker import WorkerPool
+
+
+def draw_cases(count):
+    drawn = []
+
+    @settings(max_examples=count, derandomize=True, database=None, deadline=None)
+    @given(case=cases())
+    def collect(case):
+        drawn.append(case)
+
+    collect()
+    return drawn[:count]
+
+
+class Timed:
+    """Wraps a callable and adds up the seconds spent in it."""
+
+    def __init__(self, function):
+        self.function, self.seconds = function, 0.0
+
+    def __call__(self, *args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return self.function(*args, **kwargs)
+        finally:
+            self.seconds += time.perf_counter() - start
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--examples", type=int, default=60)
+    parser.add_argument("--frameworks", default=",".join(f for f in ("torch", "tensorflow", "jax") if importlib.util.find_spec(f)))
+    args = parser.parse_args(argv)
+    drawn = draw_cases(args.examples)
+    pool = WorkerPool(timeout=300)
+    print(f"{len(drawn)} drawn cases per variant, CPU float32 lane, one run")
+    print(f"{'target':32s} {'examples/s':>10s} {'framework':>10s} {'oracle':>8s} {'suite':>8s}")
+    try:
+        for framework in filter(None, args.frameworks.split(",")):
+            start = time.perf_counter()
+            variants = pool.call(framework, "variants")  # the first call also loads the framework
+            print(f"{framework}: worker start and import {time.perf_counter() - start:.1f} s")
+            for variant in variants:
+                runner = Runner(pool, emit=lambda record, verdict: None)
+                runner.pool = _TimedPool(pool)
+                runner._expected = Timed(runner._expected)
+                target = TargetLane(framework, framework, variant, Lane("cpu", "float32"))
+                runner.forward(target, drawn[0])  # warm-up: first-call compilation, caches
+                runner.pool.seconds, runner._expected.seconds = 0.0, 0.0
+                start = time.perf_counter()
+                checked = sum(runner.forward(target, case).outcome != "not-applicable" for case in drawn)
+                total = time.perf_counter() - start
+                framework_s, oracle_s = runner.pool.seconds, runner._expected.seconds
+                suite_s = total - framework_s - oracle_s
+                print(
+                    f"{target.name:32s} {checked / total:10.1f} {framework_s / total:10.0%} {oracle_s / total:8.0%} {suite_s / total:8.0%}"
+                    f"   ({checked} checked of {len(drawn)}, {total:.2f} s)"
+                )
+    finally:
+        pool.close()
+    return 0
+
+
+class _TimedPool:
+    """The worker pool with the seconds spent in its calls added up."""
+
+    def __init__(self, pool):
+        self.pool, self.seconds = pool, 0.0
+
+    def call(self, *args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return self.pool.call(*args, **kwargs)
+        finally:
+            self.seconds += time.perf_counter() - start
+
+
+if __name__ == "__main__":
+    sys.exit(main())

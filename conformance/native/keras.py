@@ -1,0 +1,61 @@
+"""Native Keras 3 ``Conv{1,2,3}DTranspose`` configurations, drawn in Keras's own parameter space.
+
+Per dim draw ``i, k`` and either a stride (dilation 1) or a dilation (stride 1), since Keras rejects
+``strides > 1`` together with ``dilation_rate > 1``; then ``padding`` ('same'/'valid', sometimes
+upper-case, which Keras accepts) and ``output_padding``: None or ``0 <= op < s`` per dim.
+
+About a third are deliberately invalid: one dim's ``output_padding`` at or above its stride, or a
+stride and a dilation both above 1. Some valid-looking ones are rejected by the TensorFlow backend
+only ('same' with an even effective kernel and ``output_padding=0``); the keras dialect says which.
+"""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from ..cases import NativeCase
+
+MAX_INPUT = {1: 6, 2: 4, 3: 3}
+
+
+@st.composite
+def native_cases(draw, *, data_formats=(None, "channels_last", "channels_first")):
+    """A ``NativeCase(dialect="keras", variant="keras")``, groups 1 (Keras has none)."""
+    ndim = draw(st.integers(1, 3))
+    flaw = draw(st.sampled_from(("none", "none", "output_padding", "stride_and_dilation")))
+    dilated = draw(st.booleans()) or flaw == "stride_and_dilation"
+    strides, dilations = [], []
+    for _ in range(ndim):
+        strides.append(1 if dilated else draw(st.integers(1, 3)))
+        dilations.append(draw(st.integers(1, 2)) if dilated else 1)
+    if flaw == "stride_and_dilation":
+        dim = draw(st.integers(0, ndim - 1))
+        strides[dim], dilations[dim] = draw(st.integers(2, 3)), 2
+    output_padding = None
+    if flaw == "output_padding" or draw(st.booleans()):
+        output_padding = [draw(st.integers(0, s - 1)) for s in strides]
+        if flaw == "output_padding":
+            dim = draw(st.integers(0, ndim - 1))
+            output_padding[dim] = strides[dim] + draw(st.integers(0, 1))
+        output_padding = tuple(output_padding)
+    native = dict(
+        strides=tuple(strides),
+        dilation_rate=tuple(dilations),
+        padding=draw(st.sampled_from(("same", "valid", "SAME", "Valid"))),
+        output_padding=output_padding,
+        data_format=draw(st.sampled_from(data_formats)),
+    )
+    return NativeCase(
+        dialect="keras",
+        variant="keras",
+        native=tuple(sorted(native.items())),
+        batch=draw(st.one_of(st.none(), st.integers(1, 2))),
+        groups=1,
+        in_per_group=draw(st.integers(1, 3)),
+        out_per_group=draw(st.integers(1, 3)),
+        input_size=tuple(draw(st.integers(1, MAX_INPUT[ndim])) for _ in range(ndim)),
+        kernel_size=tuple(draw(st.integers(1, 3)) for _ in range(ndim)),
+        bias=draw(st.booleans()),
+        values=draw(st.sampled_from(("float", "integer"))),
+        seed=draw(st.integers(0, 2**32 - 1)),
+    )

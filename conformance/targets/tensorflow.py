@@ -1,0 +1,399 @@
+"""TensorFlow adapter: ``tf.nn.conv_transpose`` channels-last and channels-first, and Keras 3 ``Conv*DTranspose``.
+
+Imported only inside a worker process (``conformance.worker``), which sets ``TF_CPP_MIN_LOG_LEVEL=2``
+and ``KERAS_BACKEND=tensorflow``. Variants:
+
+- ``nn``: ``tf.nn.conv_transpose`` (which dispatches to ``conv{1,2,3}d_transpose`` by the length of
+  ``output_shape``), NWC/NHWC/NDHWC, ``padding`` as the tensorflow dialect's ``from_canonical`` prefers
+  ('SAME', then 'VALID', then explicit pairs in 2-D), ``output_shape = [N, *o, C_out]``; the bias is
+  added by ``tf.nn.bias_add``.
+- ``nn_channels_first``: the same in NCW/NCHW/NCDHW, ``output_shape = [N, C_out, *o]``. CPU builds run
+  it only through oneDNN (float32/bfloat16); elsewhere it is UNSUPPORTED, as the dialect predicts.
+- ``keras``: ``keras.layers.Conv{1,2,3}DTranspose`` with the keras dialect's parameters, weights set by
+  ``set_weights([kernel, bias])``. Keras has no groups: NotApplicable for ``groups > 1``.
+
+Layouts: canonical ``x (N, C_in, *i)``, ``w (C_in, C_out/groups, *k)``; TF filters and Keras kernels
+are ``[*k, C_out/groups, C_in]`` (``W[c, m, t] = filters[t, m, c]``); groups are implied by
+``C_out / filters.shape[-2]``. Unbatched inputs get a batch of one around the call.
+
+Outcomes: where the dialect says this CPU build cannot run valid arguments (``cpu_outcome`` kind
+"unsupported": dilation, channels-first or groups off oneDNN, float64/float16, grouped 3-D) and TF
+raises, the call raises ``Unsupported``; any other exception from TF or Keras becomes
+``FrameworkError(class name, first line)`` for the suite to judge (expected where the dialect says
+Rejected, a finding elsewhere). GPUs get no prediction: everything raised there is a FrameworkError.
+
+Speed: plain eager calls. Measured on this 2-core CPU with one intra-op thread, a stream of 40
+small 2-D calls of varying shapes: eager 0.6 ms/call, ``tf.function`` 6.8 ms/call (a retrace per new
+shape); with one repeated shape, eager 0.16 ms and ``tf.function`` 0.56 ms. The suite's shapes
+rarely repeat, so eager wins.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+
+import numpy as np
+import tensorflow as tf
+
+from oracles.dialects import keras as keras_dialect
+from oracles.dialects import tensorflow as tf_dialect
+from oracles.dialects.base import NotExpressible
+
+from ..cases import Case
+from .base import FrameworkError, Lane, NotApplicable, Target, Unsupported
+
+VARIANTS = ("nn", "nn_channels_first", "keras")
+DIALECT_OF = {"nn": "tensorflow", "nn_channels_first": "tensorflow", "keras": "keras"}
+TF_DTYPES = {"float16": tf.float16, "bfloat16": tf.bfloat16, "float32": tf.float32, "float64": tf.float64}
+
+
+def _configure_threads() -> None:
+    """One intra/inter-op thread unless ``CONVT_TF_THREADS`` says otherwise ("0": TF's default).
+
+    The cases are tiny, so thread start-up costs more than it saves, and workers of several
+    frameworks share the machine. Must run before TF executes its first op.
+    """
+    threads = int(os.environ.get("CONVT_TF_THREADS", "1"))
+    if threads > 0:
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
+        except RuntimeError:  # TF already ran ops in this process (in-process self-tests): keep its pools
+            pass
+
+
+_configure_threads()
+
+
+def onednn_default() -> bool:
+    """TF's default for ``TF_ENABLE_ONEDNN_OPTS``: on for x86-64 builds (Linux and Windows) since TF 2.9."""
+    return platform.machine().lower() in ("x86_64", "amd64") and sys.platform in ("linux", "win32")
+
+
+def onednn_from_environment() -> bool:
+    """``TF_ENABLE_ONEDNN_OPTS`` as TF's ``ReadBoolFromEnvVar`` reads it ("0"/"false" off, "1"/"true" on)."""
+    value = os.environ.get("TF_ENABLE_ONEDNN_OPTS")
+    if value is None or value.strip() == "":
+        return onednn_default()
+    return value.strip().lower() in ("1", "true")
+
+
+def onednn_enabled() -> bool:
+    """Whether this process runs oneDNN kernels: TF's own answer where it exposes one (a build without
+    oneDNN says no whatever the variable says), else the environment variable with its default."""
+    try:
+        from tensorflow.python.util import _pywrap_util_port
+
+        return bool(_pywrap_util_port.IsMklEnabled())
+    except (ImportError, AttributeError):
+        return onednn_from_environment()
+
+
+def _keras():
+    # Keras is imported on first use: it takes seconds, and an "nn"-only worker never needs it.
+    import keras
+
+    return keras
+
+
+def _tf_device(device: str) -> str:
+    """``cpu`` -> ``/CPU:0``; ``gpu:N`` (or ``cuda:N``) -> ``/GPU:N``."""
+    if device == "cpu":
+        return "/CPU:0"
+    kind, _, index = device.partition(":")
+    if kind not in ("gpu", "cuda"):
+        raise ValueError(f"unknown device {device!r}; expected 'cpu' or 'gpu:N'")
+    return f"/GPU:{index or 0}"
+
+
+def _first_line(error: Exception) -> str:
+    """TF's message without the ``{{function_node ...}}`` prefix that eager errors carry (it names the
+    device and changes between calls, which would split one finding into many)."""
+    lines = str(error).strip().splitlines() or [""]
+    line = lines[0]
+    if line.startswith("{{function_node") and "}}" in line:
+        line = line.split("}}", 1)[1].strip()
+    return line
+
+
+def _to_tf(array, dtype: str):
+    """A NumPy array as a TF tensor of ``dtype``, via float64: exact for values representable in
+    ``dtype`` (the suite sends operands already rounded to the lane's dtype); others are rounded by TF's cast."""
+    return tf.cast(tf.constant(np.asarray(array, dtype=np.float64)), TF_DTYPES[dtype])
+
+
+def _to_numpy(tensor) -> np.ndarray:
+    """The computed values in the computed dtype; bfloat16 (which NumPy lacks) as float32, which holds
+    every bfloat16 value exactly (same exponent range, 24 >= 8 significand bits)."""
+    if tensor.dtype == tf.bfloat16:
+        tensor = tf.cast(tensor, tf.float32)
+    return np.asarray(tensor.numpy())
+
+
+def _listify(value):
+    """Tuples (as the strategies spell sequences, to stay hashable) -> lists, as TF users write them."""
+    if isinstance(value, (tuple, list)):
+        return [_listify(v) for v in value]
+    return value
+
+
+class TensorFlowTarget(Target):
+    framework = "tensorflow"
+
+    def environment(self) -> dict:
+        keras = _keras()
+        return dict(
+            framework="tensorflow",
+            version=tf.__version__,
+            devices=list(self.devices()),
+            TF_ENABLE_ONEDNN_OPTS=os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
+            onednn_default=onednn_default(),
+            onednn_enabled=onednn_enabled(),
+            # Which configurations a CPU build can run depends on this: records carry it.
+            support_key=f"onednn={int(onednn_enabled())}",
+            tensor_float_32_execution_enabled=bool(tf.config.experimental.tensor_float_32_execution_enabled()),
+            intra_op_threads=tf.config.threading.get_intra_op_parallelism_threads(),
+            keras_version=keras.__version__,
+            keras_backend=keras.backend.backend(),
+        )
+
+    def variants(self) -> tuple[str, ...]:
+        return VARIANTS
+
+    def devices(self) -> tuple[str, ...]:
+        gpus = tf.config.list_physical_devices("GPU")
+        return ("cpu",) + tuple(f"gpu:{index}" for index in range(len(gpus)))
+
+    def dtypes(self, device: str) -> tuple[str, ...]:
+        """CPU: float32, float64, and the Eigen/oneDNN half types (both run on tensorflow-cpu 2.21 x86:
+        float16 on Eigen, bfloat16 through oneDNN where on); GPU: all four."""
+        if device == "cpu":
+            return ("float32", "float64", "bfloat16", "float16")
+        return ("float16", "bfloat16", "float32", "float64")
+
+    def dialect(self, variant: str) -> str:
+        if variant not in DIALECT_OF:
+            raise ValueError(f"tensorflow has no variant {variant!r}; it has {', '.join(VARIANTS)}")
+        return DIALECT_OF[variant]
+
+    def native(self, variant: str, case: Case) -> dict:
+        """The dialect's ``from_canonical``; channels-first reorders explicit pads to NCHW order."""
+        geometry = case.geometry
+        if variant == "keras":
+            if case.groups > 1:
+                raise NotApplicable(f"Keras Conv*DTranspose has no groups (groups={case.groups})")
+            try:
+                return keras_dialect.DIALECT.from_canonical(geometry, backend="tensorflow")
+            except NotExpressible as exc:
+                raise NotApplicable(str(exc)) from None
+        self.dialect(variant)
+        try:
+            native = tf_dialect.DIALECT.from_canonical(geometry)
+        except NotExpressible as exc:
+            raise NotApplicable(str(exc)) from None
+        channels_first = variant == "nn_channels_first"
+        native["data_format"] = tf_dialect.DATA_FORMATS[geometry.ndim][1 if channels_first else 0]
+        if channels_first and not isinstance(native["padding"], str):
+            pads = native["padding"]  # [[0,0], *spatial, [0,0]] in channels-last order
+            native["padding"] = [[0, 0], [0, 0], *pads[1:-1]]
+        return native
+
+    # ---- forward --------------------------------------------------------------------------------
+
+    def forward_native(self, variant, native, x, w, bias, groups, lane: Lane) -> np.ndarray:
+        self.dialect(variant)
+        x, w = np.asarray(x), np.asarray(w)
+        batched = x.ndim == w.ndim
+        if not batched:
+            x = x[np.newaxis]
+        with tf.device(_tf_device(lane.device)):
+            self._set_precision(lane)
+            if variant == "keras":
+                y = self._keras_forward(dict(native), x, w, bias, groups, lane)
+            else:
+                native = dict(native)
+                reason = self._tf_unsupported(native, x, w, groups, lane)
+                dialect = tf_dialect.DIALECT
+                x_t = _to_tf(dialect.input_from_canonical(x, **native), lane.dtype)
+                f_t = _to_tf(dialect.weight_from_canonical(w), lane.dtype)
+                b_t = None if bias is None else _to_tf(bias, lane.dtype)
+                y = _guarded(reason, lambda: self._nn_call(native, x_t, f_t, b_t, w.shape[1] * groups))
+                y = dialect.input_to_canonical(_to_numpy(y), **native)
+        return y if batched else y[0]
+
+    def _nn_call(self, native: dict, x_t, f_t, b_t, out_channels: int):
+        """``tf.nn.conv_transpose`` with the native arguments as given, then ``tf.nn.bias_add``."""
+        output_shape = _full_output_shape(native, len(f_t.shape) - 2, int(x_t.shape[0]), out_channels)
+        y = tf.nn.conv_transpose(
+            x_t, f_t, output_shape, _listify(native.get("strides", 1)),
+            padding=_listify(native.get("padding", "SAME")),
+            data_format=native.get("data_format"),
+            dilations=_listify(native.get("dilations", 1)),
+        )
+        if b_t is not None:
+            y = tf.nn.bias_add(y, b_t, data_format=native.get("data_format") or "N...C")
+        return y
+
+    def _tf_unsupported(self, native: dict, x, w, groups: int, lane: Lane) -> str | None:
+        """The dialect's reason this CPU build cannot run valid arguments, else None (also for
+        arguments it rejects, and on GPUs, where it predicts nothing)."""
+        if lane.device != "cpu":
+            return None
+        try:
+            outcome = tf_dialect.cpu_outcome(
+                x.shape[2:], w.shape[2:], dtype=lane.dtype, onednn=onednn_enabled(), groups=groups, **native
+            )
+        except ValueError:  # EmptyOutput or a bad size: outside the model, no prediction
+            return None
+        return outcome.reason if outcome.kind == "unsupported" else None
+
+    def _keras_forward(self, native: dict, x, w, bias, groups: int, lane: Lane) -> np.ndarray:
+        """Build the layer, ``set_weights``, call it; the layer's dtype policy is ``lane.dtype``."""
+        keras = _keras()
+        dialect = keras_dialect.DIALECT
+        params = dialect.native(**native)
+        if params["backend"] != keras.backend.backend():
+            raise NotApplicable(f"the case asks for Keras backend {params['backend']!r}; this worker runs {keras.backend.backend()!r}")
+        if groups > 1:
+            raise NotApplicable(f"Keras Conv*DTranspose has no groups (groups={groups})")
+        reason = None
+        if lane.device == "cpu":
+            try:
+                # Arguments the dialect rejects stay rejected (a FrameworkError), as in cpu_outcome for
+                # tf.nn, even where TF's unsupported-feature check is what fires first.
+                dialect.to_canonical(x.shape[2:], w.shape[2:], **params)
+                reason = keras_dialect.cpu_support(x.shape[2:], w.shape[2:], dtype=lane.dtype, onednn=onednn_enabled(), **params)
+            except ValueError:  # Rejected, EmptyOutput or a bad size: no prediction
+                reason = None
+        ndim = w.ndim - 2
+        x_native = _to_tf(dialect.input_from_canonical(x, **params), lane.dtype)
+        weights = [dialect.weight_from_canonical(w)] + ([] if bias is None else [np.asarray(bias, dtype=np.float64)])
+
+        def call():
+            layer = getattr(keras.layers, f"Conv{ndim}DTranspose")(
+                filters=w.shape[1], kernel_size=tuple(w.shape[2:]), strides=params["strides"],
+                padding=params["padding"], output_padding=params["output_padding"],
+                data_format=params["data_format"], dilation_rate=params["dilation_rate"],
+                use_bias=bias is not None, dtype=lane.dtype,
+            )
+            layer.build(tuple(x_native.shape))
+            layer.set_weights(weights)
+            return layer(x_native)
+
+        return dialect.input_to_canonical(_to_numpy(_guarded(reason, call)), **params)
+
+    def _set_precision(self, lane: Lane) -> None:
+        # TF32 is a process-wide switch that only matters for float32 on Ampere+ GPUs; CPUs have no such mode.
+        if lane.device != "cpu":
+            tf.config.experimental.enable_tensor_float_32_execution(lane.precision == "tf32")
+
+    # ---- gradients ------------------------------------------------------------------------------
+
+    def gradient_variants(self) -> tuple[str, ...]:
+        return ("nn",)
+
+    def gradients(self, variant, case: Case, x, w, bias, upstream, lane: Lane):
+        """``(d x, d w)`` of ``sum(upstream * y)`` by ``tf.GradientTape`` through the "nn" call."""
+        if variant != "nn":
+            raise NotApplicable(f"tensorflow {variant}: gradients are checked on 'nn' only")
+        native = self.native(variant, case)
+        x, w, upstream = np.asarray(x), np.asarray(w), np.asarray(upstream)
+        batched = x.ndim == w.ndim
+        if not batched:
+            x, upstream = x[np.newaxis], upstream[np.newaxis]
+        dialect = tf_dialect.DIALECT
+        with tf.device(_tf_device(lane.device)):
+            self._set_precision(lane)
+            reason = self._tf_unsupported(native, x, w, case.groups, lane)
+            x_t = _to_tf(dialect.input_from_canonical(x, **native), lane.dtype)
+            f_t = _to_tf(dialect.weight_from_canonical(w), lane.dtype)
+            b_t = None if bias is None else _to_tf(bias, lane.dtype)
+            u_t = _to_tf(dialect.input_from_canonical(upstream, **native), lane.dtype)
+
+            def call():
+                with tf.GradientTape() as tape:
+                    tape.watch([x_t, f_t])
+                    y = self._nn_call(native, x_t, f_t, b_t, w.shape[1] * case.groups)
+                    loss = tf.reduce_sum(u_t * y)
+                return tape.gradient(loss, [x_t, f_t])
+
+            dx, df = _guarded(reason, call)
+            dx = dialect.input_to_canonical(_to_numpy(dx), **native)
+            dw = dialect.weight_to_canonical(_to_numpy(df))
+        return (dx if batched else dx[0]), dw
+
+    # ---- repro ----------------------------------------------------------------------------------
+
+    def repro(self, variant: str, case: Case, lane: Lane) -> str:
+        """A snippet in TF's or Keras's own API; ``x``, ``w``, ``bias`` (canonical NumPy arrays) in scope;
+        leaves the canonical-layout result in ``y``."""
+        native = self.native(variant, case)
+        ndim, dtype = case.ndim, lane.dtype
+        channels_last = variant != "nn_channels_first"
+        lines = [
+            "import numpy as np",
+            "import tensorflow as tf" + ("\nimport keras  # KERAS_BACKEND=tensorflow" if variant == "keras" else ""),
+            f"# lane: device={lane.device} dtype={dtype} precision={lane.precision}",
+            "# canonical x: (N, C_in, *i), w: (C_in, C_out/groups, *k), bias: (C_out,) or None",
+            "xb = x" if case.batch is not None else "xb = x[np.newaxis]  # unbatched: TF needs a batch dim",
+            ("xn = np.moveaxis(xb, 1, -1)  # (N, C, *i) -> channels-last" if channels_last else "xn = xb  # already (N, C, *i)"),
+            "kernel = np.moveaxis(w, (0, 1), (-1, -2))  # -> [*k, C_out/groups, C_in]",
+        ]
+        if lane.device != "cpu":
+            lines.append(f"tf.config.experimental.enable_tensor_float_32_execution({lane.precision == 'tf32'})")
+        lines.append(f"with tf.device({_tf_device(lane.device)!r}):")
+        lines.append(f"    xt = tf.cast(tf.constant(xn), tf.{dtype})")
+        if variant == "keras":
+            params = keras_dialect.DIALECT.native(**native)
+            lines += [
+                f"    layer = keras.layers.Conv{ndim}DTranspose(filters={case.out_channels}, kernel_size={case.kernel_size}, "
+                f"strides={params['strides']}, padding={params['padding']!r}, output_padding={params['output_padding']!r}, "
+                f"data_format={params['data_format']!r}, dilation_rate={params['dilation_rate']}, use_bias={case.bias}, dtype={dtype!r})",
+                "    layer.build(tuple(xt.shape))",
+                "    layer.set_weights([kernel] + ([] if bias is None else [bias]))",
+                "    yt = layer(xt)",
+            ]
+        else:
+            data_format = native["data_format"]
+            shape = tf_dialect.DIALECT.native_output_shape(case.geometry.output_size, case.batch or 1, case.out_channels, **native)
+            lines += [
+                f"    yt = tf.nn.conv_transpose(xt, tf.cast(tf.constant(kernel), tf.{dtype}), output_shape={shape}, "
+                f"strides={_listify(native['strides'])}, padding={_listify(native['padding'])!r}, "
+                f"data_format={data_format!r}, dilations={_listify(native['dilations'])})",
+                "    if bias is not None:",
+                f"        yt = tf.nn.bias_add(yt, tf.cast(tf.constant(bias), tf.{dtype}), data_format={data_format!r})",
+            ]
+        lines.append("y = tf.cast(yt, tf.float32).numpy()" if dtype == "bfloat16" else "y = yt.numpy()")
+        if channels_last:
+            lines.append("y = np.moveaxis(y, -1, 1)  # back to (N, C_out, *o)")
+        if case.batch is None:
+            lines.append("y = y[0]")
+        return "\n".join(lines) + "\n"
+
+
+def _full_output_shape(native: dict, ndim: int, batch: int, channels: int):
+    """TF's ``output_shape``: spatial lengths (``ndim`` of them, or one int in 1-D) are completed with
+    the batch and channel counts in ``data_format`` order; anything else (the whole ``ndim + 2`` shape,
+    None, a wrong length) is passed as given, for TF to accept or reject."""
+    value = native.get("output_shape")
+    if isinstance(value, (int, np.integer)) and ndim == 1:
+        value = (int(value),)
+    if isinstance(value, (tuple, list)) and len(value) == ndim:
+        return tf_dialect.DIALECT.native_output_shape(value, batch, channels, **native)
+    return _listify(value)
+
+
+def _guarded(reason: str | None, call):
+    """Run a TF/Keras call; Unsupported where the dialect predicted the build cannot run it, else
+    FrameworkError for whatever it raised (a finding, or an expected rejection: the suite decides)."""
+    try:
+        return call()
+    except Exception as error:  # TF raises InvalidArgumentError, AbortedError, ValueError, TypeError...
+        if reason is not None:
+            raise Unsupported(f"{reason} (TF {type(error).__name__}: {_first_line(error)})") from None
+        raise FrameworkError(type(error).__name__, _first_line(error)) from None
+
+
+TARGET = TensorFlowTarget()

@@ -1,0 +1,377 @@
+"""Self-tests of the TensorFlow adapter (``conformance.targets.tensorflow``), in process.
+
+Every expected value comes from the NumPy oracle or from a formula stated here, never from TF.
+Outcomes that a CPU build cannot run are predicted by the dialects (``cpu_outcome``/``cpu_support``):
+the adapter must raise ``Unsupported`` exactly there, and ``FrameworkError`` where the dialect says
+TF rejects the arguments. One test goes through ``conformance.worker.WorkerPool``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from hypothesis import assume, event, given, settings
+from hypothesis import strategies as st
+
+import oracles
+from conformance.cases import Case
+from conformance.native import keras as keras_native
+from conformance.native import tensorflow as tf_native
+from conformance.strategies import cases
+from conformance.targets.base import FrameworkError, Lane, NotApplicable, Unsupported
+from oracles.bounds import gamma, unit_roundoff
+from oracles.dialects import keras as keras_dialect
+from oracles.dialects import tensorflow as tf_dialect
+from oracles.dialects.base import NotExpressible, Rejected
+from oracles.forward import pad_or_crop
+
+FEW = settings(max_examples=25, deadline=None)
+# TF's IsDataTypeSupportedByOneDNNOnThisCPU: bfloat16 takes oneDNN only with AVX512F or AVX-NE-CONVERT,
+# float16 only with AVX512BW plus AVX512-FP16/AMX-FP16, or AVX-NE-CONVERT (elsewhere TF logs "oneDNN
+# supports DT_HALF only on platforms with AVX-512" and uses Eigen). The dialects assume bfloat16 always
+# and float16 never take oneDNN; their predictions for those dtypes are checked only where that holds.
+try:
+    with open("/proc/cpuinfo") as cpuinfo:
+        CPU_FLAGS = set(cpuinfo.read().split())
+except OSError:
+    CPU_FLAGS = set()
+DIALECT_MODELS_DTYPE = {
+    "bfloat16": bool({"avx512f", "avx_ne_convert"} & CPU_FLAGS),
+    "float16": not ({"avx512_fp16", "amx_fp16", "avx_ne_convert"} & CPU_FLAGS),
+}
+VARIANTS = ("nn", "nn_channels_first", "keras")
+
+
+@pytest.fixture(scope="module")
+def target():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    pytest.importorskip("tensorflow")
+    from conformance.targets import tensorflow as module
+
+    return module.TARGET
+
+
+def onednn() -> bool:
+    from conformance.targets.tensorflow import onednn_enabled
+
+    return onednn_enabled()
+
+
+def rounded(array, dtype: str):
+    """``array`` rounded to ``dtype`` and held in float64 (bfloat16 through ml_dtypes, which TF ships)."""
+    if array is None:
+        return None
+    if dtype == "bfloat16":
+        import ml_dtypes
+
+        return np.asarray(array).astype(ml_dtypes.bfloat16).astype(np.float64)
+    return np.asarray(array).astype(dtype).astype(np.float64)
+
+
+def operands(case, dtype: str):
+    return tuple(rounded(a, dtype) for a in case.arrays())
+
+
+def predicted_unsupported(variant: str, native: dict, case, dtype: str) -> str | None:
+    """The dialect's reason this CPU build cannot run the call, or None."""
+    if variant == "keras":
+        return keras_dialect.cpu_support(case.input_size, case.kernel_size, dtype=dtype, onednn=onednn(), **native)
+    outcome = tf_dialect.cpu_outcome(case.input_size, case.kernel_size, dtype=dtype, onednn=onednn(), groups=case.groups, **native)
+    assert outcome.kind != "rejected", outcome  # from_canonical must give arguments TF accepts
+    return outcome.reason if outcome.kind == "unsupported" else None
+
+
+def assert_close(y, expected, bound, what):
+    assert y.shape == expected.shape, f"shape {y.shape}, expected {expected.shape} [{what}]"
+    excess = np.abs(np.asarray(y, np.float64) - expected) - bound
+    assert excess.max(initial=0) <= 0, f"max |error| - bound = {excess.max():.3g} at {np.unravel_index(excess.argmax(), y.shape)} [{what}]"
+
+
+def forward_bound(case, x, w, b, dtype: str, geometry=None):
+    """float64: twice the float64 bound (the oracle rounds too); other dtypes: the dtype's bound,
+    summation in ``dtype`` (the loosest: half types may accumulate wider)."""
+    kwargs = case.oracle_kwargs() if geometry is None else dict(stride=geometry.stride, dilation=geometry.dilation, padding=geometry.padding(), groups=case.groups)
+    scale = 2.0 if dtype == "float64" else 1.0
+    return scale * oracles.error_bound(x, w, b, dtype=dtype, **kwargs) + oracles.error_bound(x, w, b, dtype="float64", **kwargs)
+
+
+# ---- forward on canonical cases -------------------------------------------------------------------
+
+@st.composite
+def expressible_cases(draw):
+    """Canonical cases made from valid native TF or Keras parameters, so that the variants can express
+    most of them (``cases()`` draws crops freely, and TF/Keras express only a few crop pairs)."""
+    native = draw(st.sampled_from([tf_native, keras_native])).native_cases()
+    case = draw(native)
+    dialect = tf_dialect.DIALECT if case.dialect == "tensorflow" else keras_dialect.DIALECT
+    try:
+        geometry = dialect.to_canonical(case.input_size, case.kernel_size, **case.parameters)
+    except ValueError:  # Rejected or an empty output
+        assume(False)
+    return Case(
+        batch=case.batch, groups=case.groups, in_per_group=case.in_per_group, out_per_group=case.out_per_group,
+        input_size=geometry.input_size, kernel_size=geometry.kernel_size, stride=geometry.stride, dilation=geometry.dilation,
+        padding=geometry.padding(), output_padding=(0,) * geometry.ndim, bias=case.bias, values=case.values, seed=case.seed,
+    )
+
+
+CASES = st.one_of(cases(), expressible_cases(), expressible_cases())
+
+
+@FEW
+@given(CASES, st.sampled_from(["float64", "float32", "float32", "bfloat16", "float16"]))
+def test_forward_matches_oracle(target, case, dtype):
+    """Each variant agrees with the oracle within the bound (exactly for integer cases in float32/64),
+    or raises Unsupported exactly where the dialect predicts."""
+    lane = Lane("cpu", dtype)
+    x, w, b = operands(case, dtype)
+    expected = oracles.conv_transpose(x, w, b, **case.oracle_kwargs())
+    for variant in VARIANTS:
+        try:
+            native = target.native(variant, case)
+        except NotApplicable:
+            event(f"{variant}: not applicable")
+            continue
+        if not DIALECT_MODELS_DTYPE.get(dtype, True):
+            event(f"{variant}: {dtype} on this CPU is not modelled by the dialect")
+            continue
+        reason = predicted_unsupported(variant, native, case, dtype)
+        if reason:
+            event(f"{variant}: unsupported")
+            with pytest.raises(Unsupported, match=reason[:40]):
+                target.forward(variant, case, x, w, b, lane)
+            continue
+        event(f"{variant}: ran")
+        y = target.forward(variant, case, x, w, b, lane)
+        assert str(y.dtype) == ("float32" if dtype == "bfloat16" else dtype)
+        if case.values == "integer" and dtype in ("float32", "float64"):
+            np.testing.assert_array_equal(y, expected, err_msg=f"{variant} {case}")
+        else:
+            assert_close(y, expected, forward_bound(case, x, w, b, dtype), f"{variant} {dtype} {case}")
+
+
+# ---- gradients ------------------------------------------------------------------------------------
+
+def weight_gradient(x, upstream, case: Case) -> np.ndarray:
+    """``dW`` of ``sum(upstream * conv_transpose(x, W))``, by the definition of the canonical form.
+
+    With ``U`` the upstream gradient zero-extended back to the full length (``pad_or_crop`` by
+    ``(cb, ca)``: cropped positions get zeros, appended zeros are dropped)::
+
+        dW[g*Cg + c, m, t] = sum_{n, j} x[n, g*Cg + c, j] * U[n, g*Mg + m, j*s + t*d]
+    """
+    geometry = case.geometry
+    x, upstream = (x, upstream) if case.batch is not None else (x[np.newaxis], upstream[np.newaxis])
+    full = pad_or_crop(upstream, geometry.padding())
+    n, g, cg, mg = x.shape[0], case.groups, case.in_per_group, case.out_per_group
+    xg = x.reshape(n, g, cg, -1)
+    dw = np.zeros((g * cg, mg, *case.kernel_size))
+    for t in np.ndindex(*case.kernel_size):
+        window = full[(slice(None), slice(None)) + tuple(
+            slice(ti * d, ti * d + (i - 1) * s + 1, s) for ti, d, i, s in zip(t, geometry.dilation, geometry.input_size, geometry.stride)
+        )]
+        dw[(slice(None), slice(None)) + t] = np.einsum("ngcp,ngmp->gcm", xg, window.reshape(n, g, mg, -1)).reshape(g * cg, mg)
+    return dw
+
+
+def conv3d_same_offset(case, native: dict, dtype: str) -> bool:
+    """Where TF's input gradient is wrong (a finding, see :func:`test_tf_conv3d_same_gradient_finding`).
+
+    The input gradient of ``conv3d_transpose`` is ``tf.nn.conv3d(upstream, filters, padding='SAME')``.
+    Off oneDNN (float64, float16, or ``TF_ENABLE_ONEDNN_OPTS=0``) that forward conv pads by
+    ``((i-1)*s + K - o) / 2`` truncated toward zero, without TF's documented clamp at 0, so where
+    ``o >= L + 2`` in some dim it reads the upstream gradient shifted by ``(o - L) // 2``.
+    """
+    geometry = case.geometry
+    return (
+        case.ndim == 3 and native["padding"] == "SAME"
+        and not tf_dialect.uses_onednn(dtype=dtype, onednn=onednn(), padding="SAME")
+        and any(o - L >= 2 for L, o in zip(geometry.full_size, geometry.output_size))
+    )
+
+
+@FEW
+@given(CASES, st.sampled_from(["float64", "float32"]))
+def test_gradients_match_oracle(target, case, dtype):
+    """``dx = conv(upstream, w, stride, padding=crops, dilation, groups)`` (the adjoint); ``dw`` per
+    :func:`weight_gradient`; each within ``2 * gamma_n * magnitude`` (magnitude: the same formula on |.|)."""
+    lane = Lane("cpu", dtype)
+    try:
+        native = target.native("nn", case)
+    except NotApplicable:
+        event("not applicable")
+        return
+    x, w, b = operands(case, dtype)
+    shape = oracles.conv_transpose(x, w, **case.oracle_kwargs()).shape
+    upstream = rounded(np.random.default_rng(case.seed).standard_normal(shape), dtype)
+    reason = predicted_unsupported("nn", native, case, dtype)
+    if reason:
+        event("unsupported")
+        with pytest.raises(Unsupported):
+            target.gradients("nn", case, x, w, b, upstream, lane)
+        return
+    event(dtype)
+    dx, dw = target.gradients("nn", case, x, w, b, upstream, lane)
+    g = case.geometry
+    conv = dict(stride=g.stride, padding=g.padding(), dilation=g.dilation, groups=case.groups)
+    u = unit_roundoff(dtype)
+    n_dx = case.out_per_group * int(np.prod(case.kernel_size))
+    n_dw = (case.batch or 1) * int(np.prod(case.input_size))
+    if conv3d_same_offset(case, native, dtype):
+        event("dx skipped: known TF conv3d SAME finding")
+    else:
+        assert_close(dx, oracles.conv(upstream, w, **conv), 2 * gamma(n_dx, u) * oracles.conv(abs(upstream), abs(w), **conv) + 1e-300, f"dx {case}")
+    assert_close(dw, weight_gradient(x, upstream, case), 2 * gamma(n_dw, u) * weight_gradient(abs(x), abs(upstream), case) + 1e-300, f"dw {case}")
+
+
+def test_tf_conv3d_same_gradient_finding(target):
+    """A TF finding, pinned: the input gradient of a 3-D 'SAME' transposed conv with ``o >= L + 2``.
+
+    ``i = k = 1, s = 3, o = 3`` (``L = 1``): ``y = [x*w, 0, 0]``, so ``dx = upstream[0] * w``; TF's
+    float64 gradient gives ``upstream[1] * w``. Root cause: ``tf.nn.conv3d(z, 1x1x1, strides 3,
+    'SAME')`` on ``z = [5, 7, 11]`` returns 7, where TF's SAME rule (pad ``max(0, -2) = 0``) and
+    ``tf.nn.conv2d`` give 5. When this test fails, TF fixed it: drop :func:`conv3d_same_offset`.
+    """
+    case = Case(batch=1, groups=1, in_per_group=1, out_per_group=1, input_size=(1, 1, 1), kernel_size=(1, 1, 1),
+                stride=(3, 1, 1), dilation=(1, 1, 1), padding=((0, -2), (0, 0), (0, 0)), output_padding=(0, 0, 0), bias=False)
+    assert target.native("nn", case)["padding"] == "SAME"
+    x, w = np.full((1, 1, 1, 1, 1), 2.0), np.full((1, 1, 1, 1, 1), 3.0)
+    upstream = np.array([5.0, 7.0, 11.0]).reshape(1, 1, 3, 1, 1)
+    np.testing.assert_array_equal(target.forward("nn", case, x, w, None, Lane("cpu", "float64")).ravel(), [6, 0, 0])
+    dx, dw = target.gradients("nn", case, x, w, None, upstream, Lane("cpu", "float64"))
+    assert dw.ravel().tolist() == [10.0]  # upstream[0] * x: right
+    assert dx.ravel().tolist() == [21.0]  # upstream[1] * w; the right value is upstream[0] * w = 15
+
+
+def test_gradients_only_for_nn(target):
+    case = Case(batch=1, groups=1, in_per_group=1, out_per_group=1, input_size=(3,), kernel_size=(2,), stride=(2,),
+                dilation=(1,), padding=((0, 0),), output_padding=(0,), bias=False)
+    x, w, _ = case.arrays()
+    with pytest.raises(NotApplicable):
+        target.gradients("keras", case, x, w, None, np.ones((1, 1, 6)), Lane("cpu", "float32"))
+
+
+# ---- repro snippets -------------------------------------------------------------------------------
+
+@settings(max_examples=15, deadline=None)
+@given(st.one_of(cases(max_groups=1), expressible_cases()), st.sampled_from(VARIANTS), st.sampled_from(["float32", "bfloat16"]))
+def test_repro_snippets_run_and_agree(target, case, variant, dtype):
+    lane = Lane("cpu", dtype)
+    try:
+        snippet = target.repro(variant, case, lane)
+        native = target.native(variant, case)
+    except NotApplicable:
+        return
+    if not DIALECT_MODELS_DTYPE.get(dtype, True) or predicted_unsupported(variant, native, case, dtype):
+        return
+    x, w, b = operands(case, dtype)
+    scope = dict(x=x, w=w, bias=b)
+    exec(snippet, scope)  # noqa: S102 (the point of the test)
+    np.testing.assert_array_equal(scope["y"], target.forward(variant, case, x, w, b, lane), err_msg=snippet)
+
+
+# ---- native cases ---------------------------------------------------------------------------------
+
+@FEW
+@given(tf_native.native_cases(), st.sampled_from(["float32", "float64"]))
+def test_tf_native_cases(target, case, dtype):
+    """Rejected -> FrameworkError (the predicted class), UNSUPPORTED -> Unsupported, else the oracle."""
+    try:
+        outcome = tf_dialect.cpu_outcome(case.input_size, case.kernel_size, dtype=dtype, onednn=onednn(), groups=case.groups, **case.parameters)
+    except NotExpressible:  # EmptyOutput: outside the model
+        event("empty output")
+        return
+    event(outcome.kind)
+    x, w, b = (rounded(a, dtype) for a in case.arrays())
+    call = lambda: target.forward_native(case.variant, case.parameters, x, w, b, case.groups, Lane("cpu", dtype))  # noqa: E731
+    if outcome.kind == "rejected":
+        with pytest.raises(FrameworkError) as raised:
+            call()
+        assert outcome.error is None or raised.value.kind == outcome.error, (raised.value, outcome)
+        return
+    if outcome.kind == "unsupported":
+        with pytest.raises(Unsupported):
+            call()
+        return
+    g = outcome.geometry
+    expected = oracles.conv_transpose(x, w, b, stride=g.stride, dilation=g.dilation, padding=g.padding(), groups=case.groups)
+    assert_close(call(), expected, forward_bound(case, x, w, b, dtype, g), f"{case}")
+
+
+@FEW
+@given(keras_native.native_cases(), st.sampled_from(["float32", "float64"]))
+def test_keras_native_cases(target, case, dtype):
+    """Rejected -> FrameworkError; UNSUPPORTED -> Unsupported; else the oracle, with the documented
+    channels_first bias quirk (``keras_dialect.bias_on_last_axis``) applied to the expectation."""
+    native = case.parameters
+    try:
+        geometry = keras_dialect.DIALECT.to_canonical(case.input_size, case.kernel_size, **native)
+    except Rejected:
+        event("rejected")
+        with pytest.raises(FrameworkError):
+            target.forward_native("keras", native, *case.arrays(), 1, Lane("cpu", dtype))
+        return
+    except NotExpressible:
+        event("empty output")
+        return
+    x, w, b = (rounded(a, dtype) for a in case.arrays())
+    call = lambda: target.forward_native("keras", native, x, w, b, 1, Lane("cpu", dtype))  # noqa: E731
+    if keras_dialect.cpu_support(case.input_size, case.kernel_size, dtype=dtype, onednn=onednn(), **native):
+        event("unsupported")
+        with pytest.raises(Unsupported):
+            call()
+        return
+    event("ok")
+    kwargs = dict(stride=geometry.stride, dilation=geometry.dilation, padding=geometry.padding())
+    expected = oracles.conv_transpose(x, w, **kwargs)
+    if b is not None:
+        if keras_dialect.bias_on_last_axis(geometry.output_size, case.out_channels, **native):
+            event("bias on the last axis (Keras quirk)")
+            expected = expected + b  # broadcasts along the last spatial axis, as Keras does
+        else:
+            expected = expected + b.reshape((-1,) + (1,) * geometry.ndim)
+    bound = forward_bound(case, x, w, b, dtype, geometry)
+    assert_close(call(), expected, bound, f"{case}")
+
+
+def test_lowercase_padding_is_a_framework_error(target):
+    """Not swallowed: TF's case-sensitive padding attr surfaces as FrameworkError."""
+    x = np.ones((1, 1, 3))
+    with pytest.raises(FrameworkError):
+        target.forward_native("nn", dict(output_shape=(6,), strides=2, padding="same"), x, np.ones((1, 1, 2)), None, 1, Lane("cpu", "float32"))
+
+
+# ---- devices, dtypes, environment, worker ----------------------------------------------------------
+
+def test_cpu_dtypes_run(target):
+    case = Case(batch=2, groups=1, in_per_group=2, out_per_group=2, input_size=(3, 2), kernel_size=(2, 2), stride=(2, 1),
+                dilation=(1, 1), padding=((0, 0), (0, 0)), output_padding=(0, 0), bias=True, values="integer")
+    assert target.devices()[0] == "cpu"
+    for dtype in target.dtypes("cpu"):
+        x, w, b = operands(case, dtype)
+        y = target.forward("nn", case, x, w, b, Lane("cpu", dtype))
+        np.testing.assert_array_equal(y, oracles.conv_transpose(x, w, b, **case.oracle_kwargs()), err_msg=dtype)
+
+
+def test_environment(target):
+    env = target.environment()
+    assert env["version"] and env["keras_backend"] == "tensorflow" and "onednn_enabled" in env
+
+
+def test_through_worker_pool():
+    from conformance.worker import WorkerPool
+
+    case = Case(batch=None, groups=1, in_per_group=2, out_per_group=2, input_size=(4, 3), kernel_size=(3, 2), stride=(2, 2),
+                dilation=(1, 1), padding=((0, 1), (0, 0)), output_padding=(0, 0), bias=True, seed=7)
+    x, w, b = case.arrays(np.float32)
+    pool = WorkerPool(timeout=60)
+    try:
+        y = pool.call("tensorflow", "forward", "nn", case, x, w, b, Lane("cpu", "float32"))
+        assert pool.call("tensorflow", "environment")["intra_op_threads"] == int(os.environ.get("CONVT_TF_THREADS", "1"))
+    finally:
+        pool.close()
+    expected = oracles.conv_transpose(x, w, b, **case.oracle_kwargs())
+    assert_close(y, expected, forward_bound(case, x, w, b, "float32"), f"{case}")
