@@ -76,8 +76,36 @@ def _tf_conv3d_same_offset(record) -> bool:
     return any(o - L >= 2 for L, o in zip(geometry.full_size, geometry.output_size))
 
 
+def _canonical_geometry(record):
+    """The record's geometry in canonical terms: from a canonical case, or through the dialect for a native one."""
+    from oracles.dialects import get_dialect
+    from oracles.geometry import Geometry
+
+    case = record.case
+    if "stride" in case:
+        return Geometry.from_arguments(case["input_size"], case["kernel_size"], stride=case["stride"], padding=[tuple(p) for p in case["padding"]], output_padding=case["output_padding"], dilation=case["dilation"])
+    native = {k: tuple(tuple(x) if isinstance(x, list) else x for x in v) if isinstance(v, list) else v for k, v in _native(record).items()}
+    return get_dialect(case["dialect"]).to_canonical(case["input_size"], case["kernel_size"], **native)
+
+
+def _xla_negative_low_padding(record) -> bool:
+    """XLA lowers a transposed convolution to a correlation padded by ``(K-1-cb, K-1-ca)``; the Eigen
+    kernel misreads a dim padded by ``low < 0 < high <= -low``, with at most 16 input channels."""
+    try:
+        geometry = _canonical_geometry(record)
+    except ValueError:
+        return False
+    if record.case["groups"] * record.case["in_per_group"] > 16:
+        return False
+    return any(
+        (K - 1 - cb) < 0 < (K - 1 - ca) <= -(K - 1 - cb)
+        for K, cb, ca in zip(geometry.effective_kernel, geometry.crop_before, geometry.crop_after)
+    )
+
+
 # Named conditions an entry can require, over the record of the failing check.
 PREDICATES = {
+    "xla_negative_low_padding": _xla_negative_low_padding,
     "tf_conv3d_same_offset": _tf_conv3d_same_offset,
     "explicit_padding": lambda record: not isinstance(_native(record).get("padding"), str),
     "torch_zero_output_length": lambda record: 0 in _torch_output_lengths(record) and min(_torch_output_lengths(record)) >= 0,

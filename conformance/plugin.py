@@ -29,7 +29,7 @@ def pytest_addoption(parser):
     group = parser.getgroup("convt", "transposed-convolution conformance")
     group.addoption("--frameworks", help="comma-separated: torch,tensorflow,jax (default: every one installed; none with --impl)")
     group.addoption("--devices", help="comma-separated: cpu, gpu, or a device such as cuda:0 / gpu:1 (default: all present)")
-    group.addoption("--dtypes", help=f"comma-separated from {','.join(DTYPES)} (default: float32,float64 plus float16/bfloat16 where the device computes them)")
+    group.addoption("--dtypes", help=f"comma-separated from {','.join(DTYPES)} (default: float32,float64, plus float16,bfloat16 on GPUs; name them to run them on the CPU)")
     group.addoption("--max-examples", type=int, help="hypothesis examples per test (default: the profile's)")
     group.addoption("--report-dir", default=None, help="where records and reports are written (default: reports/out under the working directory)")
     group.addoption("--impl", help="test your own implementation: MODULE_OR_FILE.py:FUNCTION (see README)")
@@ -157,6 +157,8 @@ class ConvtSession:
                     for dtype in self.pool.call(worker, "dtypes", device):
                         if self.dtypes and dtype not in self.dtypes:
                             continue
+                        if not self.dtypes and device == "cpu" and dtype in ("float16", "bfloat16"):
+                            continue  # half precision is a GPU lane by default; --dtypes opts the CPU in
                         for precision in self.pool.call(worker, "precisions", device, dtype):
                             for variant in self.pool.call(worker, "variants"):
                                 lanes.append((TargetLane(worker, framework, variant, Lane(device, dtype, precision), version), None))
