@@ -88,14 +88,15 @@ class _TimedPool:
     """The worker pool with the seconds spent in its calls added up."""
 
     def __init__(self, pool):
-        self.pool, self.seconds = pool, 0.0
+        self.call = Timed(pool.call)
 
-    def call(self, *args, **kwargs):
-        start = time.perf_counter()
-        try:
-            return self.pool.call(*args, **kwargs)
-        finally:
-            self.seconds += time.perf_counter() - start
+    @property
+    def seconds(self):
+        return self.call.seconds
+
+    @seconds.setter
+    def seconds(self, value):
+        self.call.seconds = value
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import settings
 
 from . import profiles  # noqa: F401  (registers the hypothesis profiles before hypothesis reads --hypothesis-profile)
-from .records import PROPERTY, Record, write_records
+from .records import PROPERTY, Record, write_run
 
 FRAMEWORKS = ("torch", "tensorflow", "jax")
 DTYPES = ("float16", "bfloat16", "float32", "float64")
@@ -194,6 +194,35 @@ class ConvtSession:
             return
         self.current_item.user_properties.append((PROPERTY, record.to_json()))
 
+    def run_description(self) -> dict:
+        """What a report needs to say about this run besides its records."""
+        import datetime
+        import platform
+        import sys
+
+        current = settings.default
+        hits = {}
+        for record in self.records:
+            if record.known:
+                hits[record.known] = hits.get(record.known, 0) + 1
+        return {
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "python": sys.version.split()[0],
+            "platform": platform.platform(),
+            "frameworks": {worker: self.environments.get(worker, {}) for worker in self.workers},
+            "options": {"frameworks": self.frameworks, "devices": self.devices, "dtypes": self.dtypes, "impl": self.impl},
+            "hypothesis": {
+                "profile": settings.get_current_profile_name(),
+                "max_examples": current.max_examples,
+                "derandomize": current.derandomize,
+                "seed": self.config.getoption("hypothesis_seed", None),
+            },
+            "known_discrepancies": [
+                {"id": e.id, "framework": e.framework, "versions": e.versions, "reason": e.reason, "link": e.link, "matched": hits.get(e.id, 0)}
+                for e in self.known.entries
+            ],
+        }
+
     def close(self):
         if self._pool is not None:
             self._pool.close()
@@ -343,7 +372,7 @@ def pytest_sessionfinish(session, exitstatus):
         return  # xdist workers forward their reports; the controller writes
     state.records = list(_collected)
     if state.records:
-        write_records(state.report_dir, state.records)
+        write_run(state.report_dir, state.run_description(), state.records)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

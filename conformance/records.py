@@ -1,6 +1,8 @@
 """Records: every check of a run as one JSON line, the form reports and comparisons are made from.
 
-Written once at the end of a run, completely or not at all (a temporary file renamed into place).
+``records.jsonl`` starts with one ``{"run": {...}}`` line describing the run (date, framework versions,
+devices, precision settings, hypothesis profile and seed, known discrepancies), then one record per
+line. Written once at the end of a run, completely or not at all (a temporary file renamed into place).
 """
 
 from __future__ import annotations
@@ -75,21 +77,27 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def write_records(directory: Path, records: list[Record]) -> Path:
+def write_run(directory: Path, run: dict, records: list[Record]) -> Path:
+    """``records.jsonl`` in ``directory``: the run line, then the records."""
     path = Path(directory) / RECORDS_FILE
-    write_atomically(path, "".join(record.to_json() + "\n" for record in records))
+    lines = [json.dumps({"run": run}, default=_jsonable)] + [record.to_json() for record in records]
+    write_atomically(path, "".join(line + "\n" for line in lines))
     return path
 
 
-def read_records(path: Path) -> list[Record]:
-    """Records from a ``records.jsonl`` file; ``ValueError`` naming the line for malformed input."""
-    records = []
+def read_run(path: Path) -> tuple[dict, list[Record]]:
+    """``(run, records)`` from a ``records.jsonl`` file; ``ValueError`` naming the line for malformed input."""
+    run, records = {}, []
     with open(path, encoding="utf-8") as stream:
         for number, line in enumerate(stream, 1):
             if not line.strip():
                 continue
             try:
+                data = json.loads(line)
+                if number == 1 and isinstance(data, dict) and set(data) == {"run"}:
+                    run = data["run"]
+                    continue
                 records.append(Record.from_json(line))
             except (ValueError, TypeError) as error:
                 raise ValueError(f"{path}:{number}: not a record: {error}") from None
-    return records
+    return run, records

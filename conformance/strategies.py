@@ -33,52 +33,44 @@ def canonical_dims(draw, *, max_input=5, max_kernel=4, max_stride=4, max_dilatio
 
 
 @st.composite
-def cases(draw, *, dims=st.integers(1, 3), max_groups=3, max_per_group=3, max_batch=3, values=st.sampled_from(["float", "integer"])):
-    """A canonical case: 1 to 3 spatial dims, groups with several channels per group, batch or unbatched, bias or not."""
-    ndim = draw(dims)
-    # Keep the product of spatial sizes small in 3-D so the dense formulations stay cheap.
-    max_input = {1: 7, 2: 5, 3: 3}.get(ndim, 3)
-    per_dim = [draw(canonical_dims(max_input=max_input)) for _ in range(ndim)]
-    length, kernel, stride, dilation, padding, output_padding = (tuple(column) for column in zip(*per_dim))
-    batch = draw(st.one_of(st.none(), st.integers(1, max_batch)))
-    return Case(
-        batch=batch,
+def operand_recipe(draw, *, max_groups=3, max_per_group=3, max_batch=3, values=st.sampled_from(["float", "integer"])):
+    """The fields of :class:`~conformance.cases.Operands` other than the sizes: channels, batch, bias, values, seed."""
+    return dict(
+        batch=draw(st.one_of(st.none(), st.integers(1, max_batch))),
         groups=draw(st.integers(1, max_groups)),
         in_per_group=draw(st.integers(1, max_per_group)),
         out_per_group=draw(st.integers(1, max_per_group)),
-        input_size=length,
-        kernel_size=kernel,
-        stride=stride,
-        dilation=dilation,
-        padding=padding,
-        output_padding=output_padding,
         bias=draw(st.booleans()),
         values=draw(values),
         seed=draw(st.integers(0, 2**32 - 1)),
     )
 
 
+def _case(draw, ndim, dims, recipe):
+    per_dim = [draw(dims) for _ in range(ndim)]
+    length, kernel, stride, dilation, padding, output_padding = (tuple(column) for column in zip(*per_dim))
+    return Case(
+        input_size=length, kernel_size=kernel, stride=stride, dilation=dilation, padding=padding,
+        output_padding=output_padding, **draw(recipe),
+    )
+
+
+@st.composite
+def cases(draw, *, dims=st.integers(1, 3), max_groups=3, max_per_group=3, max_batch=3, values=st.sampled_from(["float", "integer"])):
+    """A canonical case: 1 to 3 spatial dims, groups with several channels per group, batch or unbatched, bias or not."""
+    ndim = draw(dims)
+    # Keep the product of spatial sizes small in 3-D so the dense formulations stay cheap.
+    max_input = {1: 7, 2: 5, 3: 3}.get(ndim, 3)
+    recipe = operand_recipe(max_groups=max_groups, max_per_group=max_per_group, max_batch=max_batch, values=values)
+    return _case(draw, ndim, canonical_dims(max_input=max_input), recipe)
+
+
 @st.composite
 def large_cases(draw):
     """Outputs longer than 32 along some dim, where implementations switch algorithms (tiling, FFT, Winograd)."""
     ndim = draw(st.integers(1, 2))
-    per_dim = [draw(canonical_dims(max_input=24 if ndim == 1 else 12, max_kernel=5, max_stride=3)) for _ in range(ndim)]
-    length, kernel, stride, dilation, padding, output_padding = (tuple(column) for column in zip(*per_dim))
-    case = Case(
-        batch=draw(st.one_of(st.none(), st.integers(1, 2))),
-        groups=draw(st.integers(1, 2)),
-        in_per_group=draw(st.integers(1, 8)),
-        out_per_group=draw(st.integers(1, 8)),
-        input_size=length,
-        kernel_size=kernel,
-        stride=stride,
-        dilation=dilation,
-        padding=padding,
-        output_padding=output_padding,
-        bias=draw(st.booleans()),
-        values="float",
-        seed=draw(st.integers(0, 2**32 - 1)),
-    )
+    dims = canonical_dims(max_input=24 if ndim == 1 else 12, max_kernel=5, max_stride=3)
+    case = _case(draw, ndim, dims, operand_recipe(max_groups=2, max_per_group=8, max_batch=2, values=st.just("float")))
     if max(case.geometry.output_size) <= 32:
         # Stretch the first dim: a longer input gives a longer output with the same crops.
         grow = 33 // case.stride[0] + 1

@@ -15,7 +15,11 @@ def run_suite(pytester, *args):
 
 
 def records(directory):
-    return [json.loads(line) for line in (Path(directory) / "records.jsonl").read_text().splitlines()]
+    """The records of a run, as dicts; the file must start with its run line."""
+    lines = (Path(directory) / "records.jsonl").read_text().splitlines()
+    run = json.loads(lines[0])["run"]
+    assert {"date", "frameworks", "hypothesis", "known_discrepancies"} <= set(run)
+    return [json.loads(line) for line in lines[1:]]
 
 
 def test_a_correct_implementation_passes_and_every_check_is_recorded(pytester):

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from oracles.dialects.jax import SPATIAL_LETTERS
 
 from ..cases import NativeCase
+from ..strategies import operand_recipe
 
 VARIANTS = ("conv_transpose", "conv_transpose_kernel", "channels_first", "conv_general_dilated")
 LOWERCASE = ("same", "valid", "Same", "SAME_LOWER", "same_lower")
@@ -77,20 +78,10 @@ def native_cases(draw, *, variants=st.sampled_from(VARIANTS), values=st.sampled_
             crops[dim] = (before, fulls[dim] - before - output)
         native["padding"] = _spell(draw, crops, effective, native, general, quirk == "empty", strides, input_size)
     native["strides"] = strides
-    groups = draw(st.integers(1, 3)) if general else 1
+    recipe = operand_recipe(max_groups=3 if general else 1, max_per_group=2, max_batch=2, values=values)
     return NativeCase(
-        dialect="jax",
-        variant=variant,
-        native=tuple(sorted(native.items())),
-        batch=draw(st.one_of(st.none(), st.integers(1, 2))),
-        groups=groups,
-        in_per_group=draw(st.integers(1, 2)),
-        out_per_group=draw(st.integers(1, 2)),
-        input_size=input_size,
-        kernel_size=kernel_size,
-        bias=draw(st.booleans()),
-        values=draw(values),
-        seed=draw(st.integers(0, 2**32 - 1)),
+        dialect="jax", variant=variant, native=tuple(sorted(native.items())),
+        input_size=input_size, kernel_size=kernel_size, **draw(recipe),
     )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from ..cases import NativeCase
+from ..strategies import operand_recipe
 
 MAX_INPUT = {1: 6, 2: 4, 3: 3}
 
@@ -46,16 +47,8 @@ def native_cases(draw, *, data_formats=(None, "channels_last", "channels_first")
         data_format=draw(st.sampled_from(data_formats)),
     )
     return NativeCase(
-        dialect="keras",
-        variant="keras",
-        native=tuple(sorted(native.items())),
-        batch=draw(st.one_of(st.none(), st.integers(1, 2))),
-        groups=1,
-        in_per_group=draw(st.integers(1, 3)),
-        out_per_group=draw(st.integers(1, 3)),
+        dialect="keras", variant="keras", native=tuple(sorted(native.items())),
         input_size=tuple(draw(st.integers(1, MAX_INPUT[ndim])) for _ in range(ndim)),
         kernel_size=tuple(draw(st.integers(1, 3)) for _ in range(ndim)),
-        bias=draw(st.booleans()),
-        values=draw(st.sampled_from(("float", "integer"))),
-        seed=draw(st.integers(0, 2**32 - 1)),
+        **draw(operand_recipe(max_groups=1, max_per_group=3, max_batch=2)),
     )

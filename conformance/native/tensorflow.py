@@ -17,6 +17,7 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from ..cases import NativeCase
+from ..strategies import operand_recipe
 
 DATA_FORMATS = {1: ("NWC", "NCW"), 2: ("NHWC", "NCHW"), 3: ("NDHWC", "NCDHW")}
 VARIANT_FORMAT = {"nn": 0, "nn_channels_first": 1}
@@ -82,18 +83,8 @@ def native_cases(draw, *, variants=tuple(VARIANT_FORMAT)):
         padding=native_padding,
         data_format=data_format,
     )
-    groups = draw(st.integers(1, 2))
     return NativeCase(
-        dialect="tensorflow",
-        variant=variant,
-        native=tuple(sorted(native.items())),
-        batch=draw(st.one_of(st.none(), st.integers(1, 2))),
-        groups=groups,
-        in_per_group=draw(st.integers(1, 2)),
-        out_per_group=draw(st.integers(1, 2)),
-        input_size=tuple(i for i, *_ in dims),
-        kernel_size=tuple(k for _, k, *_ in dims),
-        bias=draw(st.booleans()),
-        values=draw(st.sampled_from(("float", "integer"))),
-        seed=draw(st.integers(0, 2**32 - 1)),
+        dialect="tensorflow", variant=variant, native=tuple(sorted(native.items())),
+        input_size=tuple(i for i, *_ in dims), kernel_size=tuple(k for _, k, *_ in dims),
+        **draw(operand_recipe(max_groups=2, max_per_group=2, max_batch=2)),
     )

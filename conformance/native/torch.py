@@ -18,6 +18,7 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from ..cases import NativeCase
+from ..strategies import operand_recipe
 
 VARIANTS = ("functional", "module")
 FUNCTIONAL_FAULTS = ("negative_padding", "negative_output_padding", "output_padding_too_large", "empty_output")
@@ -94,16 +95,7 @@ def native_cases(draw, *, variants=st.sampled_from(VARIANTS), dims=st.integers(1
     for name in per_dim[0]:
         native[name] = tuple(entry[name] for entry in per_dim)
     return NativeCase(
-        dialect="torch",
-        variant=variant,
-        native=tuple(sorted(native.items())),
-        batch=draw(st.one_of(st.none(), st.integers(1, max_batch))),
-        groups=draw(st.integers(1, max_groups)),
-        in_per_group=draw(st.integers(1, max_per_group)),
-        out_per_group=draw(st.integers(1, max_per_group)),
-        input_size=tuple(columns["input_size"]),
-        kernel_size=tuple(columns["kernel_size"]),
-        bias=draw(st.booleans()),
-        values=draw(values),
-        seed=draw(st.integers(0, 2**32 - 1)),
+        dialect="torch", variant=variant, native=tuple(sorted(native.items())),
+        input_size=tuple(columns["input_size"]), kernel_size=tuple(columns["kernel_size"]),
+        **draw(operand_recipe(max_groups=max_groups, max_per_group=max_per_group, max_batch=max_batch, values=values)),
     )

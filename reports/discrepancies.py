@@ -1,0 +1,60 @@
+"""Discrepancies: the failing and known checks of a run, each with an identity stable across runs.
+
+A discrepancy is one record whose outcome is a failure (mismatch, shape-mismatch, error-mismatch,
+crash, timeout) or a known finding. Its ``id`` hashes what was checked (check, target, device, dtype,
+precision, the case and the native parameters), not what came out, so the same configuration failing
+in a baseline and in a candidate run has the same id, and ``convt compare`` can say what is new,
+fixed, or changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+FAILURE_OUTCOMES = ("mismatch", "shape-mismatch", "error-mismatch", "crash", "timeout")
+DISCREPANCY_OUTCOMES = FAILURE_OUTCOMES + ("known",)
+
+
+def discrepancy_id(record) -> str:
+    """12 hex digits identifying what was checked (not its result)."""
+    identity = {
+        "check": record.check,
+        "target": record.target,
+        "device": record.device,
+        "dtype": record.dtype,
+        "precision": record.precision,
+        "case": {key: value for key, value in sorted(record.case.items()) if key != "seed"},
+        "seed": record.case.get("seed"),
+        "native": record.native,
+    }
+    text = json.dumps(identity, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def discrepancies(records) -> list[dict]:
+    """One entry per failing or known record, in the ``summary.json`` form."""
+    found = []
+    for record in records:
+        if record.outcome not in DISCREPANCY_OUTCOMES:
+            continue
+        found.append({
+            "id": discrepancy_id(record),
+            "target": record.target,
+            "framework": record.framework,
+            "version": record.version,
+            "device": record.device,
+            "dtype": record.dtype,
+            "precision": record.precision,
+            "check": record.check,
+            "kind": record.outcome,
+            "config": {"case": record.case, "native": record.native},
+            "max_abs_error": record.max_abs_error,
+            "bound": record.bound,
+            "ratio": record.ratio,
+            "message": record.message,
+            "repro": record.repro,
+            "known": record.known,
+            "test": record.test,
+        })
+    return found
