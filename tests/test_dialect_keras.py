@@ -23,19 +23,12 @@ from oracles.dialects import tensorflow as tf_dialect
 from oracles.dialects.base import NotExpressible, Rejected
 from oracles.dialects.keras import DIALECT, bias_on_last_axis, cpu_support
 from oracles.geometry import Geometry
+from semantics_data import SAME_TF_JAX_KERAS
 
 PURE = settings(max_examples=150, deadline=None)
 EXPERIMENT = settings(max_examples=40, deadline=None)
 
-# SEMANTICS.md section 3, column 'TF = JAX = Keras': (i, k, s) -> (cb, ca), d = 1, op = 0 ('same', output_padding=None).
-SAME_TABLE = [
-    ((3, 3, 1), (1, 1)),
-    ((3, 2, 1), (0, 1)),
-    ((3, 3, 2), (0, 1)),
-    ((3, 4, 1), (1, 2)),
-    ((3, 1, 2), (0, -1)),
-    ((3, 1, 3), (0, -2)),
-]
+SAME_TABLE = SAME_TF_JAX_KERAS  # SEMANTICS.md section 3
 LAYERS = {1: "Conv1DTranspose", 2: "Conv2DTranspose", 3: "Conv3DTranspose"}
 
 

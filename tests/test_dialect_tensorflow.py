@@ -22,19 +22,12 @@ import oracles
 from oracles.dialects.base import NotExpressible, Rejected
 from oracles.dialects.tensorflow import DIALECT, EmptyOutput, cpu_outcome, cpu_support, onednn_valid_prefix, uses_onednn
 from oracles.geometry import Geometry
+from semantics_data import SAME_TF_JAX_KERAS
 
 PURE = settings(max_examples=150, deadline=None)
 EXPERIMENT = settings(max_examples=40, deadline=None)
 
-# SEMANTICS.md section 3, column 'TF = JAX = Keras': (i, k, s) -> (cb, ca), d = 1, op = 0.
-SAME_TABLE = [
-    ((3, 3, 1), (1, 1)),
-    ((3, 2, 1), (0, 1)),
-    ((3, 3, 2), (0, 1)),
-    ((3, 4, 1), (1, 2)),
-    ((3, 1, 2), (0, -1)),
-    ((3, 1, 3), (0, -2)),
-]
+SAME_TABLE = SAME_TF_JAX_KERAS  # SEMANTICS.md section 3
 FORMATS = {1: ("NWC", "NCW"), 2: ("NHWC", "NCHW"), 3: ("NDHWC", "NCDHW")}
 
 

@@ -12,21 +12,13 @@ from hypothesis import strategies as st
 import oracles
 from conformance.strategies import cases
 from oracles.explain import explain
+from semantics_data import SEED000_OUTPUT, SEED000_PADDING, SEED000_STRIDE
 
 # Seed 000: ConvTranspose2d(1, 1, 4, stride=2, padding=1, bias=False) on 4x4 ones with weight 1..16.
 SEED_X = np.ones((1, 1, 4, 4))
-SEED_W = np.array([[[[1.0, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 16]]]])
-SEED_OUT = np.array([  # the output printed in the seed
-    [6, 12, 14, 12, 14, 12, 14, 7],
-    [12, 24, 28, 24, 28, 24, 28, 14],
-    [20, 40, 44, 40, 44, 40, 44, 22],
-    [12, 24, 28, 24, 28, 24, 28, 14],
-    [20, 40, 44, 40, 44, 40, 44, 22],
-    [12, 24, 28, 24, 28, 24, 28, 14],
-    [20, 40, 44, 40, 44, 40, 44, 22],
-    [10, 20, 22, 20, 22, 20, 22, 11],
-])
-SEED_KW = dict(stride=2, padding=1)
+SEED_W = np.arange(1.0, 17.0).reshape(1, 1, 4, 4)
+SEED_OUT = np.array(SEED000_OUTPUT)  # the output printed in the seed
+SEED_KW = dict(stride=SEED000_STRIDE, padding=SEED000_PADDING)
 
 # Hand derivation: output (0, c) sits at full (1, c+1); per dim 2j + t = q. Row q=1: (j=0, t=1).
 # Column q=1: (j=0, t=1) -> w[1][1] = 6. Column q=2: (j=0, t=2), (j=1, t=0) -> w[1][2] = 7, w[1][0] = 5.

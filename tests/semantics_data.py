@@ -1,0 +1,27 @@
+"""Facts copied from ../shared/SEMANTICS.md and the seed documents, shared by the self-tests.
+
+These are the documents' numbers, not the code's: tests compare the code against them.
+"""
+
+# SEMANTICS.md section 3, column 'TF = JAX = Keras' ('SAME', d = 1, op = 0): (i, k, s) -> (cb, ca).
+SAME_TF_JAX_KERAS = [
+    ((3, 3, 1), (1, 1)),
+    ((3, 2, 1), (0, 1)),
+    ((3, 3, 2), (0, 1)),
+    ((3, 4, 1), (1, 2)),
+    ((3, 1, 2), (0, -1)),
+    ((3, 1, 3), (0, -2)),
+]
+
+# Seed 000: ConvTranspose2d(1, 1, 4, stride=2, padding=1, bias=False) on 4x4 ones, weight 1..16 as 4x4.
+SEED000_STRIDE, SEED000_PADDING = 2, 1
+SEED000_OUTPUT = [
+    [6, 12, 14, 12, 14, 12, 14, 7],
+    [12, 24, 28, 24, 28, 24, 28, 14],
+    [20, 40, 44, 40, 44, 40, 44, 22],
+    [12, 24, 28, 24, 28, 24, 28, 14],
+    [20, 40, 44, 40, 44, 40, 44, 22],
+    [12, 24, 28, 24, 28, 24, 28, 14],
+    [20, 40, 44, 40, 44, 40, 44, 22],
+    [10, 20, 22, 20, 22, 20, 22, 11],
+]
