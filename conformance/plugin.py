@@ -16,8 +16,10 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from reports.write import write_reports
+
 from . import profiles  # noqa: F401  (registers the hypothesis profiles before hypothesis reads --hypothesis-profile)
-from .records import PROPERTY, Record, write_run
+from .records import PROPERTY, RECORDS_FILE, Record, read_run, write_run
 
 FRAMEWORKS = ("torch", "tensorflow", "jax")
 DTYPES = ("float16", "bfloat16", "float32", "float64")
@@ -52,6 +54,12 @@ def _version(framework: str) -> str:
         except importlib.metadata.PackageNotFoundError:
             continue
     return ""
+
+
+def _in_suite(module) -> bool:
+    """Whether a test module is one of the conformance suite's own."""
+    package = Path(__file__).parent.resolve()
+    return package in Path(module.__file__).resolve().parents
 
 
 def _selects_conformance(config) -> bool:
@@ -274,8 +282,8 @@ def pytest_report_header(config):
 
 def pytest_generate_tests(metafunc):
     session = metafunc.config.stash.get(SESSION, None)
-    if session is None or "target" not in metafunc.fixturenames:
-        return
+    if session is None or "target" not in metafunc.fixturenames or not _in_suite(metafunc.module):
+        return  # other tests may have a fixture of that name: only the suite's own are parametrized
     wanted = getattr(metafunc.function, "convt_frameworks", None)
     gradients = getattr(metafunc.function, "convt_gradients", False)
     one_variant = getattr(metafunc.function, "convt_one_variant", False)
@@ -373,6 +381,7 @@ def pytest_sessionfinish(session, exitstatus):
     state.records = list(_collected)
     if state.records:
         write_run(state.report_dir, state.run_description(), state.records)
+        write_reports(state.report_dir, *read_run(state.report_dir / RECORDS_FILE))  # what `convt report` renders, byte for byte
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

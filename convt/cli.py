@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 
-from . import explain_command, same_table_command, shape_command, solve_command
+from . import compare_command, explain_command, report_command, same_table_command, shape_command, solve_command
 from .arguments import PREFIX, CliError, Parser, one_line
 
 # Order here is the order in `convt --help`; report and compare go here too.
@@ -22,6 +22,8 @@ SUBCOMMANDS = [
     same_table_command,
     solve_command,
     explain_command,
+    report_command,
+    compare_command,
 ]
 
 

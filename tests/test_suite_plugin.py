@@ -80,3 +80,22 @@ def test_bad_options_are_usage_errors(pytester, args, message):
     result = run_suite(pytester, *args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*{message}*"])
+
+
+def test_other_tests_with_a_target_fixture_are_left_alone(pytester):
+    """Only the suite's own tests are parametrized over targets, even when both run in one session."""
+    pytester.makepyfile(test_mine="""
+        import pytest
+
+        @pytest.fixture
+        def target():
+            return "mine"
+
+        def test_uses_its_own_target(target):
+            assert target == "mine"
+    """)
+    result = pytester.runpytest_subprocess("test_mine.py", "--pyargs", "conformance", "-p", "no:cacheprovider", "--max-examples", "5",
+                                           "--impl", f"{EXAMPLE}:conv_transpose", "--report-dir", "out", "-k", "uses_its_own or test_values")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["*passed*"])
+    assert "test_uses_its_own_target[" not in result.stdout.str()

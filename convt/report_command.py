@@ -1,0 +1,59 @@
+"""``convt report DIR``: re-render report.html and summary.json from DIR/records.jsonl (reports.write)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from conformance.records import RECORDS_FILE, read_run
+from reports.summary import build_summary
+from reports.write import write_reports
+
+from .arguments import CliError, add_json_flag, print_json
+
+DESCRIPTION = f"""\
+Re-render a run's reports from its records: DIR/{RECORDS_FILE} (written by the conformance suite in
+--report-dir) becomes DIR/report.html (a self-contained page) and DIR/summary.json, each written
+completely or not at all. The suite writes both at the end of every run; use this after changing the
+report code, or on records copied from another machine. With --json, the summary is printed too."""
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "report", help="re-render report.html and summary.json from a run's records.jsonl",
+        description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Example: convt report reports/out",
+    )
+    parser.add_argument("directory", metavar="DIR", help=f"the run's report directory (holding {RECORDS_FILE})")
+    add_json_flag(parser)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    directory = Path(args.directory)
+    if not directory.exists():
+        raise CliError(f"no such directory: {str(directory)!r}")
+    if not directory.is_dir():
+        raise CliError(f"not a directory: {str(directory)!r}")
+    path = directory / RECORDS_FILE
+    if not path.is_file():
+        raise CliError(f"no {RECORDS_FILE} in {str(directory)!r} (run the suite with --report-dir {directory})")
+    try:
+        run_line, records = read_run(path)  # ValueError naming the line for malformed JSON or fields
+    except UnicodeDecodeError:
+        raise CliError(f"{path}: not a text file") from None
+    except AttributeError:  # a line of valid JSON that is not an object (a list, a number)
+        raise CliError(f"{path}: every line must be a JSON object (the run line, then one record per line)") from None
+    if not isinstance(run_line, dict):
+        raise CliError(f"{path}:1: the run line must hold an object")
+    if not run_line and not records:
+        raise CliError(f"{path}: empty: no run line and no records")
+    try:
+        written = write_reports(directory, run_line, records)
+    except (TypeError, AttributeError, KeyError) as error:  # records that parse but have impossible field values
+        raise CliError(f"{path}: cannot render the records: {type(error).__name__}: {error}") from None
+    if args.json:
+        print_json(build_summary(run_line, records))
+    else:
+        print("\n".join(str(p) for p in written))
+    return 0

@@ -1,0 +1,210 @@
+"""``report.html``: one self-contained page per run (inline CSS and JS, images as ``data:`` URIs).
+
+Sections: the environment; a matrix of target x device x dtype x precision with counts per outcome
+(filterable and sortable in vanilla JS, and complete without JS); one section per discrepancy with its
+configuration in canonical and native terms, the error against the bound, a heatmap of error/bound,
+the first differing elements and a copy-paste repro beside the oracle's call; the 'SAME' conventions
+table; the known discrepancies. The page loads nothing from the network, so it opens from a CI
+artifact or an air-gapped machine; only ``<a href>`` links point outside (issue trackers).
+
+At most :data:`MAX_SECTIONS` discrepancy sections are rendered (failures first), so a run where
+everything fails still makes a page a browser can open; summary.json lists all of them.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from .discrepancies import DISCREPANCY_OUTCOMES, FAILURE_OUTCOMES, discrepancies
+from .snippets import canonical_terms, is_native, literal, operands_snippet, oracle_snippet
+from .summary import totals
+
+MAX_SECTIONS = 200
+TEMPLATES = Path(__file__).with_name("templates")
+# Matrix columns: (key, header, the raw outcomes counted). "mismatch" gathers every value/shape/error
+# failure; a crash and a timeout both mean the framework did not answer.
+COLUMNS = (
+    ("pass", "pass", ("pass",)),
+    ("known", "known", ("known",)),
+    ("mismatch", "mismatch", ("mismatch", "shape-mismatch", "error-mismatch")),
+    ("unsupported", "unsupported", ("unsupported",)),
+    ("crash", "crash / timeout", ("crash", "timeout")),
+)
+# Environment keys shown as precision settings (TF32, oneDNN/MKL-DNN, matmul precision, x64).
+PRECISION_MARKERS = ("tf32", "onednn", "mkldnn", "precision", "x64", "cudnn", "support_key")
+SAME_TABLE = {"input_sizes": (3,), "kernel_sizes": (1, 2, 3, 4), "strides": (1, 2, 3)}
+
+
+def render_html(run: dict, records) -> str:
+    """The report page for ``run`` (the records.jsonl run line) and its records."""
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    records = list(records)
+    environment = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "j2"]),
+                              trim_blocks=True, lstrip_blocks=True)
+    environment.filters["number"] = number
+    sections, hidden = discrepancy_sections(records, run)
+    context = {
+        "run": run or {},
+        "hypothesis": (run or {}).get("hypothesis") or {},
+        "frameworks": framework_rows(run),
+        "totals": totals(records),
+        "columns": COLUMNS,
+        "matrix": matrix_rows(records),
+        "sections": sections,
+        "hidden": hidden,
+        "same": same_rows(),
+        "known": known_rows(run, records),
+    }
+    return environment.get_template("report.html.j2").render(**context)
+
+
+def number(value) -> str:
+    """Short, exact-enough numbers: ``inf`` as the symbol, floats to 4 significant digits."""
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float):
+        if math.isinf(value):
+            return "∞" if value > 0 else "-∞"
+        if math.isnan(value):
+            return "NaN"
+        return f"{value:.4g}"
+    return str(value)
+
+
+def web_link(url) -> str | None:
+    """An http(s) address to link to, or None: a ``javascript:`` or other scheme from a TOML file is not a link."""
+    return url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
+
+
+def framework_rows(run: dict) -> list[dict]:
+    """One row per worker: version, devices, precision settings, everything else the worker reported."""
+    rows = []
+    for worker, environment in ((run or {}).get("frameworks") or {}).items():
+        environment = dict(environment or {})
+        devices = environment.pop("devices", [])
+        precision, other = {}, {}
+        for key, value in environment.items():
+            if key in ("framework", "version"):
+                continue
+            (precision if any(marker in key.lower() for marker in PRECISION_MARKERS) else other)[key] = value
+        rows.append({"worker": worker, "framework": environment.get("framework", worker), "version": environment.get("version", ""),
+                     "devices": devices, "precision": _flat(precision), "other": _flat(other)})
+    return rows
+
+
+def _flat(settings: dict) -> list[tuple[str, str]]:
+    """``key=value`` pairs, nested dicts (torch's TF32 flags) spelled out as ``key.sub``."""
+    pairs = []
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            pairs += [(f"{key}.{sub}" if not sub.startswith(key) else sub, str(item)) for sub, item in value.items()]
+        else:
+            pairs.append((key, str(value)))
+    return pairs
+
+
+def matrix_rows(records) -> list[dict]:
+    """Counts per lane (target, device, dtype, precision) in the matrix's columns, sorted by lane."""
+    lanes: dict[tuple, dict] = {}
+    for record in records:
+        key = (record.target, record.device, record.dtype, record.precision)
+        row = lanes.setdefault(key, {"target": key[0], "device": key[1], "dtype": key[2], "precision": key[3],
+                                     "version": record.version, "counts": dict.fromkeys([c[0] for c in COLUMNS], 0), "checks": 0})
+        row["checks"] += 1
+        for column, _, outcomes in COLUMNS:
+            if record.outcome in outcomes:
+                row["counts"][column] += 1
+    for row in lanes.values():
+        failing = [column for column in ("crash", "mismatch") if row["counts"][column]]
+        row["status"] = failing[0] if failing else "known" if row["counts"]["known"] else "pass" if row["counts"]["pass"] else "unsupported"
+    return [lanes[key] for key in sorted(lanes)]
+
+
+def discrepancy_sections(records, run: dict) -> tuple[list[dict], int]:
+    """Sections for the first :data:`MAX_SECTIONS` discrepancies (failures before known) and how many are left out."""
+    found = [record for record in records if record.outcome in DISCREPANCY_OUTCOMES]
+    entries = discrepancies(found)  # the shared identity and summary form, one per record in order
+    pairs = sorted(zip(entries, found), key=lambda pair: pair[1].outcome not in FAILURE_OUTCOMES)
+    links = {entry.get("id"): web_link(entry.get("link")) for entry in (run or {}).get("known_discrepancies") or []}
+    sections = [_section(entry, record, links) for entry, record in pairs[:MAX_SECTIONS]]
+    return sections, max(0, len(pairs) - MAX_SECTIONS)
+
+
+def _section(entry: dict, record, links: dict) -> dict:
+    case = record.case or {}
+    terms = canonical_terms(case)
+    heatmap, heatmap_note = None, ""
+    if record.ratio_map is not None:
+        try:
+            from .heatmap import ratio_heatmap
+
+            heatmap = ratio_heatmap(record.ratio_map, len(case.get("input_size") or []) or None, title=f"{record.target} {record.check}: |error| / bound")
+        except Exception as error:  # one undrawable map must not cost the whole report
+            heatmap_note = f"heatmap not drawn: {type(error).__name__}: {error}"
+    else:
+        heatmap_note = ("no error map: the output was larger than the recorded limit" if record.outcome == "mismatch"
+                        else f"no error map: the check ended as {record.outcome}, without values to compare")
+    return {
+        **entry,
+        "record": record,
+        "native_case": is_native(case),
+        "canonical": [(key, _text(value)) for key, value in terms.items()],
+        "native": [(key, literal(value)) for key, value in (record.native or {}).items()],
+        "heatmap": heatmap,
+        "heatmap_note": heatmap_note,
+        "differences": [_difference(item) for item in record.first_differences or []],
+        "operands": operands_snippet(record),
+        "oracle": oracle_snippet(record),
+        "known_link": links.get(record.known),
+    }
+
+
+def _text(value) -> str:
+    return value if isinstance(value, str) else literal(value)
+
+
+def _difference(item: dict) -> dict:
+    actual, expected, bound = item.get("actual"), item.get("expected"), item.get("bound")
+    try:
+        error = abs(float(actual) - float(expected))
+        ratio = error / float(bound) if bound else (math.inf if error else 0.0)
+    except (TypeError, ValueError):
+        error = ratio = None
+    return {"index": literal(item.get("index")), "actual": actual, "expected": expected, "error": error, "bound": bound, "ratio": ratio}
+
+
+def same_rows() -> dict:
+    """The 'SAME' conventions table at i=3, k=1..4, s=1..3: the rows where some API differs."""
+    from oracles.dialects.same_table import COLUMNS as SAME_COLUMNS, REFERENCE, TORCH, same_table
+
+    labels = [label for label, _, _ in SAME_COLUMNS] + [TORCH]
+    rows = []
+    for row in same_table(SAME_TABLE["input_sizes"], SAME_TABLE["kernel_sizes"], SAME_TABLE["strides"]):
+        if not row.differs:
+            continue
+        cells = []
+        for label in labels:
+            cell = row.cells[label]
+            text = cell.note if cell.crops is None else (cell.note or f"({cell.crops[0]}, {cell.crops[1]})")
+            if cell.crops is not None and cell.output_size != row.input_size * row.stride:
+                text += f" [o={cell.output_size}]"
+            cells.append({"text": text, "differs": cell.differs})
+        rows.append({"config": f"({row.input_size}, {row.kernel_size}, {row.stride}, {row.dilation})", "cells": cells})
+    return {"labels": labels, "rows": rows, "reference": REFERENCE}
+
+
+def known_rows(run: dict, records) -> list[dict]:
+    """The run's known discrepancies with the number of checks each matched (counted here if the run line lacks it)."""
+    counted: dict[str, int] = {}
+    for record in records:
+        if record.known:
+            counted[record.known] = counted.get(record.known, 0) + 1
+    rows = []
+    for entry in (run or {}).get("known_discrepancies") or []:
+        matched = entry.get("matched")
+        rows.append({**entry, "link": web_link(entry.get("link")), "matched": counted.get(entry.get("id"), 0) if matched is None else matched})
+    return rows

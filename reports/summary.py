@@ -1,0 +1,102 @@
+"""``summary.json``: a run in one machine-readable object, made from its run line and records.
+
+Schema (every key always present)::
+
+    {
+      "environment": {
+        "date": str, "python": str, "platform": str,
+        "frameworks": {worker: {framework, version, devices, ...precision flags}},
+        "options": {frameworks, devices, dtypes, impl},
+        "hypothesis": {profile, max_examples, derandomize, seed},
+        "known_discrepancies": [{id, framework, versions, reason, link, matched}]
+      },
+      "targets": [{"name", "framework", "version", "device", "dtype", "precision"}],
+      "totals": {
+        "checks": int,                                   # every record
+        "passed": int,                                   # pass
+        "failed": int,                                   # mismatch + shape-mismatch + error-mismatch + crash + timeout
+        "xfailed": int,                                  # known
+        "skipped": int,                                  # unsupported
+        "pass": int, "mismatch": int, "shape-mismatch": int, "error-mismatch": int,
+        "unsupported": int, "crash": int, "timeout": int, "known": int,   # each raw outcome (0 if absent)
+        ...                                              # plus any other outcome a record carries
+      },
+      "discrepancies": [reports.discrepancies.discrepancies(records) entries:
+                        {id, target, framework, version, device, dtype, precision, check, kind, config: {case, native},
+                         max_abs_error, bound, ratio, message, repro, known, test}]
+    }
+
+``targets`` lists each distinct lane (target name, device, dtype, precision) that has a record, in a
+stable sorted order. A number that is not finite (the ratio where the bound is 0 and the error is
+not) is written as the string ``"inf"`` (or ``"nan"``): summary.json is strict JSON. The environment is the run line's, with the keys above filled in where an older
+or hand-written ``records.jsonl`` lacks them, so consumers need no defaults of their own.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+from .discrepancies import FAILURE_OUTCOMES, discrepancies
+
+# The raw outcomes always counted (zero included), so the totals have the same keys in every run.
+OUTCOMES = ("pass",) + FAILURE_OUTCOMES + ("unsupported", "known")
+GROUPS = {"passed": ("pass",), "failed": FAILURE_OUTCOMES, "xfailed": ("known",), "skipped": ("unsupported",)}
+TARGET_FIELDS = ("name", "framework", "version", "device", "dtype", "precision")
+
+
+def build_summary(run: dict, records) -> dict:
+    """The ``summary.json`` object (see the module docstring)."""
+    return _finite({
+        "environment": environment(run),
+        "targets": targets(records),
+        "totals": totals(records),
+        "discrepancies": discrepancies(records),
+    })
+
+
+def environment(run: dict) -> dict:
+    """The run line with every documented key present."""
+    run = dict(run or {})
+    hypothesis = {"profile": None, "max_examples": None, "derandomize": None, "seed": None, **(run.get("hypothesis") or {})}
+    filled = {
+        "date": run.get("date", ""),
+        "python": run.get("python", ""),
+        "platform": run.get("platform", ""),
+        "frameworks": run.get("frameworks") or {},
+        "options": run.get("options") or {},
+        "hypothesis": hypothesis,
+        "known_discrepancies": run.get("known_discrepancies") or [],
+    }
+    return {**run, **filled}
+
+
+def targets(records) -> list[dict]:
+    """Each distinct lane with a record, sorted."""
+    lanes = {(r.target, r.framework, r.version, r.device, r.dtype, r.precision) for r in records}
+    return [dict(zip(TARGET_FIELDS, lane)) for lane in sorted(lanes)]
+
+
+def totals(records) -> dict:
+    """Checks by outcome: the four pytest-like groups, each raw outcome, and ``checks``."""
+    raw = dict.fromkeys(OUTCOMES, 0)
+    for record in records:
+        raw[record.outcome] = raw.get(record.outcome, 0) + 1
+    grouped = {group: sum(raw[outcome] for outcome in outcomes) for group, outcomes in GROUPS.items()}
+    return {"checks": len(records), **grouped, **raw}
+
+
+def to_json(summary: dict) -> str:
+    """Strict JSON (no NaN/Infinity tokens, which many parsers reject), indented, newline-terminated."""
+    return json.dumps(summary, indent=2, allow_nan=False, default=str) + "\n"
+
+
+def _finite(value):
+    """Infinite or NaN numbers (a ratio where the bound is 0) as strings: strict JSON cannot hold them."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # "inf", "-inf", "nan"
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
