@@ -103,8 +103,22 @@ def _xla_negative_low_padding(record) -> bool:
     )
 
 
+def _keras_bias_on_last_axis(record) -> bool:
+    """A channels_first Keras layer whose last output length equals its filter count (see the keras dialect)."""
+    from oracles.dialects.keras import bias_on_last_axis
+
+    native = {k: v for k, v in _native(record).items() if k in ("strides", "padding", "output_padding", "dilation_rate", "data_format", "backend")}
+    try:
+        geometry = _canonical_geometry(record)
+        native = {k: tuple(v) if isinstance(v, list) else v for k, v in native.items()}
+        return bias_on_last_axis(geometry.output_size, record.case["groups"] * record.case["out_per_group"], **native)
+    except (ValueError, TypeError, KeyError):
+        return False
+
+
 # Named conditions an entry can require, over the record of the failing check.
 PREDICATES = {
+    "keras_bias_on_last_axis": _keras_bias_on_last_axis,
     "xla_negative_low_padding": _xla_negative_low_padding,
     "tf_conv3d_same_offset": _tf_conv3d_same_offset,
     "explicit_padding": lambda record: not isinstance(_native(record).get("padding"), str),
