@@ -3,7 +3,6 @@
     pytest conformance --impl examples/reference_impl.py:conv_transpose
 """
 
-
 import oracles
 
 
