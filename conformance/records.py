@@ -1,8 +1,13 @@
 """Records: every check of a run as one JSON line, the form reports and comparisons are made from.
 
 ``records.jsonl`` starts with one ``{"run": {...}}`` line describing the run (date, framework versions,
-devices, precision settings, hypothesis profile and seed, known discrepancies), then one record per
-line. Written once at the end of a run, completely or not at all (a temporary file renamed into place).
+devices, precision settings, hypothesis profile and seed, known discrepancies, and ``status``), then
+one record per line.
+
+``run["status"]`` is ``"complete"`` only for a run that ran every selected test to the end;
+``"interrupted"`` (Ctrl-C, SIGTERM) or ``"incomplete"`` (stopped early by ``-x``/``--maxfail``, an
+internal error) otherwise, with ``run["status_reason"]`` saying why. Reports show it and ``convt
+compare`` refuses to gate on anything but a complete run. Written once at the end of a run, completely or not at all (a temporary file renamed into place).
 """
 
 from __future__ import annotations
@@ -44,6 +49,9 @@ class Record:
     known: str | None = None  # the id of the known discrepancy this matched
     test: str = ""  # the pytest node id, filled in by the plugin
     environment: str = ""  # key of the environment that decides support (e.g. "onednn=1")
+    # The backend path the lane forces (TensorFlow "onednn"/"eigen", PyTorch "onednn"/"native",
+    # "cudnn"/"native" on CUDA, JAX "xla"; "default" where the target has one path).
+    backend: str = "default"
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), default=_jsonable, allow_nan=True)

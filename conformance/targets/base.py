@@ -41,12 +41,14 @@ class Lane:
     """Where and how a call runs: device (``cpu``, ``cuda:0``, ``gpu:0``), dtype name, precision mode.
 
     ``precision`` is ``"highest"`` (full float32 forced) or ``"tf32"`` (TF32 allowed) on GPUs, and
-    ``"default"`` on CPUs, where the frameworks have no reduced-precision float32 mode.
+    ``"default"`` on CPUs, where the frameworks have no reduced-precision float32 mode. ``backend`` is
+    the kernel library the lane forces (set explicitly, never inherited from the CPU the run lands on).
     """
 
     device: str
     dtype: str
     precision: str = "default"
+    backend: str = "default"  # the kernel path forced for this lane: "onednn", "eigen", "native", "cudnn", "xla"
 
     @property
     def bound_precision(self):
