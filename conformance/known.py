@@ -15,10 +15,14 @@ An entry::
     checks = ["native"]               # check names (forward, native, gradient-input, ...); empty = all
     dtypes = []                       # empty = all
     devices = []                      # empty = all
+    backends = []                     # lanes' backend paths ("onednn", "eigen", ...); empty = all
     predicate = "name"                # optional: a function in PREDICATES over the record
     reason = "..."
     link = "https://github.com/..."
-    example = { variant = "nn", dtype = "float32", ... }   # see conformance/test_known.py
+    example = { variant = "nn", dtype = "float32", backend = "onednn", ... }   # see conformance/test_known.py
+
+An example names the lane it needs (``device``, ``dtype``, ``backend``); a run without that lane
+skips it, saying so, and never fails it.
 """
 
 from __future__ import annotations
@@ -62,15 +66,12 @@ def _torch_output_lengths(record) -> list[int]:
 
 
 def _tf_conv3d_same_offset(record) -> bool:
-    """3-D 'SAME' off oneDNN (float64, float16, or float32 with TF_ENABLE_ONEDNN_OPTS=0) with an
-    output at least 2 longer than the full length L in some dim."""
+    """3-D 'SAME' with an output at least 2 longer than the full length L in some dim (the entry's
+    ``backends`` keeps it to the Eigen lanes)."""
     from oracles.geometry import Geometry
 
     case = record.case
     if len(case["input_size"]) != 3 or _native(record).get("padding") != "SAME":
-        return False
-    onednn = record.dtype in ("float32", "bfloat16") and "onednn=0" not in record.environment
-    if onednn:
         return False
     geometry = Geometry.from_arguments(case["input_size"], case["kernel_size"], stride=case["stride"], padding=[tuple(p) for p in case["padding"]], output_padding=case["output_padding"], dilation=case["dilation"])
     return any(o - L >= 2 for L, o in zip(geometry.full_size, geometry.output_size))
@@ -137,18 +138,25 @@ class Discrepancy:
     checks: tuple = ()
     dtypes: tuple = ()
     devices: tuple = ()
+    backends: tuple = ()
     predicate: str = ""
     example: dict = field(default_factory=dict, compare=False, hash=False)
 
-    def matches(self, record) -> bool:
+    def covers(self, record) -> bool:
+        """Whether the record's framework version, target, check and lane are among the entry's (the
+        predicate aside): a run in which no covered lane ran cannot say whether the entry still holds."""
         if record.framework != self.framework or not _version_in(record.version, self.versions):
             return False
         if not any(fnmatch.fnmatchcase(record.target, pattern) for pattern in self.targets):
             return False
-        for wanted, actual in ((self.checks, record.check), (self.dtypes, record.dtype), (self.devices, record.device)):
+        for wanted, actual in ((self.checks, record.check), (self.dtypes, record.dtype), (self.devices, record.device),
+                               (self.backends, getattr(record, "backend", "default"))):
             if wanted and actual not in wanted:
                 return False
-        return not self.predicate or PREDICATES[self.predicate](record)
+        return True
+
+    def matches(self, record) -> bool:
+        return self.covers(record) and (not self.predicate or PREDICATES[self.predicate](record))
 
 
 def _version_in(version: str, specifier: str) -> bool:
@@ -156,6 +164,32 @@ def _version_in(version: str, specifier: str) -> bool:
         return Version(version.split("+")[0]) in SpecifierSet(specifier)
     except Exception:
         return False
+
+
+# Field -> the TOML type it must have (lists are lists of strings).
+_STRINGS = ("id", "framework", "versions", "reason", "link", "predicate")
+_LISTS = ("targets", "checks", "dtypes", "devices", "backends")
+_EXAMPLE_LANE = ("variant", "dtype", "device", "backend", "check")
+
+
+def _check_types(path, number, raw) -> None:
+    """Each field its type: a string where a list is meant would match character by character."""
+    name = f"discrepancy {raw['id']!r}" if isinstance(raw.get("id"), str) else f"discrepancy #{number}"
+    for key in _STRINGS:
+        if key in raw and not isinstance(raw[key], str):
+            raise ValueError(f"{path}: {name}: {key} must be a string; got {raw[key]!r}")
+    for key in _LISTS:
+        if key in raw and not (isinstance(raw[key], list) and all(isinstance(v, str) for v in raw[key])):
+            raise ValueError(f"{path}: {name}: {key} must be a list of strings, e.g. {key} = [\"...\"]; got {raw[key]!r}")
+    if "example" in raw:
+        example = raw["example"]
+        if not isinstance(example, dict):
+            raise ValueError(f"{path}: {name}: example must be a table; got {example!r}")
+        if "variant" not in example:
+            raise ValueError(f"{path}: {name}: example lacks variant")
+        for key in _EXAMPLE_LANE:
+            if key in example and not isinstance(example[key], str):
+                raise ValueError(f"{path}: {name}: example.{key} must be a string; got {example[key]!r}")
 
 
 class KnownDiscrepancies:
@@ -181,7 +215,14 @@ class KnownDiscrepancies:
         except (OSError, tomllib.TOMLDecodeError) as error:
             raise ValueError(f"cannot read known discrepancies from {path}: {error}") from None
         entries, seen = [], set()
-        for number, raw in enumerate(data.get("discrepancy", []), 1):
+        unknown = set(data) - {"discrepancy"}
+        if unknown:
+            raise ValueError(f"{path}: unknown top-level keys {', '.join(sorted(unknown))}; entries are [[discrepancy]] tables")
+        listed = data.get("discrepancy", [])
+        if not isinstance(listed, list) or not all(isinstance(raw, dict) for raw in listed):
+            raise ValueError(f"{path}: 'discrepancy' must be an array of tables ([[discrepancy]]); got {type(listed).__name__}")
+        for number, raw in enumerate(listed, 1):
+            _check_types(path, number, raw)
             missing = [name for name in REQUIRED if not raw.get(name)]
             if missing:
                 raise ValueError(f"{path}: discrepancy #{number} lacks {', '.join(missing)}")

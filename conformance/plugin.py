@@ -3,14 +3,19 @@
 Loaded through the ``pytest11`` entry point, so ``pytest conformance`` and ``pytest --pyargs
 conformance`` both see it. It is inert for test runs that do not select the conformance suite. Tests
 assert; this plugin observes: each check's record travels in the test report's ``user_properties``
-(which pytest-xdist forwards to the controller) and is written once, at the end of the session.
+(which pytest-xdist forwards to the controller) and is written once, at the end of the session, by
+the one :class:`ConvtSession` object registered for the run (as pytest's junitxml keeps its state).
+
+Fail safe: options are checked before anything runs (``conformance.options``); the lanes and every
+worker's environment are settled at session start, in the xdist controller too, so a framework or
+``--impl`` that cannot load is a usage error, and so is a selection that leaves nothing to test. A
+run that ends early (Ctrl-C, SIGTERM, ``-x``) writes reports marked ``interrupted``/``incomplete``.
 """
 
 from __future__ import annotations
 
-import importlib.metadata
-import importlib.util
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -18,42 +23,15 @@ from hypothesis import settings
 
 from reports.write import write_reports
 
+from . import options as convt_options
 from . import profiles  # noqa: F401  (registers the hypothesis profiles before hypothesis reads --hypothesis-profile)
 from .records import PROPERTY, RECORDS_FILE, Record, read_run, write_run
 
-FRAMEWORKS = ("torch", "tensorflow", "jax")
-DTYPES = ("float16", "bfloat16", "float32", "float64")
-DISTRIBUTIONS = {"torch": ("torch",), "tensorflow": ("tensorflow", "tensorflow-cpu"), "jax": ("jax",)}
 SESSION = pytest.StashKey()
 
 
 def pytest_addoption(parser):
-    group = parser.getgroup("convt", "transposed-convolution conformance")
-    group.addoption("--frameworks", help="comma-separated: torch,tensorflow,jax (default: every one installed; none with --impl)")
-    group.addoption("--devices", help="comma-separated: cpu, gpu, or a device such as cuda:0 / gpu:1 (default: all present)")
-    group.addoption("--dtypes", help=f"comma-separated from {','.join(DTYPES)} (default: float32,float64, plus float16,bfloat16 on GPUs; name them to run them on the CPU)")
-    group.addoption("--max-examples", type=int, help="hypothesis examples per test (default: the profile's)")
-    group.addoption("--report-dir", default=None, help="where records and reports are written (default: reports/out under the working directory)")
-    group.addoption("--impl", help="test your own implementation: MODULE_OR_FILE.py:FUNCTION (see README)")
-    group.addoption("--call-timeout", type=float, default=120.0, help="seconds one framework call may take before it is recorded as a timeout (default 120)")
-    group.addoption("--known-discrepancies", help="a known-discrepancy TOML file (default: the suite's own)")
-
-
-def _split(value):
-    return [item.strip() for item in value.split(",") if item.strip()] if value else []
-
-
-def _installed(framework: str) -> bool:
-    return importlib.util.find_spec(framework) is not None
-
-
-def _version(framework: str) -> str:
-    for distribution in DISTRIBUTIONS.get(framework, (framework,)):
-        try:
-            return importlib.metadata.version(distribution)
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    return ""
+    convt_options.add_options(parser)
 
 
 def _in_suite(module) -> bool:
@@ -76,69 +54,78 @@ def _selects_conformance(config) -> bool:
 
 
 class ConvtSession:
-    """Per-run state: options, the worker pool, the known discrepancies, the records collected."""
+    """Per-run state: options, the worker pool, the lanes, the known discrepancies, the records collected."""
 
     def __init__(self, config):
         from .known import KnownDiscrepancies
 
         self.config = config
-        self.impl = config.getoption("impl")
-        frameworks = _split(config.getoption("frameworks"))
-        if self.impl is not None:
-            from .targets.impl import parse_spec
-
-            try:
-                parse_spec(self.impl)
-            except ValueError as error:
-                raise pytest.UsageError(str(error)) from None
-        if not frameworks and config.getoption("frameworks") is None:
-            frameworks = [] if self.impl else [f for f in FRAMEWORKS if _installed(f)]
-        for framework in frameworks:
-            if framework not in FRAMEWORKS:
-                raise pytest.UsageError(f"--frameworks: unknown framework {framework!r}; choose from {','.join(FRAMEWORKS)}")
-            if not _installed(framework):
-                raise pytest.UsageError(f"--frameworks: {framework} is not installed (pip install 'convt-conformance[{framework}]')")
-        self.frameworks = frameworks
-        self.devices = _split(config.getoption("devices"))
-        self.dtypes = _split(config.getoption("dtypes"))
-        for dtype in self.dtypes:
-            if dtype not in DTYPES:
-                raise pytest.UsageError(f"--dtypes: unknown dtype {dtype!r}; choose from {','.join(DTYPES)}")
-        max_examples = config.getoption("max_examples")
-        if max_examples is not None and max_examples < 1:
-            raise pytest.UsageError(f"--max-examples must be >= 1; got {max_examples}")
-        if config.getoption("call_timeout") <= 0:
-            raise pytest.UsageError(f"--call-timeout must be > 0; got {config.getoption('call_timeout')}")
-        report_dir = config.getoption("report_dir")
-        self.report_dir = Path(report_dir) if report_dir else Path.cwd() / "reports" / "out"
-        if self.report_dir.exists() and not self.report_dir.is_dir():
-            raise pytest.UsageError(f"--report-dir: {self.report_dir} exists and is not a directory")
+        self.options = convt_options.parse(config)
+        self.impl = self.options.impl
+        self.frameworks = list(self.options.frameworks)
+        self.report_dir = self.options.report_dir
         try:
-            self.known = KnownDiscrepancies.load(config.getoption("known_discrepancies"))
+            self.known = KnownDiscrepancies.load(self.options.known_discrepancies)
         except ValueError as error:
-            raise pytest.UsageError(str(error)) from None
+            raise pytest.UsageError(f"--known-discrepancies: {error}") from None
         self.records: list[Record] = []
         self.current_item = None
         self.applicable: dict[str, list] = {}  # node id -> [checks run, cases not applicable, last reason]
         self._pool = self._runner = self._lanes = None
         self.environments: dict[str, dict] = {}
+        self.nothing_checked = False
+        self.status = ("complete", "")
+
+    # -- workers, lanes, environment ------------------------------------------------------------
 
     @property
     def pool(self):
         if self._pool is None:
             from .worker import WorkerPool
 
-            self._pool = WorkerPool(timeout=self.config.getoption("call_timeout"))
+            self._pool = WorkerPool(timeout=self.options.call_timeout)
         return self._pool
 
     @property
     def workers(self) -> list[str]:
-        return list(self.frameworks) + ([f"impl:{self.impl}"] if self.impl else [])
+        from .backends import workers
+
+        names = [name for framework in self.frameworks for name in workers(framework)]
+        return names + ([f"impl:{self.impl}"] if self.impl else [])
 
     def environment(self, worker: str) -> dict:
         if worker not in self.environments:
             self.environments[worker] = self.pool.call(worker, "environment")
         return self.environments[worker]
+
+    def prepare(self) -> None:
+        """Load every worker and settle the lanes now: a target that cannot load, or a selection with
+        nothing to run, is a usage error before any test, not a collection error or a green run."""
+        from .worker import AdapterError, Crash, Timeout
+
+        self.pool.start(self.workers)  # framework imports overlap
+        for worker in self.workers:
+            what = "--impl" if worker.startswith("impl:") else f"--frameworks: {worker.partition('@')[0]}"
+            try:
+                self.environment(worker)
+            except (AdapterError, Crash, Timeout) as error:
+                message = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+                raise pytest.UsageError(f"{what} cannot be loaded: {message}") from None
+        runnable = [target for target, skip in self.lanes() if skip is None]
+        if not runnable:
+            reasons = "; ".join(sorted({skip for _, skip in self.lanes() if skip})) or "no lane matches"
+            selection = ", ".join(f"{name} {value}" for name, value in (
+                ("--devices", ",".join(self.options.devices)), ("--dtypes", ",".join(self.options.dtypes)),
+                ("--backends", ",".join(self.options.backends))) if value)
+            raise pytest.UsageError(f"nothing to test{' with ' + selection if selection else ''}: {reasons}")
+
+    def lanes(self):
+        """``(TargetLane, skip reason or None)`` for every selected framework variant, device, dtype, precision and backend."""
+        if self._lanes is None:
+            from . import lanes
+
+            self._lanes = lanes.build(self.pool, self.workers, {w: self.environment(w) for w in self.workers}, self.options)
+        return self._lanes
 
     @property
     def runner(self):
@@ -149,42 +136,10 @@ class ConvtSession:
             self._runner = Runner(self.pool, self.emit, self.known, keys)
         return self._runner
 
-    def lanes(self):
-        """``(TargetLane, skip reason or None)`` for every selected framework variant, device, dtype and precision."""
-        if self._lanes is None:
-            from .runner import TargetLane
-            from .targets.base import Lane
-
-            lanes = []
-            for worker in self.workers:
-                environment = self.environment(worker)
-                framework = environment.get("framework", worker)
-                version = environment.get("version", "")
-                devices = [d for d in self.pool.call(worker, "devices") if self._device_selected(d)]
-                for device in devices:
-                    for dtype in self.pool.call(worker, "dtypes", device):
-                        if self.dtypes and dtype not in self.dtypes:
-                            continue
-                        if not self.dtypes and device == "cpu" and dtype in ("float16", "bfloat16"):
-                            continue  # half precision is a GPU lane by default; --dtypes opts the CPU in
-                        for precision in self.pool.call(worker, "precisions", device, dtype):
-                            for variant in self.pool.call(worker, "variants"):
-                                lanes.append((TargetLane(worker, framework, variant, Lane(device, dtype, precision), version), None))
-                if framework in FRAMEWORKS and not any(d != "cpu" for d in self.pool.call(worker, "devices")) and self._device_selected("gpu"):
-                    # Say so explicitly: a green run on a machine without a GPU has not tested one.
-                    gpu = TargetLane(worker, framework, "*", Lane("gpu", "float32", "tf32"), version)
-                    lanes.append((gpu, f"no GPU visible to {framework}: GPU lanes (float16, bfloat16, TF32 on and off) not run"))
-            self._lanes = lanes
-        return self._lanes
-
     def gradient_variants(self, worker: str) -> tuple:
         return tuple(self.pool.call(worker, "gradient_variants"))
 
-    def _device_selected(self, device: str) -> bool:
-        if not self.devices:
-            return True
-        kind = "cpu" if device == "cpu" else "gpu"
-        return device in self.devices or kind in self.devices or (kind == "gpu" and "cuda" in self.devices)
+    # -- records --------------------------------------------------------------------------------
 
     def emit(self, record: Record, verdict) -> None:
         """Attach a check's record to the running test; failures only from hypothesis's final replay
@@ -202,23 +157,28 @@ class ConvtSession:
             return
         self.current_item.user_properties.append((PROPERTY, record.to_json()))
 
-    def run_description(self) -> dict:
+    def run_description(self, status: str, reason: str) -> dict:
         """What a report needs to say about this run besides its records."""
         import datetime
         import platform
         import sys
 
         current = settings.default
-        hits = {}
+        hits, ran = {}, {}
         for record in self.records:
             if record.known:
                 hits[record.known] = hits.get(record.known, 0) + 1
+            ran.setdefault((record.target, record.device, record.dtype, record.precision, record.backend), record)
         return {
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "status": status,
+            "status_reason": reason,
             "python": sys.version.split()[0],
             "platform": platform.platform(),
             "frameworks": {worker: self.environments.get(worker, {}) for worker in self.workers},
-            "options": {"frameworks": self.frameworks, "devices": self.devices, "dtypes": self.dtypes, "impl": self.impl},
+            "options": {"frameworks": self.frameworks, "devices": list(self.options.devices), "dtypes": list(self.options.dtypes),
+                        "backends": list(self.options.backends), "impl": self.impl},
+            "skipped_lanes": [{"lane": target.id, "reason": skip} for target, skip in (self._lanes or []) if skip],
             "hypothesis": {
                 "profile": settings.get_current_profile_name(),
                 "max_examples": current.max_examples,
@@ -226,7 +186,10 @@ class ConvtSession:
                 "seed": self.config.getoption("hypothesis_seed", None),
             },
             "known_discrepancies": [
-                {"id": e.id, "framework": e.framework, "versions": e.versions, "reason": e.reason, "link": e.link, "matched": hits.get(e.id, 0)}
+                {"id": e.id, "framework": e.framework, "versions": e.versions, "backends": list(e.backends), "reason": e.reason,
+                 "link": e.link, "matched": hits.get(e.id, 0),
+                 # The lanes that ran and that the entry covers: "matched nothing" means something only there.
+                 "lanes_covered": sorted("-".join(lane) for lane, record in ran.items() if e.covers(record))}
                 for e in self.known.entries
             ],
         }
@@ -234,6 +197,72 @@ class ConvtSession:
     def close(self):
         if self._pool is not None:
             self._pool.close()
+
+    # -- hooks (this object is registered as a plugin for the run) -----------------------------
+
+    def pytest_sessionstart(self, session):
+        if hasattr(session.config, "workerinput"):
+            return  # an xdist worker: its lanes are settled at collection, as the controller's were
+        self.prepare()
+        if session.config.pluginmanager.hasplugin("dsession"):
+            self.close()  # the xdist controller only needed the environments; its workers run the tests
+
+    def pytest_runtest_logreport(self, report):
+        if report.when != "call":
+            return
+        for name, value in report.user_properties:
+            if name == PROPERTY:
+                record = Record.from_json(value)
+                record.test = report.nodeid
+                self.records.append(record)
+
+    def pytest_sessionfinish(self, session, exitstatus):
+        if hasattr(session.config, "workerinput"):
+            return  # xdist workers forward their reports; the controller writes
+        status, reason = _status(session, exitstatus)
+        if not self.records and status == "complete" and session.testscollected and not session.config.option.collectonly:
+            # Passing a gate in which nothing was checked would claim coverage that does not exist.
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            self.nothing_checked = True
+        if self.records or status != "complete":
+            write_run(self.report_dir, self.run_description(status, reason), self.records)
+            write_reports(self.report_dir, *read_run(self.report_dir / RECORDS_FILE))  # what `convt report` renders, byte for byte
+        self.status = (status, reason)
+
+    def pytest_terminal_summary(self, terminalreporter, exitstatus, config):
+        if hasattr(config, "workerinput"):
+            return
+        counts: dict[str, int] = {}
+        for record in self.records:
+            counts[record.outcome] = counts.get(record.outcome, 0) + 1
+        terminalreporter.section("convt conformance")
+        terminalreporter.write_line("checks: " + (", ".join(f"{outcome} {count}" for outcome, count in sorted(counts.items())) or "none"))
+        if self.nothing_checked:
+            terminalreporter.write_line("convt: error: no check ran (every drawn case was skipped): this run tested nothing", red=True)
+        status, reason = self.status
+        if status != "complete":
+            terminalreporter.write_line(f"convt: run {status}: {reason}; the reports say so and `convt compare` refuses them", red=True)
+        if self.records or status != "complete":
+            terminalreporter.write_line(f"records: {self.report_dir / RECORDS_FILE}")
+        for target, skip in self._lanes or []:
+            if skip and target.variant == "*":
+                terminalreporter.write_line(f"lane not run: {target.framework} {target.lane_id}: {skip}")
+        matched = {record.known for record in self.records if record.known}
+        idle = [entry for entry in self.known.entries if entry.id not in matched and any(entry.covers(r) for r in self.records)]
+        for entry in idle:
+            lanes = sorted({f"{r.target}-{r.device}-{r.backend}-{r.dtype}" for r in self.records if entry.covers(r)})
+            terminalreporter.write_line(f"known discrepancy {entry.id} matched no check on the lanes it covers that ran: {', '.join(lanes)}")
+
+
+def _status(session, exitstatus) -> tuple[str, str]:
+    """``("complete", "")``, or why the run's records are not the whole run."""
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        return "interrupted", "the run was interrupted (Ctrl-C or SIGTERM) before every test ran"
+    if exitstatus == pytest.ExitCode.INTERNAL_ERROR:
+        return "incomplete", "pytest stopped on an internal error"
+    if session.shouldstop or session.shouldfail:
+        return "incomplete", f"the run stopped early: {session.shouldstop or session.shouldfail}"
+    return "complete", ""
 
 
 def _final_example() -> bool:
@@ -245,38 +274,55 @@ def _final_example() -> bool:
         return True
 
 
+def _terminate_as_interrupt(signum, frame):
+    # SIGTERM (a CI runner cancelling the job) ends the run like Ctrl-C: reports marked interrupted,
+    # workers stopped. Without this, Python dies at once and the workers outlive it.
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
+    if not (_selects_conformance(config) or config.getoption("impl")):
+        return
+    convt_options.check_profile(config)  # before hypothesis's own plugin loads it and fails with an INTERNALERROR
     if os.environ.get("HYPOTHESIS_PROFILE") or config.getoption("hypothesis_profile", None) is None:
         settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
     max_examples = config.getoption("max_examples")
     if max_examples is not None and max_examples >= 1:
         settings.register_profile("convt-cli", settings(max_examples=max_examples))
         settings.load_profile("convt-cli")
-    if _selects_conformance(config) or config.getoption("impl"):
-        config.stash[SESSION] = ConvtSession(config)
+    session = ConvtSession(config)
+    config.stash[SESSION] = session
+    config.pluginmanager.register(session, "convt-session")
+    if not hasattr(config, "workerinput") and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        try:
+            signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+        except ValueError:  # not the main thread (an embedding runner): leave signals alone
+            pass
 
 
 def pytest_unconfigure(config):
     session = config.stash.get(SESSION, None)
     if session is not None:
         session.close()
+        config.pluginmanager.unregister(session)
 
 
 def pytest_report_header(config):
     session = config.stash.get(SESSION, None)
     if session is None:
         return None
-    lines = [f"convt: frameworks {', '.join(session.workers) or 'none'}; report dir {session.report_dir}"]
+    lines = [f"convt: workers {', '.join(session.workers) or 'none'}; report dir {session.report_dir}"]
     for worker in session.workers:
         environment = session.environment(worker)
         details = ", ".join(f"{key}={value}" for key, value in environment.items() if key not in ("framework",))
-        lines.append(f"convt: {environment.get('framework', worker)}: {details}")
+        lines.append(f"convt: {worker}: {details}")
     current = settings.default
     lines.append(
         f"convt: hypothesis profile {settings.get_current_profile_name()}, max_examples={current.max_examples}, "
         f"derandomize={current.derandomize}, seed={config.getoption('hypothesis_seed', None) or ('fixed' if current.derandomize else 'random per test')}"
     )
-    lines.append(f"convt: known discrepancies {len(session.known.entries)} ({session.config.getoption('known_discrepancies') or 'built in'})")
+    lines.append(f"convt: known discrepancies {len(session.known.entries)} ({session.options.known_discrepancies or 'built in'})")
     return lines
 
 
@@ -299,10 +345,13 @@ def pytest_generate_tests(metafunc):
                 continue
             seen.add(key)
         marks = [pytest.mark.skip(reason=skip)] if skip else []
-        ident = target.id if not one_variant else f"{target.framework}-{target.lane.device}-{target.lane.dtype}" + ("" if target.lane.precision == "default" else f"-{target.lane.precision}")
+        ident = target.id if not one_variant else f"{target.framework}-{target.lane_id}"
+        if ident in seen:
+            continue
+        seen.add(ident)
         params.append(pytest.param(target, id=ident, marks=marks))
     if not params:
-        params.append(pytest.param(None, id="no-target", marks=pytest.mark.skip(reason="no framework selected or installed")))
+        params.append(pytest.param(None, id="no-target", marks=pytest.mark.skip(reason="no selected framework has a lane for this test")))
     metafunc.parametrize("target", params)
 
 
@@ -354,49 +403,3 @@ def pytest_runtest_call(item):
             # Passing a test in which no check ran would claim coverage that does not exist.
             pytest.skip(f"no drawn case applies ({skipped} tried): {reason}")
     return result
-
-
-def pytest_sessionstart(session):
-    _collected.clear()
-
-
-def pytest_runtest_logreport(report):
-    if report.when != "call":
-        return
-    for name, value in report.user_properties:
-        if name == PROPERTY:
-            record = Record.from_json(value)
-            record.test = report.nodeid
-            _collected.append(record)
-
-
-# Records reach the controller through pytest_runtest_logreport, which has no config argument.
-_collected: list[Record] = []
-
-
-def pytest_sessionfinish(session, exitstatus):
-    state = session.config.stash.get(SESSION, None)
-    if state is None or hasattr(session.config, "workerinput"):
-        return  # xdist workers forward their reports; the controller writes
-    state.records = list(_collected)
-    if state.records:
-        write_run(state.report_dir, state.run_description(), state.records)
-        write_reports(state.report_dir, *read_run(state.report_dir / RECORDS_FILE))  # what `convt report` renders, byte for byte
-
-
-def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    state = config.stash.get(SESSION, None)
-    if state is None or hasattr(config, "workerinput"):
-        return
-    counts: dict[str, int] = {}
-    for record in state.records:
-        counts[record.outcome] = counts.get(record.outcome, 0) + 1
-    terminalreporter.section("convt conformance")
-    terminalreporter.write_line("checks: " + (", ".join(f"{outcome} {count}" for outcome, count in sorted(counts.items())) or "none"))
-    if state.records:
-        terminalreporter.write_line(f"records: {state.report_dir / 'records.jsonl'}")
-    matched = {record.known for record in state.records if record.known}
-    ran = {record.framework for record in state.records}
-    idle = [entry.id for entry in state.known.entries if entry.framework in ran and entry.id not in matched]
-    if idle:
-        terminalreporter.write_line("known discrepancies that matched no check in this run: " + ", ".join(idle))

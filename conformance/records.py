@@ -28,7 +28,7 @@ PROPERTY = "convt_record"
 class Record:
     """One check: what ran where, what it was compared with, and the outcome."""
 
-    check: str  # forward, native, gradient-input, gradient-weight, adjoint, linearity, batch-split, layout, determinism, same-agreement, known
+    check: str  # forward, native, gradient-input, gradient-weight, linearity, batch-split, determinism, same-agreement, unsupported-rule
     target: str  # "<framework>.<variant>", e.g. "torch.functional"
     framework: str
     version: str

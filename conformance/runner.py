@@ -10,7 +10,7 @@ float64 error. Integer cases are exact wherever every partial sum is representab
 from __future__ import annotations
 
 import inspect
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -38,6 +38,7 @@ class TargetLane:
     variant: str
     lane: Lane
     version: str = ""
+    space: dict = field(default_factory=dict, compare=False, hash=False)  # what the lane can run (Target.space)
 
     @property
     def name(self) -> str:
@@ -45,7 +46,15 @@ class TargetLane:
 
     @property
     def id(self) -> str:
-        return f"{self.name}-{self.lane.device}-{self.lane.dtype}" + ("" if self.lane.precision == "default" else f"-{self.lane.precision}")
+        return f"{self.name}-{self.lane_id}"
+
+    @property
+    def lane_id(self) -> str:
+        """``cpu-onednn-float32``, ``cuda:0-cudnn-float32-tf32``: device, backend (unless the target has
+        one path), dtype, precision (unless default)."""
+        lane = self.lane
+        backend = "" if lane.backend == "default" else f"-{lane.backend}"
+        return f"{lane.device}{backend}-{lane.dtype}" + ("" if lane.precision == "default" else f"-{lane.precision}")
 
 
 class Runner:
@@ -55,13 +64,13 @@ class Runner:
 
     # -- checks --------------------------------------------------------------------------------
 
-    def forward(self, target: TargetLane, case: Case) -> checks.Verdict:
+    def forward(self, target: TargetLane, case: Case, check: str = "forward") -> checks.Verdict:
         x, w, bias = operands(case, target.lane.dtype)
         actual, verdict = self._call(target, case, "forward", target.variant, case, x, w, bias, target.lane)
         if verdict is None:
             expected, bound = self._expected(case, x, w, bias, target.lane)
             verdict = checks.compare(actual, expected, bound, self._context(target, case))
-        return self._finish("forward", target, case, verdict)
+        return self._finish(check, target, case, verdict)
 
     def native(self, target: TargetLane, case: NativeCase) -> checks.Verdict:
         """A configuration in the dialect's own terms: it raises where the dialect says it rejects, and
@@ -231,7 +240,8 @@ class Runner:
     @staticmethod
     def _context(target, case) -> str:
         lane = target.lane
-        where = f"{target.name} {lane.dtype} {lane.device}" + ("" if lane.precision == "default" else f" {lane.precision}")
+        where = (f"{target.name} {lane.dtype} {lane.device}" + ("" if lane.backend == "default" else f" {lane.backend}")
+                 + ("" if lane.precision == "default" else f" {lane.precision}"))
         if isinstance(case, NativeCase):
             return f"{where}: {case.parameters}"
         return f"{where}: stride={case.stride}, padding={case.padding}, output_padding={case.output_padding}, dilation={case.dilation}, groups={case.groups}"
@@ -243,7 +253,7 @@ class Runner:
             repro = self._quietly(target, "repro", target.variant, case, target.lane) or "" if isinstance(case, Case) else ""
         record = Record(
             check=check, target=target.name, framework=target.framework, version=target.version,
-            device=target.lane.device, dtype=target.lane.dtype, precision=target.lane.precision,
+            device=target.lane.device, dtype=target.lane.dtype, precision=target.lane.precision, backend=target.lane.backend,
             outcome=verdict.outcome, case=asdict(case), native=native, message=verdict.message,
             max_abs_error=verdict.max_abs_error, bound=verdict.bound, ratio=verdict.ratio, worst_index=verdict.worst_index,
             first_differences=verdict.first_differences, ratio_map=verdict.ratio_map, repro=repro,

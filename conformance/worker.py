@@ -16,6 +16,7 @@ import sys
 import traceback
 from multiprocessing.connection import Connection
 
+from . import backends
 from .targets.base import FrameworkError, NotApplicable, Unsupported
 
 # Frameworks print start-up chatter to stderr; keep the worker quiet unless asked.
@@ -36,12 +37,12 @@ class AdapterError(Exception):
 
 
 def load_target(name: str):
-    """The adapter for ``name``: ``torch``, ``tensorflow``, ``jax``, or ``impl:SPEC`` for a user implementation."""
+    """The adapter for worker ``name``: ``torch``, ``tensorflow@eigen``, ``jax``, or ``impl:SPEC`` for a user implementation."""
     if name.startswith("impl:"):
         from .targets.impl import ImplTarget
 
         return ImplTarget(name[len("impl:") :])
-    return importlib.import_module(f"conformance.targets.{name}").TARGET
+    return importlib.import_module(f"conformance.targets.{backends.target_name(name)}").TARGET
 
 
 def _serve(name: str, connection) -> None:
@@ -82,7 +83,8 @@ class Worker:
         # A plain subprocess over a socket pair, not multiprocessing: spawn would re-run the parent's
         # __main__, and framework output on stdout must not mix with the protocol.
         parent, child = socket.socketpair()
-        environment = {**os.environ, **{k: v for k, v in WORKER_ENVIRONMENT.items() if k not in os.environ}}
+        # The backend's own variables override the user's: a lane's backend never depends on the machine.
+        environment = {**os.environ, **{k: v for k, v in WORKER_ENVIRONMENT.items() if k not in os.environ}, **backends.environment(self.name)}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "conformance.worker", self.name, str(child.fileno())],
             pass_fds=[child.fileno()], env=environment, stdin=subprocess.DEVNULL,
@@ -141,6 +143,13 @@ class WorkerPool:
     def call(self, name: str, method: str, *args, **kwargs):
         worker = self.workers.setdefault(name, Worker(name, self.timeout))
         return worker.call(method, *args, **kwargs)
+
+    def start(self, names) -> None:
+        """Start these workers' processes without waiting, so that their framework imports overlap."""
+        for name in names:
+            worker = self.workers.setdefault(name, Worker(name, self.timeout))
+            if worker.process is None or worker.process.poll() is not None:
+                worker._start()
 
     def close(self) -> None:
         for worker in self.workers.values():

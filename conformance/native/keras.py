@@ -20,11 +20,17 @@ MAX_INPUT = {1: 6, 2: 4, 3: 3}
 
 
 @st.composite
-def native_cases(draw, *, data_formats=(None, "channels_last", "channels_first")):
-    """A ``NativeCase(dialect="keras", variant="keras")``, groups 1 (Keras has none)."""
+def native_cases(draw, *, data_formats=(None, "channels_last", "channels_first"), spaces=None):
+    """A ``NativeCase(dialect="keras", variant="keras")``, groups 1 (Keras has none). ``spaces["keras"]``
+    (the lane's ``Target.space``) leaves out dilation and channels_first where the lane cannot run them."""
+    space = (spaces or {}).get("keras", {})
+    if not space.get("channels_first", True):
+        data_formats = tuple(f for f in data_formats if f != "channels_first")
     ndim = draw(st.integers(1, 3))
     flaw = draw(st.sampled_from(("none", "none", "output_padding", "stride_and_dilation")))
-    dilated = draw(st.booleans()) or flaw == "stride_and_dilation"
+    if space.get("dilation", "any") == "none":
+        flaw = draw(st.sampled_from(("none", "none", "output_padding")))  # a dilation this lane never runs proves nothing
+    dilated = (space.get("dilation", "any") != "none" and draw(st.booleans())) or flaw == "stride_and_dilation"
     strides, dilations = [], []
     for _ in range(ndim):
         strides.append(1 if dilated else draw(st.integers(1, 3)))

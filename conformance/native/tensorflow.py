@@ -33,11 +33,11 @@ def admissible_outputs(padding: str, i: int, s: int, L: int, pb: int = 0, pa: in
 
 
 @st.composite
-def native_dims(draw, padding: str, max_input: int):
+def native_dims(draw, padding: str, max_input: int, max_dilation: int = 2):
     """One dim: ``(i, k, s, d, (pb, pa), admissible outputs)``; pads only for explicit padding, kept small
     enough that some ``o >= 1`` is admissible (``pb + pa <= L + s - 2``)."""
     i, k = draw(st.integers(1, max_input)), draw(st.integers(1, 3))
-    s, d = draw(st.integers(1, 3)), draw(st.integers(1, 2))
+    s, d = draw(st.integers(1, 3)), draw(st.integers(1, max_dilation))
     L = (i - 1) * s + d * (k - 1) + 1
     pb = pa = 0
     if padding == "EXPLICIT":
@@ -51,15 +51,29 @@ def _window(values: tuple[int, ...], spell_as_int: bool):
     return values[0] if spell_as_int and len(set(values)) == 1 else values
 
 
+def _allowed(mode: str, padding: str) -> bool:
+    """A feature's lane mode ("any", "string-padding", "none") allows it with this padding."""
+    return mode == "any" or (mode == "string-padding" and padding != "EXPLICIT")
+
+
 @st.composite
-def native_cases(draw, *, variants=tuple(VARIANT_FORMAT)):
+def native_cases(draw, *, variants=tuple(VARIANT_FORMAT), spaces=None):
     """A ``NativeCase(dialect="tensorflow")``: 1-3 dims, SAME/VALID/explicit (2-D), groups 1-2,
-    about one third invalid (an inadmissible ``output_shape`` or a misspelled padding string)."""
+    about one third invalid (an inadmissible ``output_shape`` or a misspelled padding string).
+
+    ``spaces`` (variant -> ``Target.space``) keeps each variant to what its lane can run: no explicit
+    pads where it has none, dilation and groups only where the lane runs them."""
+    if spaces is not None:
+        variants = tuple(v for v in variants if v in spaces)
     variant = draw(st.sampled_from(variants))
+    space = (spaces or {}).get(variant, {})
     ndim = draw(st.integers(1, 3))
     data_format = DATA_FORMATS[ndim][VARIANT_FORMAT[variant]]
-    padding = draw(st.sampled_from(("SAME", "VALID", "EXPLICIT") if ndim == 2 else ("SAME", "VALID")))
-    dims = [draw(native_dims(padding, MAX_INPUT[ndim])) for _ in range(ndim)]
+    explicit = ndim == 2 and space.get("explicit", True)
+    padding = draw(st.sampled_from(("SAME", "VALID", "EXPLICIT") if explicit else ("SAME", "VALID")))
+    max_dilation = 2 if _allowed(space.get("dilation", "any"), padding) else 1
+    grouped = _allowed(space.get("groups", "any"), padding) and (ndim < 3 or space.get("groups_3d", True))
+    dims = [draw(native_dims(padding, MAX_INPUT[ndim], max_dilation)) for _ in range(ndim)]
     outputs = [draw(st.sampled_from(admissible)) for *_, admissible, _ in dims]
     flaw = draw(st.sampled_from(("none", "none", "invalid")))
     if flaw == "invalid":  # explicit pads are lists, not strings: only the output can be wrong there
@@ -86,5 +100,5 @@ def native_cases(draw, *, variants=tuple(VARIANT_FORMAT)):
     return NativeCase(
         dialect="tensorflow", variant=variant, native=tuple(sorted(native.items())),
         input_size=tuple(i for i, *_ in dims), kernel_size=tuple(k for _, k, *_ in dims),
-        **draw(operand_recipe(max_groups=2, max_per_group=2, max_batch=2)),
+        **draw(operand_recipe(max_groups=2 if grouped else 1, max_per_group=2, max_batch=2)),
     )

@@ -82,6 +82,21 @@ class Target(abc.ABC):
         """Precision modes: on GPUs float32 runs with TF32 allowed and with full float32 forced."""
         return ("highest", "tf32") if device != "cpu" and dtype == "float32" else ("default",)
 
+    def backends(self, device: str, dtype: str) -> tuple[str, ...]:
+        """The backend paths this worker runs on ``device`` in ``dtype`` (``conformance.backends``);
+        each becomes a lane, and the target forces it on every call of that lane."""
+        return ("default",)
+
+    def lane_support(self, variant: str, lane: Lane) -> str | None:
+        """Why ``variant`` cannot run anything on ``lane`` (the lane is then skipped with this reason), or None."""
+        return None
+
+    def space(self, variant: str, lane: Lane) -> dict:
+        """What the lane can run, for the strategies to draw only that (``conformance.strategies.lane_cases``):
+        ``{"dilation": "any"|"string-padding"|"none", "groups": ..., "groups_3d": bool, "string_padding": bool}``;
+        ``{}`` is the whole canonical space."""
+        return {}
+
     @abc.abstractmethod
     def dialect(self, variant: str) -> str:
         """The name of the ``oracles.dialects`` dialect whose parameters this variant takes."""
@@ -118,5 +133,3 @@ class Target(abc.ABC):
         return f"# {self.framework} {variant}: {self.native(variant, case)!r}"
 
 
-def to_dtype_name(dtype) -> str:
-    return str(np.dtype(dtype)) if not isinstance(dtype, str) else dtype

@@ -91,6 +91,32 @@ def onednn_enabled() -> bool:
         return onednn_from_environment()
 
 
+def _cpu_flags() -> set[str]:
+    """The CPU's feature flags (Linux /proc/cpuinfo; empty elsewhere)."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as stream:
+            for line in stream:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def onednn_dtypes() -> tuple[str, ...]:
+    """The dtypes TF's CPU kernels run through oneDNN when it is on: float32 everywhere; bfloat16 where
+    the CPU has AVX-512 (else TF logs "oneDNN supports DT_BF16 only on platforms with AVX-512" and
+    falls back to Eigen); float16 only with AVX512-FP16 or AMX-FP16 (an AVX-512 CPU without them
+    still falls back, as measured on this project's machine)."""
+    flags = _cpu_flags()
+    dtypes = ["float32"]
+    if "avx512f" in flags:
+        dtypes.append("bfloat16")
+    if flags & {"avx512_fp16", "amx_fp16"}:
+        dtypes.append("float16")
+    return tuple(dtypes)
+
+
 def _keras():
     # Keras is imported on first use: it takes seconds, and an "nn"-only worker never needs it.
     import keras
@@ -151,6 +177,7 @@ class TensorFlowTarget(Target):
             TF_ENABLE_ONEDNN_OPTS=os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
             onednn_default=onednn_default(),
             onednn_enabled=onednn_enabled(),
+            onednn_dtypes=list(onednn_dtypes()) if onednn_enabled() else [],
             # Which configurations a CPU build can run depends on this: records carry it.
             support_key=f"onednn={int(onednn_enabled())}",
             tensor_float_32_execution_enabled=bool(tf.config.experimental.tensor_float_32_execution_enabled()),
@@ -172,6 +199,37 @@ class TensorFlowTarget(Target):
         if device == "cpu":
             return ("float32", "float64", "bfloat16", "float16")
         return ("float16", "bfloat16", "float32", "float64")
+
+    def backends(self, device: str, dtype: str) -> tuple[str, ...]:
+        """CPU: ``onednn`` where this process runs oneDNN kernels for ``dtype``, else ``eigen`` (its
+        worker's ``TF_ENABLE_ONEDNN_OPTS`` decides, see ``conformance.backends``); GPU: ``cudnn``."""
+        if device != "cpu":
+            return ("cudnn",)
+        return ("onednn",) if onednn_enabled() and dtype in onednn_dtypes() else ("eigen",)
+
+    def lane_support(self, variant: str, lane: Lane) -> str | None:
+        """Channels-first runs on CPU only through oneDNN: an Eigen lane has nothing to run
+        (``test_unsupported_rules`` keeps checking that TF still refuses it)."""
+        if variant == "nn_channels_first" and lane.device == "cpu" and lane.backend == "eigen":
+            return ("TensorFlow's CPU kernels run channels-first transposed convolution only through oneDNN "
+                    "(Conv2DCustomBackpropInputOp only supports NHWC): no eigen lane")
+        return None
+
+    def space(self, variant: str, lane: Lane) -> dict:
+        """What a CPU lane can run (``tf_dialect.cpu_support``): off oneDNN no dilation and no groups;
+        on oneDNN both, but only with 'SAME'/'VALID' padding (explicit pads always take the Eigen
+        kernel), and grouped 3-D nowhere. 'SAME'/'VALID' cases are mixed in everywhere: 1-D and 3-D
+        ``tf.nn`` calls have no explicit padding. Keras has no groups. GPUs: everything."""
+        groups = "none" if variant == "keras" else None
+        if lane.device != "cpu":
+            return {"string_padding": True, **({"groups": groups} if groups else {})}
+        if lane.backend == "onednn":
+            if variant == "keras":  # Keras always passes a padding string: its dilation runs on oneDNN whatever the crops
+                return {"dilation": "any", "groups": "none", "string_padding": True}
+            # Explicit pads take the Eigen kernel, which has no channels-first: that variant draws 'SAME'/'VALID' only.
+            return {"dilation": "string-padding", "groups": "string-padding", "groups_3d": False, "string_padding": True,
+                    "explicit": variant != "nn_channels_first"}
+        return {"dilation": "none", "groups": "none", "groups_3d": False, "string_padding": True, "channels_first": False}
 
     def dialect(self, variant: str) -> str:
         if variant not in DIALECT_OF:
@@ -332,10 +390,15 @@ class TensorFlowTarget(Target):
         native = self.native(variant, case)
         ndim, dtype = case.ndim, lane.dtype
         channels_last = variant != "nn_channels_first"
+        setting = "1" if lane.backend == "onednn" else "0"
         lines = [
+            "import os",
+            f"os.environ['TF_ENABLE_ONEDNN_OPTS'] = {setting!r}  # before TensorFlow loads: the lane's backend ({lane.backend})",
+        ] if lane.device == "cpu" else []
+        lines += [
             "import numpy as np",
             "import tensorflow as tf" + ("\nimport keras  # KERAS_BACKEND=tensorflow" if variant == "keras" else ""),
-            f"# lane: device={lane.device} dtype={dtype} precision={lane.precision}",
+            f"# lane: device={lane.device} dtype={dtype} precision={lane.precision} backend={lane.backend}",
             "# canonical x: (N, C_in, *i), w: (C_in, C_out/groups, *k), bias: (C_out,) or None",
             "xb = x" if case.batch is not None else "xb = x[np.newaxis]  # unbatched: TF needs a batch dim",
             ("xn = np.moveaxis(xb, 1, -1)  # (N, C, *i) -> channels-last" if channels_last else "xn = xb  # already (N, C, *i)"),

@@ -98,6 +98,24 @@ def set_precision(lane: Lane) -> None:
             backend.fp32_precision = mode
 
 
+def set_backend(lane: Lane) -> None:
+    """Force the lane's kernel library (``conformance.backends``): oneDNN on or off on CPU, cuDNN on or
+    off on CUDA. Both are process-wide switches, so every call sets them."""
+    if lane.device == "cpu":
+        torch.backends.mkldnn.enabled = lane.backend == "onednn"
+    else:
+        torch.backends.cudnn.enabled = lane.backend == "cudnn"
+
+
+def onednn_dtypes() -> tuple[str, ...]:
+    """The dtypes torch's CPU convolutions may run through oneDNN: float32 always (where torch was built
+    with it), bfloat16 and float16 where the CPU has the instructions torch requires for them."""
+    if not torch.backends.mkldnn.is_available():
+        return ()
+    checks = {"bfloat16": "_is_mkldnn_bf16_supported", "float16": "_is_mkldnn_fp16_supported"}
+    return ("float32",) + tuple(name for name, check in checks.items() if getattr(torch.ops.mkldnn, check)())
+
+
 def _call(variant: str, native: dict, x, w, bias, groups: int):
     """Run one variant on torch tensors; returns ``(y, weight_leaf)`` where ``weight_leaf.grad`` is d w."""
     ndim = w.dim() - 2
@@ -150,6 +168,7 @@ class TorchTarget(Target):
             "threads": torch.get_num_threads(),
             "tf32": tf32,
             "mkldnn": torch.backends.mkldnn.is_available(),
+            "onednn_dtypes": list(onednn_dtypes()),
         }
 
     def variants(self) -> tuple[str, ...]:
@@ -164,6 +183,18 @@ class TorchTarget(Target):
         if device != "cpu":
             return ("float16", "bfloat16", "float32", "float64")
         return ("float32", "float64") + tuple(name for name in ("float16", "bfloat16") if _cpu_probe(name))
+
+    def backends(self, device: str, dtype: str) -> tuple[str, ...]:
+        """CPU: ``onednn`` (torch's default: ``torch.backends.mkldnn.enabled``, torch's heuristics then
+        choose oneDNN where they allow) and ``native`` (disabled) for the dtypes oneDNN has kernels for,
+        else ``native`` only; CUDA: ``cudnn`` and ``native`` (``torch.backends.cudnn.enabled``)."""
+        if device != "cpu":
+            return ("cudnn", "native") if torch.backends.cudnn.is_available() else ("native",)
+        return ("onednn", "native") if dtype in onednn_dtypes() else ("native",)
+
+    def space(self, variant: str, lane: Lane) -> dict:
+        """channels_last exists for 4-D tensors: that variant draws 2-D cases only."""
+        return {"ndims": (2,)} if variant == "channels_last" else {}
 
     def dialect(self, variant: str) -> str:
         self._check_variant(variant)
@@ -207,6 +238,7 @@ class TorchTarget(Target):
             # A suite bug, not a framework verdict: keep it out of the FrameworkError net below.
             raise ValueError(f"torch emulated: native parameters need 'slices'; got {sorted(native)}")
         set_precision(lane)
+        set_backend(lane)
         x_t, w_t, bias_t = _tensor(x, lane), _tensor(w, lane), _tensor(bias, lane)
         try:
             with torch.no_grad():
@@ -224,6 +256,7 @@ class TorchTarget(Target):
             raise NotApplicable(f"torch {variant}: gradients are checked for {', '.join(GRADIENT_VARIANTS)} only")
         native = self.native(variant, case)
         set_precision(lane)
+        set_backend(lane)
         x_t, w_t, bias_t, upstream_t = (_tensor(a, lane) for a in (x, w, bias, upstream))
         x_t.requires_grad_(True)
         w_t.requires_grad_(True)
@@ -241,6 +274,10 @@ class TorchTarget(Target):
         dtype, device = f"torch.{lane.dtype}", lane.device
         convert = f".to(device={device!r}, dtype={dtype})"
         lines = ["import torch"]
+        if device == "cpu":
+            lines.append(f"torch.backends.mkldnn.enabled = {lane.backend == 'onednn'}  # the lane's backend ({lane.backend})")
+        else:
+            lines.append(f"torch.backends.cudnn.enabled = {lane.backend == 'cudnn'}  # the lane's backend ({lane.backend})")
         if device.startswith("cuda"):
             mode = "tf32" if lane.precision == "tf32" else "ieee"
             lines += [f"torch.backends.cudnn.allow_tf32 = {mode == 'tf32'}",

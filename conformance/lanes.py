@@ -1,0 +1,69 @@
+"""The lanes of a run: every framework variant x device x dtype x precision x backend the options select.
+
+Each lane is asked of the worker that runs it (devices, dtypes, precisions and backends are facts of
+the installed build), deduplicated across workers (TensorFlow's two processes both run float64 on
+Eigen: one lane, not two), and paired with ``None`` or the reason it is skipped. A lane skipped is
+said so: a green run on a machine without a GPU, or on a TensorFlow build without oneDNN, has not
+tested those, and the report says which.
+"""
+
+from __future__ import annotations
+
+from .backends import PROCESS_SETTINGS
+from .runner import TargetLane
+from .targets.base import Lane
+
+
+def _device_selected(device: str, devices) -> bool:
+    if not devices:
+        return True
+    kind = "cpu" if device == "cpu" else "gpu"
+    return device in devices or kind in devices or (kind == "gpu" and "cuda" in devices)
+
+
+def build(pool, workers, environments, options) -> list[tuple[TargetLane, str | None]]:
+    """``(lane, skip reason or None)`` for every lane; ``pool.call(worker, method, ...)`` asks the targets."""
+    lanes, seen = [], set()
+    for worker in workers:
+        environment = environments[worker]
+        framework, version = environment.get("framework", worker), environment.get("version", "")
+        present = list(pool.call(worker, "devices"))
+        for device in (d for d in present if _device_selected(d, options.devices)):
+            for dtype in pool.call(worker, "dtypes", device):
+                if options.dtypes and dtype not in options.dtypes:
+                    continue
+                if not options.dtypes and device == "cpu" and dtype in ("float16", "bfloat16"):
+                    continue  # half precision is a GPU lane by default; --dtypes opts the CPU in
+                for precision in pool.call(worker, "precisions", device, dtype):
+                    for backend in pool.call(worker, "backends", device, dtype):
+                        if options.backends and backend not in options.backends:
+                            continue
+                        for variant in pool.call(worker, "variants"):
+                            lane = Lane(device, dtype, precision, backend)
+                            key = (framework, variant, lane)
+                            if key in seen:
+                                continue  # another worker of this framework already runs these kernels
+                            seen.add(key)
+                            skip = pool.call(worker, "lane_support", variant, lane)
+                            space = {} if skip else pool.call(worker, "space", variant, lane)
+                            lanes.append((TargetLane(worker, framework, variant, lane, version, space), skip))
+        lanes += _missing_backend(worker, framework, version, lanes)
+        if not worker.startswith("impl:") and not any(d != "cpu" for d in present) and _device_selected("gpu", options.devices):
+            # Say so explicitly: a green run on a machine without a GPU has not tested one.
+            gpu = TargetLane(worker, framework, "*", Lane("gpu", "float32", "tf32"), version)
+            if not any(t.framework == framework and t.lane.device == "gpu" for t, _ in lanes):
+                lanes.append((gpu, f"no GPU visible to {framework}: GPU lanes (float16, bfloat16, TF32 on and off, cuDNN on and off) not run"))
+    return lanes
+
+
+def _missing_backend(worker, framework, version, lanes):
+    """A worker started to run one backend (``tensorflow@onednn``) whose build never runs it: one
+    skipped lane that says so, instead of silently testing the other backend twice."""
+    name, _, setting = worker.partition("@")
+    if setting not in PROCESS_SETTINGS.get(name, {}):
+        return []
+    if any(t.worker == worker and t.lane.backend == setting for t, skip in lanes if skip is None):
+        return []
+    variables = " ".join(f"{k}={v}" for k, v in PROCESS_SETTINGS[name][setting].items())
+    lane = TargetLane(worker, framework, "*", Lane("cpu", "float32", "default", setting), version)
+    return [(lane, f"this {framework} build runs no {setting} kernels for the selected dtypes, even with {variables}: {setting} lanes not run")]

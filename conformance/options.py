@@ -1,0 +1,131 @@
+"""The suite's command-line options, validated once into plain data: a bad value is a usage error naming
+the option, never a green run that tested nothing, a collection error or an INTERNALERROR."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from .backends import BACKENDS
+
+FRAMEWORKS = ("torch", "tensorflow", "jax")
+DTYPES = ("float16", "bfloat16", "float32", "float64")
+# cpu, gpu (every GPU), cuda (the same), or one device: cuda:0, gpu:1.
+DEVICE = re.compile(r"^(cpu|gpu|cuda)$|^(gpu|cuda):\d+$")
+
+
+def add_options(parser) -> None:
+    group = parser.getgroup("convt", "transposed-convolution conformance")
+    group.addoption("--frameworks", help="comma-separated: torch,tensorflow,jax (default: every one installed; none with --impl)")
+    group.addoption("--devices", help="comma-separated: cpu, gpu, or a device such as cuda:0 / gpu:1 (default: all present)")
+    group.addoption("--dtypes", help=f"comma-separated from {','.join(DTYPES)} (default: float32,float64, plus float16,bfloat16 on GPUs; name them to run them on the CPU)")
+    group.addoption("--backends", help=f"comma-separated kernel paths from {','.join(BACKENDS)} (default: all; see README 'Backends')")
+    group.addoption("--max-examples", type=int, help="hypothesis examples per test (default: the profile's)")
+    group.addoption("--report-dir", default=None, help="where records and reports are written (default: reports/out under the working directory)")
+    group.addoption("--impl", help="test your own implementation: MODULE_OR_FILE.py:FUNCTION (see README)")
+    group.addoption("--call-timeout", type=float, default=120.0, help="seconds one framework call may take before it is recorded as a timeout (default 120)")
+    group.addoption("--known-discrepancies", help="a known-discrepancy TOML file (default: the suite's own)")
+
+
+@dataclass(frozen=True)
+class Options:
+    frameworks: tuple[str, ...]
+    devices: tuple[str, ...]
+    dtypes: tuple[str, ...]
+    backends: tuple[str, ...]
+    impl: str | None
+    report_dir: Path
+    call_timeout: float
+    known_discrepancies: str | None
+
+
+def _split(option: str, value: str | None, choices=None, pattern=None) -> tuple[str, ...]:
+    """A comma-separated option; ``()`` when not given. Given but naming nothing (``",,,"``), or naming
+    something unknown, is a usage error: a typo must not select an empty run."""
+    if value is None:
+        return ()
+    items = tuple(item.strip() for item in value.split(",") if item.strip())
+    if not items:
+        raise pytest.UsageError(f"{option}: no value in {value!r}" + (f"; choose from {','.join(choices)}" if choices else ""))
+    for item in items:
+        if choices is not None and item not in choices:
+            raise pytest.UsageError(f"{option}: unknown {option[2:-1]} {item!r}; choose from {','.join(choices)}")
+        if pattern is not None and not pattern.match(item):
+            raise pytest.UsageError(f"{option}: unknown device {item!r}; use cpu, gpu, or one device such as cuda:0 or gpu:1")
+    return items
+
+
+def installed(framework: str) -> bool:
+    return importlib.util.find_spec(framework) is not None
+
+
+def _writable_directory(value: str | None) -> Path:
+    """The report directory, created now and proven writable: finding out at the end would lose every result."""
+    directory = Path(value) if value else Path.cwd() / "reports" / "out"
+    if directory.exists() and not directory.is_dir():
+        raise pytest.UsageError(f"--report-dir: {directory} exists and is not a directory")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".convt-write-test-"):
+            pass
+    except OSError as error:
+        raise pytest.UsageError(f"--report-dir: cannot write to {directory}: {error.strerror or error}") from None
+    return directory
+
+
+def parse(config) -> Options:
+    """Every option checked; ``pytest.UsageError`` naming the first bad one."""
+    impl = config.getoption("impl")
+    if impl is not None:
+        from .targets.impl import parse_spec
+
+        try:
+            parse_spec(impl)
+        except ValueError as error:
+            raise pytest.UsageError(str(error)) from None
+    frameworks = _split("--frameworks", config.getoption("frameworks"), FRAMEWORKS)
+    if config.getoption("frameworks") is None:
+        frameworks = () if impl else tuple(f for f in FRAMEWORKS if installed(f))
+    for framework in frameworks:
+        if not installed(framework):
+            raise pytest.UsageError(f"--frameworks: {framework} is not installed (pip install 'convt-conformance[{framework}]')")
+    devices = _split("--devices", config.getoption("devices"), pattern=DEVICE)
+    dtypes = _split("--dtypes", config.getoption("dtypes"), DTYPES)
+    backends = _split("--backends", config.getoption("backends"), BACKENDS)
+    max_examples = config.getoption("max_examples")
+    if max_examples is not None and max_examples < 1:
+        raise pytest.UsageError(f"--max-examples must be >= 1; got {max_examples}")
+    timeout = config.getoption("call_timeout")
+    if not (math.isfinite(timeout) and timeout > 0):
+        raise pytest.UsageError(f"--call-timeout must be a finite number of seconds > 0; got {timeout}")
+    if not frameworks and impl is None:
+        raise pytest.UsageError("nothing to test: no framework is installed and no --impl is given "
+                                "(pip install 'convt-conformance[all-cpu]', or --impl MODULE_OR_FILE.py:FUNCTION)")
+    return Options(
+        frameworks=frameworks, devices=devices, dtypes=dtypes, backends=backends, impl=impl,
+        report_dir=_writable_directory(config.getoption("report_dir")), call_timeout=timeout,
+        known_discrepancies=config.getoption("known_discrepancies"),
+    )
+
+
+def check_profile(config) -> None:
+    """``--hypothesis-profile``/``HYPOTHESIS_PROFILE`` must name a registered profile (hypothesis's own
+    plugin would end the run with an INTERNALERROR)."""
+    from hypothesis import settings
+    from hypothesis.errors import InvalidArgument
+
+    for option, name in (("--hypothesis-profile", config.getoption("hypothesis_profile", None)),
+                         ("HYPOTHESIS_PROFILE", os.environ.get("HYPOTHESIS_PROFILE"))):
+        if name is None:
+            continue
+        try:
+            settings.get_profile(name)
+        except InvalidArgument:
+            raise pytest.UsageError(f"{option}: unknown hypothesis profile {name!r}; the suite's are dev, ci, nightly") from None
