@@ -110,10 +110,14 @@ class ConvtSession:
                 self.environment(worker)
             except (AdapterError, Crash, Timeout) as error:
                 message = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+                message = message.removeprefix(f"cannot load target {worker}: ")
+                if message.startswith("ValueError: --impl"):  # load_function's own one-line verdict
+                    raise pytest.UsageError(message.removeprefix("ValueError: ")) from None
                 raise pytest.UsageError(f"{what} cannot be loaded: {message}") from None
         runnable = [target for target, skip in self.lanes() if skip is None]
         if not runnable:
-            reasons = "; ".join(sorted({skip for _, skip in self.lanes() if skip})) or "no lane matches"
+            present = sorted({device for worker in self.workers for device in self.environment(worker).get("devices", [])})
+            reasons = "; ".join(sorted({skip for _, skip in self.lanes() if skip})) or f"no lane matches (devices present: {', '.join(present)})"
             selection = ", ".join(f"{name} {value}" for name, value in (
                 ("--devices", ",".join(self.options.devices)), ("--dtypes", ",".join(self.options.dtypes)),
                 ("--backends", ",".join(self.options.backends))) if value)
