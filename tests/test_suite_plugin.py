@@ -73,7 +73,7 @@ def test_xdist_workers_end_in_one_set_of_records(pytester):
         (["--dtypes", "int8"], "--dtypes: unknown dtype 'int8'"),
         (["--max-examples", "0"], "--max-examples must be >= 1; got 0"),
         (["--impl", "no_colon"], "--impl must be MODULE_OR_FILE.py:FUNCTION"),
-        (["--call-timeout", "0"], "--call-timeout must be > 0; got 0.0"),
+        (["--call-timeout", "0"], "--call-timeout must be a finite number of seconds > 0; got 0.0"),
     ],
 )
 def test_bad_options_are_usage_errors(pytester, args, message):
