@@ -168,11 +168,10 @@ class ConvtSession:
         import sys
 
         current = settings.default
-        hits, ran = {}, {}
+        hits = {}
         for record in self.records:
             if record.known:
                 hits[record.known] = hits.get(record.known, 0) + 1
-            ran.setdefault((record.target, record.device, record.dtype, record.precision, record.backend), record)
         return {
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "status": status,
@@ -193,7 +192,7 @@ class ConvtSession:
                 {"id": e.id, "framework": e.framework, "versions": e.versions, "backends": list(e.backends), "reason": e.reason,
                  "link": e.link, "matched": hits.get(e.id, 0),
                  # The lanes that ran and that the entry covers: "matched nothing" means something only there.
-                 "lanes_covered": sorted("-".join(lane) for lane, record in ran.items() if e.covers(record))}
+                 "lanes_covered": _covered_lanes(e, self.records)}
                 for e in self.known.entries
             ],
         }
@@ -252,10 +251,18 @@ class ConvtSession:
             if skip and target.variant == "*":
                 terminalreporter.write_line(f"lane not run: {target.framework} {target.lane_id}: {skip}")
         matched = {record.known for record in self.records if record.known}
-        idle = [entry for entry in self.known.entries if entry.id not in matched and any(entry.covers(r) for r in self.records)]
-        for entry in idle:
-            lanes = sorted({f"{r.target}-{r.device}-{r.backend}-{r.dtype}" for r in self.records if entry.covers(r)})
-            terminalreporter.write_line(f"known discrepancy {entry.id} matched no check on the lanes it covers that ran: {', '.join(lanes)}")
+        for entry in self.known.entries:
+            lanes = _covered_lanes(entry, self.records)
+            if entry.id not in matched and lanes:
+                terminalreporter.write_line(f"known discrepancy {entry.id} matched no check on the lanes it covers that ran: {', '.join(lanes)}")
+
+
+def _covered_lanes(entry, records) -> list[str]:
+    """The ids of the lanes that ran a check the entry covers (``target-device-backend-dtype[-precision]``)."""
+    return sorted({
+        "-".join([r.target, r.device, r.backend, r.dtype] + ([] if r.precision == "default" else [r.precision]))
+        for r in records if entry.covers(r)
+    })
 
 
 def _status(session, exitstatus) -> tuple[str, str]:
