@@ -39,13 +39,9 @@ def run(args: argparse.Namespace) -> int:
     if not path.is_file():
         raise CliError(f"no {RECORDS_FILE} in {str(directory)!r} (run the suite with --report-dir {directory})")
     try:
-        run_line, records = read_run(path)  # ValueError naming the line for malformed JSON or fields
+        run_line, records = read_run(path)  # ValueError naming the line for malformed JSON, lines or fields
     except UnicodeDecodeError:
         raise CliError(f"{path}: not a text file") from None
-    except AttributeError:  # a line of valid JSON that is not an object (a list, a number)
-        raise CliError(f"{path}: every line must be a JSON object (the run line, then one record per line)") from None
-    if not isinstance(run_line, dict):
-        raise CliError(f"{path}:1: the run line must hold an object")
     if not run_line and not records:
         raise CliError(f"{path}: empty: no run line and no records")
     try:

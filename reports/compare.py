@@ -99,11 +99,9 @@ def load(directory) -> tuple[dict, list]:
     if not path.is_file():
         raise ValueError(f"{path}: not found; run `pytest --pyargs conformance --report-dir {directory}` first")
     try:
-        run, records = read_run(path)
+        run, records = read_run(path)  # ValueError naming the line for malformed JSON, lines or fields
     except UnicodeDecodeError:
         raise ValueError(f"{path}: not UTF-8 text") from None
-    except (TypeError, AttributeError) as error:  # a JSON line that is not an object
-        raise ValueError(f"{path}: not a records file: {error}") from None
     if not run:
         raise ValueError(f'{path}: does not start with a {{"run": {{...}}}} line; not written by the conformance suite')
     for number, record in enumerate(records, 2):

@@ -1,0 +1,77 @@
+"""``convt`` used carelessly: malformed files, absurd values. Every case ends as one line on stderr,
+``convt: error: ...``, exit status 2, nothing on stdout and no traceback."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conformance.records import RECORDS_FILE, read_run
+from convt.cli import main
+
+RUN = {"date": "2026-01-01", "status": "complete", "status_reason": "",
+       "frameworks": {"tensorflow": {"framework": "tensorflow", "version": "2.21.0", "devices": ["cpu"]}}}
+RECORD = {"check": "forward", "target": "tensorflow.nn", "framework": "tensorflow", "version": "2.21.0", "device": "cpu",
+          "dtype": "float32", "precision": "default", "outcome": "pass", "case": {"input_size": [3], "seed": 0}}
+RUN_LINE = json.dumps({"run": RUN})
+RECORD_LINE = json.dumps(RECORD)
+DEEP = "[" * 100_000  # deeper than the json module's recursion allows
+
+
+def records_dir(path, *lines):
+    """``path`` holding a records.jsonl of ``lines``."""
+    path.mkdir(parents=True, exist_ok=True)
+    (path / RECORDS_FILE).write_text("".join(line + "\n" for line in lines))
+    return path
+
+
+def one_line_error(capsys, *argv) -> str:
+    """Run convt; assert it failed the uniform way; return the message."""
+    code = main([str(arg) for arg in argv])
+    out, err = capsys.readouterr()
+    assert code == 2, (code, out, err)
+    assert out == "" and err.count("\n") == 1 and err.startswith("convt: error: ") and "Traceback" not in err, err
+    return err
+
+
+# -- records.jsonl that the json module or the record reader cannot take ------------------------------
+
+
+@pytest.mark.parametrize("lines, where", [
+    ((RUN_LINE, DEEP), ":2:"),
+    ((DEEP,), ":1:"),
+    ((RUN_LINE, RECORD_LINE, '{"check": ' * 50_000), ":3:"),
+], ids=["deep-record", "deep-run-line", "deep-object"])
+def test_read_run_names_the_line_of_a_too_deeply_nested_value(tmp_path, lines, where):
+    path = records_dir(tmp_path, *lines) / RECORDS_FILE
+    with pytest.raises(ValueError, match=f"{RECORDS_FILE}{where} not a record: nested too deeply"):
+        read_run(path)
+
+
+@pytest.mark.parametrize("run", [[1, 2], "x", 5, None])
+def test_read_run_rejects_a_run_line_that_is_not_an_object(tmp_path, run):
+    path = records_dir(tmp_path, json.dumps({"run": run}), RECORD_LINE) / RECORDS_FILE
+    with pytest.raises(ValueError, match=f"{RECORDS_FILE}:1: the run line must hold a JSON object, not "):
+        read_run(path)
+
+
+def test_read_run_rejects_a_line_that_is_not_an_object(tmp_path):
+    path = records_dir(tmp_path, RUN_LINE, "[1, 2]") / RECORDS_FILE
+    with pytest.raises(ValueError, match=f"{RECORDS_FILE}:2: not a record: every line must be a JSON object"):
+        read_run(path)
+
+
+@pytest.mark.parametrize("command", ["report", "compare"])
+@pytest.mark.parametrize("lines, expected", [
+    ((RUN_LINE, DEEP), f"{RECORDS_FILE}:2: not a record: nested too deeply"),
+    ((DEEP,), f"{RECORDS_FILE}:1: not a record: nested too deeply"),
+    ((json.dumps({"run": [1, 2]}), RECORD_LINE), f"{RECORDS_FILE}:1: the run line must hold a JSON object, not a list"),
+    ((json.dumps({"run": "x"}), RECORD_LINE), f"{RECORDS_FILE}:1: the run line must hold a JSON object, not a str"),
+], ids=["deep-record", "deep-run-line", "run-line-list", "run-line-string"])
+def test_report_and_compare_name_the_file_and_line(tmp_path, capsys, command, lines, expected):
+    bad = records_dir(tmp_path / "bad", *lines)
+    good = records_dir(tmp_path / "good", RUN_LINE, RECORD_LINE)
+    argv = [command, bad] if command == "report" else [command, good, bad]
+    err = one_line_error(capsys, *argv)
+    assert str(bad / RECORDS_FILE) in err and expected in err, err
