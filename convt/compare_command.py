@@ -29,7 +29,11 @@ Known-discrepancy match counts and environment differences (framework versions) 
 context. Gate with the derandomized profile (--hypothesis-profile ci) so the two runs draw the same
 examples and ids line up.
 
-Exit status: 0 when nothing is new or changed, 1 when something is, 2 on bad input."""
+Both runs must be complete (the run line's status: a run that was interrupted or stopped early, or
+whose file predates the status, is refused), hold records, and describe their environment.
+
+Exit status: 0 when nothing is new or changed, 1 when something is, 2 on bad input or a run that
+cannot be gated on (the message names the side)."""
 
 EPILOG = """\
 JSON (--json): {"baseline", "candidate", "growth", "draws_comparable", "failed", "counts", "new",

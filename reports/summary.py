@@ -3,6 +3,8 @@
 Schema (every key always present)::
 
     {
+      "status": str,                                     # complete, interrupted, incomplete; unknown if the run line has none
+      "status_reason": str,                              # why it is not complete ("" when complete)
       "environment": {
         "date": str, "python": str, "platform": str,
         "frameworks": {worker: {framework, version, devices, ...precision flags}},
@@ -39,6 +41,7 @@ import json
 import math
 
 from .discrepancies import FAILURE_OUTCOMES, discrepancies
+from .status import run_status
 
 # The raw outcomes always counted (zero included), so the totals have the same keys in every run.
 OUTCOMES = ("pass",) + FAILURE_OUTCOMES + ("unsupported", "known")
@@ -48,7 +51,10 @@ TARGET_FIELDS = ("name", "framework", "version", "device", "dtype", "precision",
 
 def build_summary(run: dict, records) -> dict:
     """The ``summary.json`` object (see the module docstring)."""
+    status, reason = run_status(run)
     return _finite({
+        "status": status,
+        "status_reason": reason,
         "environment": environment(run),
         "targets": targets(records),
         "totals": totals(records),
