@@ -6,7 +6,8 @@ one, import its module here and append it to ``SUBCOMMANDS``.
 
 Exit status: 0 on success, 2 for any user error, which is reported as one line on stderr
 (``convt: error: ...``): argparse's errors, and ``CliError``/``ValueError``/``OSError`` raised by
-``run`` (the oracle's ValueErrors name the offending parameter).
+``run`` (the oracle's ValueErrors name the offending parameter). Any other exception is a bug in
+convt; it too is one line (``convt: error: internal error: ...``) and exit status 2.
 """
 
 from __future__ import annotations
@@ -50,6 +51,10 @@ def main(argv=None) -> int:
         return args.run(args)
     except (CliError, ValueError, OSError) as error:
         print(f"{PREFIX}{one_line(error)}", file=sys.stderr)
+        return 2
+    except Exception as error:  # noqa: BLE001 - the last resort: even a bug in convt is one line, never a traceback
+        print(f"{PREFIX}internal error: {type(error).__name__}: {one_line(error)} (a bug in convt; please report it "
+              f"with the command line)", file=sys.stderr)
         return 2
 
 

@@ -46,10 +46,18 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"{path}: empty: no run line and no records")
     try:
         written = write_reports(directory, run_line, records)
-    except (TypeError, AttributeError, KeyError) as error:  # records that parse but have impossible field values
-        raise CliError(f"{path}: cannot render the records: {type(error).__name__}: {error}") from None
+    except OSError:
+        raise  # writing failed (a read-only directory, a full disk): main reports it as it is
+    except Exception as error:  # noqa: BLE001 - values that parse but cannot be rendered fail anywhere in the
+        # template or its helpers (TypeError, KeyError, jinja's UndefinedError, RecursionError for deep nesting)
+        raise CliError(f"{path}: cannot render the records: {type(error).__name__}: {_first_line(error)}") from None
     if args.json:
         print_json(build_summary(run_line, records))
     else:
         print("\n".join(str(p) for p in written))
     return 0
+
+
+def _first_line(error: BaseException, limit: int = 200) -> str:
+    text = " ".join(str(error).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."

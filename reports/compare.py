@@ -37,6 +37,7 @@ from conformance.records import RECORDS_FILE, read_run
 
 from .discrepancies import FAILURE_OUTCOMES, discrepancies, discrepancy_id
 from .gateable import gate_problem
+from .validate import record_problem, run_line_problem
 
 # A real regression (a lost bias, a wrong crop, a precision drop to bfloat16) moves the error/bound
 # ratio by orders of magnitude: the suite's own missing-bias impl fails at 8e6 (float32) and 2e15
@@ -114,9 +115,18 @@ def load(directory, side: str = "") -> tuple[dict, list]:
     problem = gate_problem(run, records)
     if problem:
         raise ValueError(f"{prefix}{path}: {problem}")
+    problem = run_line_problem(run)
+    if problem:
+        raise ValueError(f"{prefix}{path}:1: run line: {problem}")
     for number, record in enumerate(records, 2):
-        if not isinstance(record.case, dict) or not all(isinstance(getattr(record, key), str) for key in (*CELL_KEYS, "outcome")):
-            raise ValueError(f"{prefix}{path}: record {number}: case must be an object and {', '.join(CELL_KEYS)}, outcome strings")
+        problem = record_problem(record, (*CELL_KEYS, "outcome"))
+        if problem is None:
+            try:
+                discrepancy_id(record)  # hashes the case: a value nested too deeply fails here, not midway
+            except RecursionError:
+                problem = "nested too deeply to compare"
+        if problem:
+            raise ValueError(f"{prefix}{path}:{number}: {problem}")
     return run, records
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 COMPLETE = "complete"
 UNKNOWN = "unknown"
-UNKNOWN_REASON = "the run line has no status (records.jsonl written before runs recorded one), so the run may have stopped early"
+UNKNOWN_REASON = "the run line has no status: records.jsonl was written before runs recorded one, so the run may have stopped early"
 
 
 def run_status(run) -> tuple[str, str]:

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import inspect
 import json
+import sys
 
 import pytest
 
@@ -75,3 +77,64 @@ def test_report_and_compare_name_the_file_and_line(tmp_path, capsys, command, li
     argv = [command, bad] if command == "report" else [command, good, bad]
     err = one_line_error(capsys, *argv)
     assert str(bad / RECORDS_FILE) in err and expected in err, err
+
+
+# -- records that parse but hold values the reports or compare cannot use ------------------------------
+
+
+def with_record(**fields) -> str:
+    return json.dumps({**RECORD, **fields})
+
+
+def with_run(**fields) -> str:
+    return json.dumps({"run": {**RUN, **fields}})
+
+
+@pytest.mark.parametrize("lines, expected", [
+    ((with_run(options=[1]), RECORD_LINE), "cannot render the records"),
+    ((with_run(frameworks={"tensorflow": "2.21.0"}), RECORD_LINE), "cannot render the records"),
+], ids=["options-list", "framework-environment-string"])
+def test_report_names_the_file_it_cannot_render(tmp_path, capsys, lines, expected):
+    directory = records_dir(tmp_path, *lines)
+    err = one_line_error(capsys, "report", directory)
+    assert f"{directory / RECORDS_FILE}: {expected}" in err, err
+    assert not (directory / "report.html").exists() and not (directory / "summary.json").exists()
+
+
+def test_report_names_the_file_of_a_value_too_deep_to_render(tmp_path, capsys):
+    # Deep enough to overflow the stack while rendering, shallow enough for json to parse here.
+    depth = sys.getrecursionlimit() - len(inspect.stack()) - 60
+    case = json.loads("[" * depth + "]" * depth)
+    directory = records_dir(tmp_path, RUN_LINE, with_record(outcome="mismatch", case={"input_size": [3], "seed": 0, "deep": case}))
+    err = one_line_error(capsys, "report", directory)
+    assert f"{directory / RECORDS_FILE}: cannot render the records: RecursionError" in err, err
+
+
+@pytest.mark.parametrize("lines, expected", [
+    ((RUN_LINE, with_record(outcome="mismatch", ratio="abc")), ":2: ratio must be a number or null; got 'abc'"),
+    ((RUN_LINE, RECORD_LINE, with_record(outcome="mismatch", ratio=10**400)), ":3: ratio must be a number or null; got 1000000"),
+    ((RUN_LINE, with_record(bound=[1.0])), ":2: bound must be a number or null; got [1.0]"),
+    ((RUN_LINE, with_record(outcome="known", known=["entry"])), ":2: known must be a string or null; got ['entry']"),
+    ((with_run(hypothesis=[1]), RECORD_LINE), ":1: run line: hypothesis must be an object; got [1]"),
+    ((with_run(known_discrepancies="entry"), RECORD_LINE), ":1: run line: known_discrepancies must be a list of objects with string ids"),
+    ((with_run(known_discrepancies=[{"id": ["x"]}]), RECORD_LINE), ":1: run line: known_discrepancies must be a list of objects with string ids"),
+    ((with_run(frameworks={"gw0": {"framework": ["tensorflow"]}}), RECORD_LINE), ":1: run line: frameworks.gw0.framework must be a string"),
+], ids=["ratio-string", "ratio-huge-int", "bound-list", "known-list", "hypothesis-list", "known-string", "known-id-list", "framework-name-list"])
+@pytest.mark.parametrize("side", ["baseline", "candidate"])
+def test_compare_names_side_file_and_line_of_a_value_it_cannot_use(tmp_path, capsys, side, lines, expected):
+    bad = records_dir(tmp_path / "bad", *lines)
+    good = records_dir(tmp_path / "good", RUN_LINE, RECORD_LINE)
+    err = one_line_error(capsys, "compare", *((bad, good) if side == "baseline" else (good, bad)))
+    assert err.startswith(f"convt: error: {side} {bad / RECORDS_FILE}{expected}"), err
+
+
+def test_an_unforeseen_failure_is_still_one_line(monkeypatch, capsys):
+    """The last resort: a bug in convt itself is reported as one line, not a traceback."""
+    from convt import solve_command
+
+    def broken(args):
+        raise RuntimeError("something convt did not foresee")
+
+    monkeypatch.setattr(solve_command, "run", broken)
+    err = one_line_error(capsys, "solve", "-i", "4", "-o", "8")
+    assert "internal error: RuntimeError: something convt did not foresee" in err and "report" in err
