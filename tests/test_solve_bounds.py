@@ -13,6 +13,7 @@ import sys
 
 import pytest
 
+from oracles.dialects.same_table import same_table
 from oracles.solve import MAX_COMBINATIONS, MAX_SOLUTIONS, solve
 
 MEMORY = 1 << 30
@@ -96,3 +97,26 @@ def test_sizes_beyond_exact_arithmetic_are_refused(argv):
 def test_the_text_hint_does_not_promise_all_rows_beyond_the_limit():
     done = convt("solve", "-i", "1", "-o", "224", "--limit", "2")
     assert done.returncode == 0 and f"... showing 2 of 968296; --limit N shows up to {MAX_SOLUTIONS}" in done.stdout
+
+
+# -- same-table: the rows are the output, so their number is bounded ----------------------------------
+
+
+@pytest.mark.parametrize("argv, rows", [
+    (("--kernel", BILLION), "3000000000 rows (--input 1 x --kernel 1000000000 x --stride 3 x --dilation 1)"),
+    (("--input", "1..100", "--kernel", "1..100", "--stride", "1..100", "--differing"), "1000000 rows (--input 100 x --kernel 100 x --stride 100 x --dilation 1)"),
+], ids=["kernel-billion", "cube"])
+def test_same_table_refuses_more_rows_than_its_limit(argv, rows):
+    err = refused("same-table", *argv)
+    assert rows in err and "more than 10000" in err, err
+
+
+def test_same_table_answers_up_to_its_limit():
+    done = convt("same-table", "--kernel", "1..100", "--stride", "1..100", "--json")
+    assert done.returncode == 0 and len(json.loads(done.stdout)) == 10000
+
+
+def test_same_table_answers_huge_sizes():
+    done = convt("same-table", "--input", "1000000000000", "--kernel", "1000000000000", "--stride", "1000000000000", "--json")
+    assert done.returncode == 0 and json.loads(done.stdout)[0]["input_size"] == 10**12
+    assert same_table([10**12], [3], [2])[0].cells  # the oracle needs no bound of its own for one row
