@@ -23,6 +23,7 @@ dilation, output_padding) combinations, ``sum(max(s, d))`` of them, bounded by
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -35,7 +36,7 @@ from .solve_search import combinations as _combinations
 MAX_SOLUTIONS = 100_000
 #: The solver refuses to search more (stride, dilation, output_padding) combinations than this:
 #: ``output_padding`` takes every value below ``max(stride, dilation)``, so there are ``sum(max(s, d))``.
-MAX_COMBINATIONS = 1_000_000
+MAX_COMBINATIONS = 250_000
 #: Its arithmetic is exact in int64: ``(I-1)*s + d*(k-1) + op + 1`` must stay below this.
 MAX_MAGNITUDE = 2**62
 
@@ -245,6 +246,12 @@ def _search(input_size, output_size, stride, kernel, dilation, max_kernel) -> Se
             f"(I-1)*s + d*(k-1) + op + 1 reaches {largest} for {input_size} -> {output_size} within these bounds, beyond "
             f"2**62 where the solver's integer arithmetic stays exact; narrow input_size, stride, kernel or dilation"
         )
+    return _build(input_size, output_size, strides, dilations, tuple(kernel_runs))
+
+
+@functools.lru_cache(maxsize=1)
+def _build(input_size, output_size, strides, dilations, kernel_runs) -> Search:
+    """The last search, kept: ``convt solve`` counts, lists and explains the same bounds in turn."""
     return Search(input_size, output_size, strides, dilations, kernel_runs)
 
 

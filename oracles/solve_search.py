@@ -145,10 +145,12 @@ def _residues_fit(input_size: int, output_size: int, s, d, q):
     """Per ``(s, d, q)`` with ``d > O``: is ``(j*s - q) mod d < O`` for every input ``j``? One table of
     allowed ``q`` per ``(s, d)`` pair; the pairs' ``d`` sum to at most the combinations searched."""
     fits = np.zeros(len(s), dtype=bool)
-    pairs, inverse = np.unique(np.stack([s, d]), axis=1, return_inverse=True)
-    order = np.argsort(inverse.reshape(-1), kind="stable")
-    ends = np.cumsum(np.bincount(inverse.reshape(-1), minlength=pairs.shape[1]))
-    for (stride, dilation), end, start in zip(pairs.T.tolist(), ends.tolist(), [0, *ends[:-1].tolist()]):
+    # One integer per pair (np.unique over an axis sorts far slower); the searched d stay small.
+    codes, inverse = np.unique(s * (int(d.max()) + 1) + d, return_inverse=True)
+    order = np.argsort(inverse, kind="stable")
+    ends = np.cumsum(np.bincount(inverse, minlength=len(codes)))
+    for code, end, start in zip(codes.tolist(), ends.tolist(), [0, *ends[:-1].tolist()]):
+        stride, dilation = divmod(code, int(d.max()) + 1)
         mine = order[start:end]
         fits[mine] = _allowed_shifts(input_size, output_size, stride, dilation)[q[mine]]
     return fits
