@@ -46,8 +46,10 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"{path}: empty: no run line and no records")
     try:
         written = write_reports(directory, run_line, records)
-    except OSError:
-        raise  # writing failed (a read-only directory, a full disk): main reports it as it is
+    except OSError as error:  # a read-only directory, a full disk, a directory where a report goes
+        # filename2 is the report os.replace could not put in place; filename alone is the temporary file.
+        where = f" ({error.filename2})" if getattr(error, "filename2", None) else ""
+        raise CliError(f"cannot write the reports into {str(directory)!r}: {error.strerror or error}{where}") from None
     except Exception as error:  # noqa: BLE001 - values that parse but cannot be rendered fail anywhere in the
         # template or its helpers (TypeError, KeyError, jinja's UndefinedError, RecursionError for deep nesting)
         raise CliError(f"{path}: cannot render the records: {type(error).__name__}: {_first_line(error)}") from None

@@ -138,3 +138,12 @@ def test_an_unforeseen_failure_is_still_one_line(monkeypatch, capsys):
     monkeypatch.setattr(solve_command, "run", broken)
     err = one_line_error(capsys, "solve", "-i", "4", "-o", "8")
     assert "internal error: RuntimeError: something convt did not foresee" in err and "report" in err
+
+
+def test_report_says_which_report_it_cannot_write(tmp_path, capsys):
+    directory = records_dir(tmp_path, RUN_LINE, RECORD_LINE)
+    (directory / "report.html").mkdir()  # in the way of the page
+    err = one_line_error(capsys, "report", directory)
+    assert f"cannot write the reports into {str(directory)!r}: Is a directory ({directory / 'report.html'})" in err, err
+    assert ".report.html." not in err  # not the temporary file's name
+    assert sorted(p.name for p in directory.iterdir()) == [RECORDS_FILE, "report.html", "summary.json"]
