@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import subprocess
 import sys
 
 import pytest
@@ -147,3 +148,14 @@ def test_report_says_which_report_it_cannot_write(tmp_path, capsys):
     assert f"cannot write the reports into {str(directory)!r}: Is a directory ({directory / 'report.html'})" in err, err
     assert ".report.html." not in err  # not the temporary file's name
     assert sorted(p.name for p in directory.iterdir()) == [RECORDS_FILE, "report.html", "summary.json"]
+
+
+def test_a_reader_that_stops_early_is_not_an_error(tmp_path):
+    """`convt same-table ... | head -1`: the closed pipe ends convt quietly, with a shell's SIGPIPE status."""
+    command = [sys.executable, "-m", "convt", "same-table", "--kernel", "1..100", "--stride", "1..100"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert b"(i,k,s,d)" in process.stdout.readline()
+        process.stdout.close()  # like head: read one line and go
+        err = process.stderr.read().decode()
+        code = process.wait(timeout=60)
+    assert err == "" and code == 141, (code, err)
