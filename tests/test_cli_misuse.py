@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from conformance.records import RECORDS_FILE, read_run
@@ -159,3 +160,27 @@ def test_a_reader_that_stops_early_is_not_an_error(tmp_path):
         err = process.stderr.read().decode()
         code = process.wait(timeout=60)
     assert err == "" and code == 141, (code, err)
+
+
+def _strict(text: str):
+    """json.loads that refuses NaN and Infinity, as jq and most JSON parsers outside Python do."""
+    def refuse(token):
+        raise ValueError(f"non-standard JSON token {token}")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_json_output_is_strict_json_with_infinite_ratios_as_strings(tmp_path, capsys):
+    """A ratio where the bound is 0 is infinite: --json writes "inf", as summary.json does, not Infinity."""
+    failing = with_record(outcome="mismatch", ratio=float("inf"), bound=0.0, max_abs_error=1.0)
+    base, cand = records_dir(tmp_path / "base", RUN_LINE, RECORD_LINE), records_dir(tmp_path / "cand", RUN_LINE, failing)
+    assert main(["compare", str(base), str(cand), "--json"]) == 1
+    (entry,) = _strict(capsys.readouterr().out)["new"]
+    assert entry["ratio"] == "inf" and entry["bound"] == 0.0
+
+
+def test_explain_json_of_non_finite_operands_is_strict_json(tmp_path, capsys):
+    np.save(tmp_path / "x.npy", np.full((1, 1, 3), np.inf))
+    np.save(tmp_path / "w.npy", np.ones((1, 1, 2)))
+    assert main(["explain", "--x", str(tmp_path / "x.npy"), "--w", str(tmp_path / "w.npy"), "--at", "0,0,1", "--json"]) == 0
+    data = _strict(capsys.readouterr().out)
+    assert data["value"] == "inf" and data["terms"][0]["x"] == "inf"
