@@ -24,6 +24,7 @@ dilation, output_padding) combinations, ``sum(max(s, d))`` of them, bounded by
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -74,28 +75,37 @@ def reached_inputs(input_size: int, output_size: int, *, kernel: int, stride: in
 
 
 def reached_count(input_size: int, output_size: int, *, kernel: int, stride: int, padding: int, dilation: int) -> int:
-    """How many inputs reach an output: ``reached_inputs(...).sum()`` without an array of ``I`` entries.
+    """How many inputs reach an output: ``reached_inputs(...).sum()`` in O(log) time, for any sizes.
 
     Input ``j`` is reached iff ``-d*(k-1) <= j*s - p <= O-1`` and (only binding when ``d > O``, taps
     further apart than the output) ``(j*s - p) mod d < O``: see ``oracles.solve_search``. The first
-    condition is a range of ``j``; the residues repeat every ``d / gcd(s, d)`` inputs.
+    condition is a range of ``j``; over it, with ``O < d``, ``floor(x/d) - floor((x-O)/d)`` is 1
+    exactly when ``x mod d < O``, so the count is a difference of two sums of floors.
     """
     first = max(0, -((dilation * (kernel - 1) - padding) // stride))  # ceil((p - d*(k-1)) / s)
     last = min(input_size - 1, (padding + output_size - 1) // stride)
     if last < first:
         return 0
+    count = last - first + 1
     if dilation <= output_size:
-        return last - first + 1
-    gcd = int(np.gcd(stride, dilation))
-    period = dilation // gcd
-    periods, rest = divmod(last - first + 1, period)
-    shift = -padding % gcd  # the residues of one period: every value ≡ -p (mod gcd) below d, once
-    per_period = 0 if shift >= output_size else (output_size - 1 - shift) // gcd + 1
-    tail = 0
-    for start in range(first + periods * period, last + 1, 1 << 20):  # in blocks: memory stays small
-        j = np.arange(start, min(start + (1 << 20), last + 1), dtype=object if last * stride >= MAX_MAGNITUDE else np.int64)
-        tail += int(((j * stride - padding) % dilation < output_size).sum())
-    return periods * per_period + tail
+        return count
+    at_first = stride * first - padding
+    return _floor_sum(count, dilation, stride, at_first) - _floor_sum(count, dilation, stride, at_first - output_size)
+
+
+def _floor_sum(n: int, m: int, a: int, b: int) -> int:
+    """``sum(floor((a*i + b) / m) for i in range(n))`` for ``m > 0`` in O(log) steps (the Euclid-like
+    reduction of AtCoder's floor_sum), on Python ints of any size."""
+    total = 0
+    while True:
+        quotient, a = divmod(a, m)  # floor division: negative a and b are normalized too
+        total += quotient * n * (n - 1) // 2
+        quotient, b = divmod(b, m)
+        total += quotient * n
+        top = a * n + b
+        if top < m:
+            return total
+        n, b, m, a = top // m, top % m, a, m
 
 
 def is_lossless(input_size: int, output_size: int, *, kernel: int, stride: int, padding: int, dilation: int) -> bool:

@@ -24,6 +24,8 @@ dilations searched (``op < max(s, d)``), which the caller bounds.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 # Groups in natural order: (lossless, op == 0), (lossless, op > 0), (lossy, op == 0), (lossy, op > 0).
@@ -163,7 +165,7 @@ def _allowed_shifts(input_size: int, output_size: int, stride: int, dilation: in
     residues ``r < r'``: ``q`` from ``r + 1 - O`` to ``r' - d``. The gaps are disjoint, so the
     allowed ``q`` number at most ``d``. The residues repeat with period ``d / gcd(s, d)``.
     """
-    period = dilation // np.gcd(stride, dilation)
+    period = dilation // math.gcd(stride, dilation)
     residues = np.unique(np.arange(min(input_size, period), dtype=np.int64) * stride % dilation)
     following = np.append(residues[1:], residues[0] + dilation)
     wide = following - residues - 1 >= dilation - output_size

@@ -120,3 +120,17 @@ def test_same_table_answers_huge_sizes():
     done = convt("same-table", "--input", "1000000000000", "--kernel", "1000000000000", "--stride", "1000000000000", "--json")
     assert done.returncode == 0 and json.loads(done.stdout)[0]["input_size"] == 10**12
     assert same_table([10**12], [3], [2])[0].cells  # the oracle needs no bound of its own for one row
+
+
+def test_reached_count_of_huge_sizes_is_immediate():
+    """By taps: with d > O each input meets the output through at most one tap (k small here)."""
+    code = (
+        "from oracles.solve import reached_count\n"
+        "I, O, k, s, p, d = 10**20, 5, 3, 7, 10**19, 10**13\n"
+        "print(reached_count(I, O, kernel=k, stride=s, padding=p, dilation=d))\n"
+        "print(sum(len([j for j in range(-((t * d - p) // s), (p - t * d + O - 1) // s + 1) if 0 <= j < I]) for t in range(k)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, preexec_fn=_cap)
+    assert done.returncode == 0, done.stderr[-2000:]
+    got, by_taps = done.stdout.split()
+    assert got == by_taps == "3"
