@@ -38,7 +38,8 @@ cannot be gated on (the message names the side)."""
 EPILOG = """\
 JSON (--json): {"baseline", "candidate", "growth", "draws_comparable", "failed", "counts", "new",
 "fixed", "changed", "moved", "new_cells", "fixed_cells", "known_changes", "environment",
-"warnings"}; entries of new/fixed/changed/moved have the keys of summary.json's discrepancies.
+"warnings"}; entries of new/fixed/changed/moved have the keys of summary.json's discrepancies,
+and as there a ratio that is not finite is the string "inf" (strict JSON).
 Example: convt compare reports/tf-2.20 reports/tf-2.21"""
 
 # Text output lists at most this many environment differences (JSON has them all).
