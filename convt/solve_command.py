@@ -6,6 +6,7 @@ import argparse
 
 from oracles.solve import (
     MAX_COMBINATIONS,
+    MAX_MAGNITUDE,
     MAX_SOLUTIONS,
     combinations,
     count_solutions,
@@ -104,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _check_search(args: argparse.Namespace) -> None:
     """Refuse, naming the options, a search over more (stride, dilation, output_padding) combinations
-    than the solver goes through (the kernel range costs nothing: it is never stepped through)."""
+    than the solver goes through (the kernel range costs nothing: it is never stepped through), or
+    sizes beyond the solver's exact arithmetic."""
     searched = combinations(args.input, args.output, stride=args.stride, dilation=args.dilation)
     if searched > MAX_COMBINATIONS:
         strides, _, dilations = _bounds(args)
@@ -113,6 +115,15 @@ def _check_search(args: argparse.Namespace) -> None:
             f"--stride {_span(strides)}{default} with --dilation {_span(dilations)} makes at least {searched} (stride, "
             f"dilation, output_padding) combinations to search, more than {MAX_COMBINATIONS} (output_padding takes every "
             f"value below max(stride, dilation)); narrow --stride or --dilation"
+        )
+    strides, kernels, dilations = _bounds(args)
+    terms = {"--input": (args.input - 1) * strides[-1], "--kernel": dilations[-1] * (kernels[-1] - 1)}
+    largest = sum(terms.values()) + max(strides[-1], dilations[-1]) + args.output
+    if largest >= MAX_MAGNITUDE:
+        raise CliError(
+            f"(I-1)*s + d*(k-1) + op + 1 reaches {largest} with --input {args.input}, --stride {_span(strides)}, "
+            f"--kernel {_span(kernels)} and --dilation {_span(dilations)}, beyond 2**62 where solve's integer arithmetic "
+            f"stays exact; narrow {max(terms, key=terms.get)}"
         )
 
 
