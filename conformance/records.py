@@ -58,7 +58,11 @@ class Record:
 
     @classmethod
     def from_json(cls, line: str) -> "Record":
-        data = json.loads(line)
+        return cls.from_data(json.loads(line))
+
+    @classmethod
+    def from_data(cls, data: dict) -> "Record":
+        """A record from its decoded JSON object; unknown keys (from a newer writer) are ignored."""
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{key: value for key, value in data.items() if key in names})
 
@@ -98,7 +102,12 @@ def write_run(directory: Path, run: dict, records: list[Record]) -> Path:
 
 
 def read_run(path: Path) -> tuple[dict, list[Record]]:
-    """``(run, records)`` from a ``records.jsonl`` file; ``ValueError`` naming the line for malformed input."""
+    """``(run, records)`` from a ``records.jsonl`` file; ``ValueError`` naming the line for malformed input.
+
+    A line that is valid JSON but no record (a list, a run line holding a list, nesting deeper than the
+    json module recurses) is malformed input too: readers of a copied or hand-edited file get the line,
+    not an AttributeError or RecursionError from deep inside.
+    """
     run, records = {}, []
     with open(path, encoding="utf-8") as stream:
         for number, line in enumerate(stream, 1):
@@ -106,10 +115,27 @@ def read_run(path: Path) -> tuple[dict, list[Record]]:
                 continue
             try:
                 data = json.loads(line)
-                if number == 1 and isinstance(data, dict) and set(data) == {"run"}:
-                    run = data["run"]
-                    continue
-                records.append(Record.from_json(line))
-            except (ValueError, TypeError) as error:
+            except RecursionError:
+                raise ValueError(f"{path}:{number}: not a record: nested too deeply to parse") from None
+            except ValueError as error:
+                raise ValueError(f"{path}:{number}: not a record: {error}") from None
+            if number == 1 and isinstance(data, dict) and set(data) == {"run"}:
+                if not isinstance(data["run"], dict):
+                    raise ValueError(f"{path}:1: the run line must hold a JSON object, not {_json_type(data['run'])}")
+                run = data["run"]
+                continue
+            if not isinstance(data, dict):
+                raise ValueError(
+                    f"{path}:{number}: not a record: every line must be a JSON object (the run line, then one "
+                    f"record per line); got {_json_type(data)}"
+                )
+            try:
+                records.append(Record.from_data(data))
+            except TypeError as error:  # a missing field, or a key that is not a string
                 raise ValueError(f"{path}:{number}: not a record: {error}") from None
     return run, records
+
+
+def _json_type(value) -> str:
+    """``a list``, ``a str``, ``null``: what a JSON value is, for messages."""
+    return "null" if value is None else f"a {type(value).__name__}"

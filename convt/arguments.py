@@ -52,7 +52,12 @@ def add_json_flag(parser: argparse.ArgumentParser) -> None:
 
 
 def print_json(value) -> None:
-    """JSON on stdout: objects and nested lists indented, lists of scalars (indices) on one line."""
+    """JSON on stdout: objects and nested lists indented, lists of scalars (indices) on one line.
+
+    Strict JSON, as summary.json is: an infinite or NaN number (a ratio where the bound is 0) is the
+    string ``"inf"``, ``"-inf"`` or ``"nan"``, since jq and most parsers outside Python reject the
+    ``Infinity``/``NaN`` tokens json.dumps writes by default.
+    """
     sys.stdout.write(_dumps(value, 0) + "\n")
 
 
@@ -63,6 +68,10 @@ def _dumps(value, depth: int) -> str:
         return "{\n" + ",\n".join(items) + f"\n{outer}}}"
     if isinstance(value, (list, tuple)) and any(isinstance(item, (dict, list, tuple)) for item in value):
         return "[\n" + ",\n".join(inner + _dumps(item, depth + 1) for item in value) + f"\n{outer}]"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_dumps(item, depth + 1) for item in value) + "]"
+    if isinstance(value, float) and not math.isfinite(value):
+        return json.dumps(str(value))
     return json.dumps(value)
 
 

@@ -15,8 +15,8 @@ pytest --pyargs conformance --report-dir DIR), typically the pinned framework ve
 and the upgrade (candidate). Discrepancy ids hash what was checked, not what came out:
 
   new      a failure in the candidate whose id does not fail in the baseline (known findings are
-           accepted, never new), or a cell (target, device, dtype, precision, check) with no
-           failure in the baseline and some in the candidate
+           accepted, never new), or a cell (target, device, dtype, precision, backend, check)
+           with no failure in the baseline and some in the candidate
   fixed    a baseline failure whose id does not fail in the candidate; 'now' says whether the
            candidate passed it, matched a known entry, or did not draw it (absent)
   changed  an id failing in both whose error/bound ratio grew by more than --growth
@@ -29,12 +29,17 @@ Known-discrepancy match counts and environment differences (framework versions) 
 context. Gate with the derandomized profile (--hypothesis-profile ci) so the two runs draw the same
 examples and ids line up.
 
-Exit status: 0 when nothing is new or changed, 1 when something is, 2 on bad input."""
+Both runs must be complete (the run line's status: a run that was interrupted or stopped early, or
+whose file predates the status, is refused), hold records, and describe their environment.
+
+Exit status: 0 when nothing is new or changed, 1 when something is, 2 on bad input or a run that
+cannot be gated on (the message names the side)."""
 
 EPILOG = """\
 JSON (--json): {"baseline", "candidate", "growth", "draws_comparable", "failed", "counts", "new",
 "fixed", "changed", "moved", "new_cells", "fixed_cells", "known_changes", "environment",
-"warnings"}; entries of new/fixed/changed/moved have the keys of summary.json's discrepancies.
+"warnings"}; entries of new/fixed/changed/moved have the keys of summary.json's discrepancies,
+and as there a ratio that is not finite is the string "inf" (strict JSON).
 Example: convt compare reports/tf-2.20 reports/tf-2.21"""
 
 # Text output lists at most this many environment differences (JSON has them all).
@@ -86,7 +91,7 @@ def render(result) -> str:
         lines.append(f"new cells ({len(result.new_cells)}): no failure in the baseline, some in the candidate")
         for cell in result.new_cells:
             lines.append(
-                f"  {cell['target']}  {cell['check']}  {cell['device']} {cell['dtype']} {cell['precision']}: "
+                f"  {cell['target']}  {cell['check']}  {_lane(cell)}: "
                 f"{cell['baseline_failures']} of {cell['baseline_records']} -> {cell['candidate_failures']} of {cell['candidate_records']} failing"
             )
     lines += _section("changed", result.changed, lambda e: f"{e['reason']}; was {e['baseline_kind']} ratio {_ratio(e['baseline_ratio'])}")
@@ -94,7 +99,7 @@ def render(result) -> str:
     lines += _section("moved", result.moved, lambda e: f"same cell failed in the baseline at {', '.join(e['baseline_ids'])}")
     if result.fixed_cells:
         lines.append(f"fixed cells ({len(result.fixed_cells)}): " + "; ".join(
-            f"{c['target']} {c['check']} {c['device']} {c['dtype']} {c['precision']}" for c in result.fixed_cells
+            f"{c['target']} {c['check']} {_lane(c)}" for c in result.fixed_cells
         ))
     if result.known_changes:
         lines.append("known discrepancies:")
@@ -116,7 +121,7 @@ def _section(title: str, entries: list, note) -> list:
     lines = [f"{title} ({len(entries)}):"]
     for entry in entries:
         lines.append(
-            f"  {entry['id']}  {entry['target']}  {entry['check']}  {entry['device']} {entry['dtype']} {entry['precision']}  "
+            f"  {entry['id']}  {entry['target']}  {entry['check']}  {_lane(entry)}  "
             f"{entry['kind']}  ratio {_ratio(entry['ratio'])}  ({note(entry)})"
         )
         if entry.get("message"):
@@ -124,6 +129,11 @@ def _section(title: str, entries: list, note) -> list:
         if entry.get("test"):
             lines.append(f"    test: {entry['test']}")
     return lines
+
+
+def _lane(entry: dict) -> str:
+    """``cpu float32 default backend=onednn``: the backend named, since "default" is also a precision."""
+    return f"{entry['device']} {entry['dtype']} {entry['precision']} backend={entry['backend']}"
 
 
 def _run_counts(counts: dict) -> str:

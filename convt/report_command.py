@@ -39,21 +39,27 @@ def run(args: argparse.Namespace) -> int:
     if not path.is_file():
         raise CliError(f"no {RECORDS_FILE} in {str(directory)!r} (run the suite with --report-dir {directory})")
     try:
-        run_line, records = read_run(path)  # ValueError naming the line for malformed JSON or fields
+        run_line, records = read_run(path)  # ValueError naming the line for malformed JSON, lines or fields
     except UnicodeDecodeError:
         raise CliError(f"{path}: not a text file") from None
-    except AttributeError:  # a line of valid JSON that is not an object (a list, a number)
-        raise CliError(f"{path}: every line must be a JSON object (the run line, then one record per line)") from None
-    if not isinstance(run_line, dict):
-        raise CliError(f"{path}:1: the run line must hold an object")
     if not run_line and not records:
         raise CliError(f"{path}: empty: no run line and no records")
     try:
         written = write_reports(directory, run_line, records)
-    except (TypeError, AttributeError, KeyError) as error:  # records that parse but have impossible field values
-        raise CliError(f"{path}: cannot render the records: {type(error).__name__}: {error}") from None
+    except OSError as error:  # a read-only directory, a full disk, a directory where a report goes
+        # filename2 is the report os.replace could not put in place; filename alone is the temporary file.
+        where = f" ({error.filename2})" if getattr(error, "filename2", None) else ""
+        raise CliError(f"cannot write the reports into {str(directory)!r}: {error.strerror or error}{where}") from None
+    except Exception as error:  # noqa: BLE001 - values that parse but cannot be rendered fail anywhere in the
+        # template or its helpers (TypeError, KeyError, jinja's UndefinedError, RecursionError for deep nesting)
+        raise CliError(f"{path}: cannot render the records: {type(error).__name__}: {_first_line(error)}") from None
     if args.json:
         print_json(build_summary(run_line, records))
     else:
         print("\n".join(str(p) for p in written))
     return 0
+
+
+def _first_line(error: BaseException, limit: int = 200) -> str:
+    text = " ".join(str(error).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -6,7 +6,11 @@ import argparse
 
 from oracles.dialects.same_table import COLUMNS, REFERENCE, TORCH, same_table
 
-from .arguments import add_json_flag, format_table, int_range, print_json
+from .arguments import CliError, add_json_flag, format_table, int_range, print_json
+
+# Every row is computed (--differing filters afterwards), about 4000 a second: beyond this the
+# command would run for minutes and print a table nobody reads.
+MAX_ROWS = 10_000
 
 DESCRIPTION = f"""\
 'SAME' is not one convention. For each 1-D configuration (input i, kernel k, stride s, dilation d)
@@ -14,7 +18,7 @@ this prints the crops (before, after) of the full output of length (i-1)*s + d*(
 API's 'SAME'-like mode makes, with the output length where it is not i*s. A cell marked * differs
 from {REFERENCE}. The torch column gives the padding/output_padding that reproduce TensorFlow's
 crops, or 'not expressible' (torch cannot crop more at the end than at the start).
-Ranges are N or A..B."""
+Ranges are N or A..B; their product, the rows computed, may be at most {MAX_ROWS}."""
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -33,6 +37,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    _check_rows(args)
     rows = same_table(args.input, args.kernel, args.stride, args.dilation)
     if args.differing:
         rows = [row for row in rows if row.differs]
@@ -44,6 +49,22 @@ def run(args: argparse.Namespace) -> int:
     print(format_table(["(i,k,s,d)"] + labels, table))
     print(f"\n(cb, ca) = crops before/after; negative = zeros appended; [o=N] where the length is not i*s; * = differs from {REFERENCE}")
     return 0
+
+
+def _check_rows(args: argparse.Namespace) -> None:
+    """Refuse a table of more than MAX_ROWS rows before computing any, naming the widest range."""
+    # stop - start: len() refuses ranges longer than sys.maxsize.
+    sizes = {option: values.stop - values.start for option, values in
+             (("--input", args.input), ("--kernel", args.kernel), ("--stride", args.stride), ("--dilation", args.dilation))}
+    rows = 1
+    for size in sizes.values():
+        rows *= size
+    if rows > MAX_ROWS:
+        widest = max(sizes, key=sizes.get)
+        raise CliError(
+            f"{rows} rows ({' x '.join(f'{option} {size}' for option, size in sizes.items())}), more than {MAX_ROWS}; "
+            f"narrow {widest}"
+        )
 
 
 def _text(cell, expected_length: int) -> str:

@@ -10,7 +10,7 @@ discrepancies (``reports.discrepancies``; ids hash what was checked, not what ca
   candidate recorded for it: ``pass``, ``known``, another outcome, or ``absent`` (not drawn or not run).
 - **changed**: an id failing in both runs whose error/bound ratio grew by more than ``growth``
   (default :data:`DEFAULT_GROWTH`), or whose kind changed (e.g. ``mismatch`` -> ``crash``).
-- **new cells**: a cell (target, device, dtype, precision, check) with no failure in the baseline and
+- **new cells**: a cell (target, device, dtype, precision, backend, check) with no failure in the baseline and
   at least one in the candidate. The ids of its failures are new too (the id contains the cell); the
   cell rule is what still holds when hypothesis draws different examples in the two runs.
 - **moved**: only when the two runs' draws are not comparable (a randomized profile, or different
@@ -19,7 +19,9 @@ discrepancies (``reports.discrepancies``; ids hash what was checked, not what ca
   another drawn example, so it does not gate (the cell rule still would, had the cell been clean);
   the derandomized ``ci`` profile makes ids line up and ``moved`` empty.
 
-The gate fails (``Comparison.failed``) on any new, changed or new cell. Known-discrepancy match
+Both runs must be gateable (``reports.gateable``: complete, with records and an environment);
+``load`` refuses a side that is not, naming it. The gate fails (``Comparison.failed``) on any new,
+changed or new cell. Known-discrepancy match
 counts and environment differences (framework versions, profile) are reported for context.
 
 Reads JSON only: this package never imports a deep-learning framework.
@@ -34,6 +36,8 @@ from pathlib import Path
 from conformance.records import RECORDS_FILE, read_run
 
 from .discrepancies import FAILURE_OUTCOMES, discrepancies, discrepancy_id
+from .gateable import gate_problem
+from .validate import record_problem, run_line_problem
 
 # A real regression (a lost bias, a wrong crop, a precision drop to bfloat16) moves the error/bound
 # ratio by orders of magnitude: the suite's own missing-bias impl fails at 8e6 (float32) and 2e15
@@ -43,9 +47,9 @@ from .discrepancies import FAILURE_OUTCOMES, discrepancies, discrepancy_id
 # tenfold growth; a TF32 (2**-10) or bfloat16 (2**-8) fallback in float32 grows it by 2**13 or more.
 DEFAULT_GROWTH = 4.0
 
-CELL_KEYS = ("target", "device", "dtype", "precision", "check")
-# Run-line keys that are not about the environment: when it ran, and the known entries (compared apart).
-_NOT_ENVIRONMENT = ("date", "known_discrepancies")
+CELL_KEYS = ("target", "device", "dtype", "precision", "backend", "check")
+# Run-line keys that are not about the environment: when and how it ran, and the known entries (compared apart).
+_NOT_ENVIRONMENT = ("date", "status", "status_reason", "known_discrepancies")
 
 
 @dataclass
@@ -90,33 +94,47 @@ class Comparison:
         }
 
 
-def load(directory) -> tuple[dict, list]:
-    """``(run, records)`` of ``directory/records.jsonl``; ``ValueError`` with one clear line otherwise."""
+def load(directory, side: str = "") -> tuple[dict, list]:
+    """``(run, records)`` of a gateable run's ``directory/records.jsonl``; ``ValueError`` with one clear
+    line otherwise, starting with ``side`` (``baseline``, ``candidate``) so the user knows which."""
+    prefix = f"{side} " if side else ""
     directory = Path(directory)
     if not directory.is_dir():
-        raise ValueError(f"{directory}: no such directory (the --report-dir of a conformance run)")
+        raise ValueError(f"{prefix}{directory}: no such directory (the --report-dir of a conformance run)")
     path = directory / RECORDS_FILE
     if not path.is_file():
-        raise ValueError(f"{path}: not found; run `pytest --pyargs conformance --report-dir {directory}` first")
+        raise ValueError(f"{prefix}{path}: not found; run `pytest --pyargs conformance --report-dir {directory}` first")
     try:
-        run, records = read_run(path)
+        run, records = read_run(path)  # ValueError naming the line for malformed JSON, lines or fields
     except UnicodeDecodeError:
-        raise ValueError(f"{path}: not UTF-8 text") from None
-    except (TypeError, AttributeError) as error:  # a JSON line that is not an object
-        raise ValueError(f"{path}: not a records file: {error}") from None
+        raise ValueError(f"{prefix}{path}: not UTF-8 text") from None
+    except ValueError as error:
+        raise ValueError(f"{prefix}{error}") from None
     if not run:
-        raise ValueError(f'{path}: does not start with a {{"run": {{...}}}} line; not written by the conformance suite')
+        raise ValueError(f'{prefix}{path}: does not start with a {{"run": {{...}}}} line; not written by the conformance suite')
+    problem = gate_problem(run, records)
+    if problem:
+        raise ValueError(f"{prefix}{path}: {problem}")
+    problem = run_line_problem(run)
+    if problem:
+        raise ValueError(f"{prefix}{path}:1: run line: {problem}")
     for number, record in enumerate(records, 2):
-        if not isinstance(record.case, dict) or not all(isinstance(getattr(record, key), str) for key in (*CELL_KEYS, "outcome")):
-            raise ValueError(f"{path}: record {number}: case must be an object and {', '.join(CELL_KEYS)}, outcome strings")
+        problem = record_problem(record, (*CELL_KEYS, "outcome"))
+        if problem is None:
+            try:
+                discrepancy_id(record)  # hashes the case: a value nested too deeply fails here, not midway
+            except RecursionError:
+                problem = "nested too deeply to compare"
+        if problem:
+            raise ValueError(f"{prefix}{path}:{number}: {problem}")
     return run, records
 
 
 def compare(baseline_dir, candidate_dir, *, growth: float = DEFAULT_GROWTH) -> Comparison:
     if not (isinstance(growth, (int, float)) and math.isfinite(growth) and growth >= 1):
         raise ValueError(f"growth factor must be a finite number >= 1; got {growth!r}")
-    base_run, base_records = load(baseline_dir)
-    cand_run, cand_records = load(candidate_dir)
+    base_run, base_records = load(baseline_dir, "baseline")
+    cand_run, cand_records = load(candidate_dir, "candidate")
     comparable = _draws_comparable(base_run, cand_run)
     result = Comparison(str(baseline_dir), str(candidate_dir), float(growth), comparable)
 

@@ -2,9 +2,9 @@
 
 A discrepancy is one record whose outcome is a failure (mismatch, shape-mismatch, error-mismatch,
 crash, timeout) or a known finding. Its ``id`` hashes what was checked (check, target, device, dtype,
-precision, the case and the native parameters), not what came out, so the same configuration failing
-in a baseline and in a candidate run has the same id, and ``convt compare`` can say what is new,
-fixed, or changed.
+precision, backend, the case and the native parameters), not what came out, so the same configuration
+failing in a baseline and in a candidate run has the same id, and ``convt compare`` can say what is
+new, fixed, or changed.
 """
 
 from __future__ import annotations
@@ -28,6 +28,10 @@ def discrepancy_id(record) -> str:
         "seed": record.case.get("seed"),
         "native": record.native,
     }
+    # Only a forced kernel path joins the identity: the default path keeps the ids it had before
+    # records carried a backend, so older records, summaries and tickets still line up.
+    if record.backend != "default":
+        identity["backend"] = record.backend
     text = json.dumps(identity, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
@@ -46,6 +50,7 @@ def discrepancies(records) -> list[dict]:
             "device": record.device,
             "dtype": record.dtype,
             "precision": record.precision,
+            "backend": record.backend,
             "check": record.check,
             "kind": record.outcome,
             "config": {"case": record.case, "native": record.native},

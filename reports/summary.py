@@ -3,6 +3,8 @@
 Schema (every key always present)::
 
     {
+      "status": str,                                     # complete, interrupted, incomplete; unknown if the run line has none
+      "status_reason": str,                              # why it is not complete ("" when complete)
       "environment": {
         "date": str, "python": str, "platform": str,
         "frameworks": {worker: {framework, version, devices, ...precision flags}},
@@ -10,7 +12,7 @@ Schema (every key always present)::
         "hypothesis": {profile, max_examples, derandomize, seed},
         "known_discrepancies": [{id, framework, versions, reason, link, matched}]
       },
-      "targets": [{"name", "framework", "version", "device", "dtype", "precision"}],
+      "targets": [{"name", "framework", "version", "device", "dtype", "precision", "backend"}],
       "totals": {
         "checks": int,                                   # every record
         "passed": int,                                   # pass
@@ -22,11 +24,12 @@ Schema (every key always present)::
         ...                                              # plus any other outcome a record carries
       },
       "discrepancies": [reports.discrepancies.discrepancies(records) entries:
-                        {id, target, framework, version, device, dtype, precision, check, kind, config: {case, native},
+                        {id, target, framework, version, device, dtype, precision, backend, check, kind, config: {case, native},
                          max_abs_error, bound, ratio, message, repro, known, test}]
     }
 
-``targets`` lists each distinct lane (target name, device, dtype, precision) that has a record, in a
+``targets`` lists each distinct lane (target name, device, dtype, precision, backend: the kernel path
+the lane forces, ``"default"`` where it forces none or the record predates the field) that has a record, in a
 stable sorted order. A number that is not finite (the ratio where the bound is 0 and the error is
 not) is written as the string ``"inf"`` (or ``"nan"``): summary.json is strict JSON. The environment is the run line's, with the keys above filled in where an older
 or hand-written ``records.jsonl`` lacks them, so consumers need no defaults of their own.
@@ -38,16 +41,20 @@ import json
 import math
 
 from .discrepancies import FAILURE_OUTCOMES, discrepancies
+from .status import run_status
 
 # The raw outcomes always counted (zero included), so the totals have the same keys in every run.
 OUTCOMES = ("pass",) + FAILURE_OUTCOMES + ("unsupported", "known")
 GROUPS = {"passed": ("pass",), "failed": FAILURE_OUTCOMES, "xfailed": ("known",), "skipped": ("unsupported",)}
-TARGET_FIELDS = ("name", "framework", "version", "device", "dtype", "precision")
+TARGET_FIELDS = ("name", "framework", "version", "device", "dtype", "precision", "backend")
 
 
 def build_summary(run: dict, records) -> dict:
     """The ``summary.json`` object (see the module docstring)."""
+    status, reason = run_status(run)
     return _finite({
+        "status": status,
+        "status_reason": reason,
         "environment": environment(run),
         "targets": targets(records),
         "totals": totals(records),
@@ -73,7 +80,7 @@ def environment(run: dict) -> dict:
 
 def targets(records) -> list[dict]:
     """Each distinct lane with a record, sorted."""
-    lanes = {(r.target, r.framework, r.version, r.device, r.dtype, r.precision) for r in records}
+    lanes = {(r.target, r.framework, r.version, r.device, r.dtype, r.precision, r.backend) for r in records}
     return [dict(zip(TARGET_FIELDS, lane)) for lane in sorted(lanes)]
 
 

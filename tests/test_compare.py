@@ -24,6 +24,8 @@ RANDOMIZED = {"profile": "dev", "max_examples": 100, "derandomize": False, "seed
 def run_line(version="2.20.0", hypothesis=DERANDOMIZED, known=()):
     return {
         "date": "2026-01-01T00:00:00+00:00",
+        "status": "complete",  # compare gates only on complete runs (test_run_status.py)
+        "status_reason": "",
         "python": "3.11.7",
         "frameworks": {"tensorflow": {"framework": "tensorflow", "version": version, "devices": ["cpu"]}},
         "hypothesis": dict(hypothesis),

@@ -91,11 +91,11 @@ def sample_records() -> list[Record]:
 def test_summary_has_exactly_the_documented_form():
     records = sample_records()
     summary = build_summary(RUN, records)
-    assert set(summary) == {"environment", "targets", "totals", "discrepancies"}
+    assert set(summary) == {"status", "status_reason", "environment", "targets", "totals", "discrepancies"}
     assert {"date", "python", "platform", "frameworks", "options", "hypothesis", "known_discrepancies"} <= set(summary["environment"])
     assert summary["environment"]["hypothesis"]["seed"] == 12345
     for target in summary["targets"]:
-        assert set(target) == {"name", "framework", "version", "device", "dtype", "precision"}
+        assert set(target) == {"name", "framework", "version", "device", "dtype", "precision", "backend"}
     lanes = {(t["name"], t["dtype"]) for t in summary["targets"]}
     assert lanes == {(r.target, r.dtype) for r in records} and len(summary["targets"]) == len(lanes)
     json.loads(json.dumps(summary, allow_nan=False))  # strict JSON throughout

@@ -13,6 +13,7 @@ from oracles.solve import (
     count_solutions,
     default_bounds,
     explain_no_lossless,
+    reached_count,
     reached_inputs,
     solve,
 )
@@ -79,6 +80,28 @@ def test_every_solution_maps_input_to_output(I, O, stride, dilation):
         assert sol.lossless == brute_lossless(I, O, sol.kernel, sol.stride, sol.padding, sol.dilation)
         reached = reached_inputs(I, O, kernel=sol.kernel, stride=sol.stride, padding=sol.padding, dilation=sol.dilation)
         assert reached.all() == sol.lossless
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    I=st.integers(1, 12), O=st.integers(1, 30), kernels=st.tuples(st.integers(1, 30), st.integers(0, 60)),
+    strides=st.tuples(st.integers(1, 5), st.integers(0, 3)), dilations=st.tuples(st.integers(1, 40), st.integers(0, 4)),
+    limit=st.integers(0, 120),
+)
+def test_the_first_solutions_are_the_head_of_all_of_them(I, O, kernels, strides, dilations, limit):
+    """The search builds only the first ``limit`` rows (a threshold on the order): they must be the head."""
+    bounds = dict(kernel=range(kernels[0], sum(kernels) + 1), stride=range(strides[0], sum(strides) + 1),
+                  dilation=range(dilations[0], sum(dilations) + 1))
+    every = solve(I, O, **bounds)
+    assert solve(I, O, **bounds, limit=limit) == every[:limit]
+    assert count_solutions(I, O, **bounds) == len(every)
+
+
+@settings(max_examples=200, deadline=None)
+@given(I=st.integers(1, 50), O=st.integers(1, 40), k=st.integers(1, 30), s=st.integers(1, 9), d=st.integers(1, 120), p=st.integers(0, 400))
+def test_reached_count_counts_what_reached_inputs_marks(I, O, k, s, d, p):
+    kwargs = dict(kernel=k, stride=s, padding=p, dilation=d)
+    assert reached_count(I, O, **kwargs) == int(reached_inputs(I, O, **kwargs).sum())
 
 
 def test_lossless_flag_matches_the_oracle_output():
