@@ -157,7 +157,7 @@ def sample_records() -> list[Record]:
     ]
 
 
-RUN = {"date": "2026-01-02T03:04:05+00:00", "python": "3.11", "platform": "test",
+RUN = {"date": "2026-01-02T03:04:05+00:00", "status": "complete", "status_reason": "", "python": "3.11", "platform": "test",
        "frameworks": {"impl": {"framework": "impl", "version": "", "devices": ["cpu"]}},
        "hypothesis": {"profile": "ci", "max_examples": 10, "derandomize": True, "seed": None},
        "known_discrepancies": [{"id": "k", "framework": "torch", "versions": ">=2", "reason": "r", "link": "https://example.org/1", "matched": 0}]}
