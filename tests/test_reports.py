@@ -366,3 +366,11 @@ def test_convt_report_bad_input_is_one_line_and_exit_2(tmp_path, capsys, setup, 
 def _write(path: Path, text: str) -> Path:
     path.write_text(text)
     return path
+
+
+def test_the_lanes_not_run_are_listed():
+    """A green matrix says nothing about a lane the machine could not run: the page names each with its reason."""
+    run = {**RUN, "skipped_lanes": [{"lane": "torch.*-gpu-float32-tf32", "reason": "no GPU visible to torch"}]}
+    page = render_html(run, sample_records())
+    assert 'id="lanes-not-run"' in page and "<code>torch.*-gpu-float32-tf32</code>: no GPU visible to torch" in page
+    assert 'id="lanes-not-run"' not in render_html(RUN, sample_records())
