@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["pytester"]
 IMPLS = Path(__file__).parent / "impls"
 ROOT = Path(__file__).parent.parent
 
@@ -99,3 +100,49 @@ def test_a_child_whose_parent_is_already_gone_exits_at_once():
     code = "import os, time; from conformance.lifeline import die_with_parent; die_with_parent(os.getppid() + 10**6); time.sleep(600)"
     done = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
     assert done.returncode == 70
+
+
+def records(directory):
+    lines = (Path(directory) / "records.jsonl").read_text().splitlines()
+    return [json.loads(line) for line in lines[1:]]  # the first line describes the run
+
+
+# Every test of an --impl run: values, large outputs, linearity, batch split, determinism, on two lanes.
+IMPL_TESTS = 10
+
+
+@pytest.mark.parametrize(
+    "impl, outcome, args",
+    [
+        ("segfaults.py", "crash", []),
+        ("exits.py", "crash", []),
+        ("hangs_always.py", "timeout", ["--call-timeout", "1"]),
+    ],
+)
+def test_a_crash_or_a_hang_costs_one_call_per_test(pytester, monkeypatch, impl, outcome, args):
+    """Each test records its crash (or timeout) once, from one call: hypothesis neither shrinks through
+    further crashes nor replays the crash for real, and does not call the result flaky."""
+    log = pytester.path / "calls.log"
+    monkeypatch.setenv("CONVT_TEST_CALL_LOG", str(log))
+    start = time.monotonic()
+    result = pytester.runpytest_subprocess("--pyargs", "conformance", "-p", "no:cacheprovider", "--impl", f"{IMPLS / impl}:conv_transpose", "--report-dir", "out", *args)
+    elapsed = time.monotonic() - start
+    assert result.ret == 1
+    assert result.parseoutcomes()["failed"] == IMPL_TESTS
+    assert "Flaky" not in result.stdout.str()
+    written = records(pytester.path / "out")
+    assert sorted(r["outcome"] for r in written) == [outcome] * IMPL_TESTS
+    assert len({r["test"] for r in written}) == IMPL_TESTS, "a test has no record, or more than one"
+    assert len(log.read_text().split()) == IMPL_TESTS, "the implementation was called more than once in some test"
+    assert elapsed < 60, f"the run took {elapsed:.0f} s"
+
+
+def test_a_crashing_run_gives_the_same_records_when_run_again(pytester):
+    """Derandomized (the ci profile), a second run records the same crashes on the same cases."""
+    runs = []
+    for directory in ("first", "second"):
+        result = pytester.runpytest_subprocess("--pyargs", "conformance", "-p", "no:cacheprovider", "-p", "no:randomly", "--hypothesis-profile", "ci",
+                                               "--impl", f"{IMPLS / 'segfaults.py'}:conv_transpose", "--report-dir", directory)
+        assert result.ret == 1
+        runs.append(sorted((r["test"], r["check"], r["outcome"], json.dumps(r["case"], sort_keys=True)) for r in records(pytester.path / directory)))
+    assert len(runs[0]) == IMPL_TESTS and runs[0] == runs[1]
