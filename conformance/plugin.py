@@ -403,6 +403,8 @@ def pytest_runtest_call(item):
     session = item.config.stash.get(SESSION, None)
     if session is not None:
         session.current_item = item
+        if session._runner is not None:
+            session._runner.start_test()  # a crash remembered in the last test must not stop this one's examples
     try:
         result = yield
     finally:

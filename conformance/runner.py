@@ -21,6 +21,7 @@ from oracles.gradients import input_gradient, weight_gradient
 
 from . import checks
 from .cases import Case, NativeCase, lane_values, operands
+from .memo import CallMemo
 from .records import Record
 from .targets.base import FrameworkError, Lane, NotApplicable, Unsupported
 from .worker import Crash, Timeout
@@ -61,6 +62,11 @@ class Runner:
     def __init__(self, pool, emit, known=None, environment_keys=None):
         self.pool, self.emit, self.known = pool, emit, known
         self.environment_keys = environment_keys or {}
+        self.memo = CallMemo()
+
+    def start_test(self) -> None:
+        """A new test begins: crashes remembered in the last one no longer stop its examples (see ``memo``)."""
+        self.memo.reset()
 
     # -- checks --------------------------------------------------------------------------------
 
@@ -89,11 +95,11 @@ class Runner:
         context = self._context(target, case)
         raised = None
         try:
-            actual = self.pool.call(target.worker, "forward_native", target.variant, parameters, x, w, bias, case.groups, target.lane)
+            actual, verdict = self._call(target, case, "forward_native", target.variant, parameters, x, w, bias, case.groups, target.lane, raising=True)
         except FrameworkError as error:
-            actual, raised = None, f"{error.kind}: {error.message}"
-        except (NotApplicable, Unsupported, Crash, Timeout) as error:
-            return self._finish("native", target, case, self._failure(error, context), native=parameters)
+            actual, verdict, raised = None, None, f"{error.kind}: {error.message}"
+        if verdict is not None:
+            return self._finish("native", target, case, verdict, native=parameters)
         if empty is not None:
             fine = raised is not None or np.asarray(actual).size == 0
             verdict = checks.Verdict(checks.PASS if fine else checks.SHAPE_MISMATCH, "" if fine else f"out.shape={np.shape(actual)}, but should be empty ({empty}) [{context}]")
@@ -182,10 +188,10 @@ class Runner:
         results = []
         for target, native in zip(targets, parameters):
             x, w, bias = operands(case, target.lane.dtype)
-            try:
-                results.append(np.asarray(self.pool.call(target.worker, "forward_native", target.variant, native, x, w, bias, case.groups, target.lane), dtype=np.float64))
-            except (FrameworkError, NotApplicable, Unsupported, Crash, Timeout) as error:
-                return self._finish("same-agreement", target, case, self._failure(error, self._context(target, case)), native=native)
+            result, verdict = self._call(target, case, "forward_native", target.variant, native, x, w, bias, case.groups, target.lane)
+            if verdict is not None:
+                return self._finish("same-agreement", target, case, verdict, native=native)
+            results.append(np.asarray(result, dtype=np.float64))
         dialect = get_dialect(case.dialect)
         geometry = dialect.to_canonical(case.input_size, case.kernel_size, **case.parameters)
         canonical = Case(**_operand_fields(case), stride=geometry.stride, dilation=geometry.dilation, padding=geometry.padding(), output_padding=(0,) * geometry.ndim)
@@ -200,11 +206,27 @@ class Runner:
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _call(self, target, case, method, *args):
+    def _call(self, target, case, method, *args, raising=False):
+        """``(result, None)``, or ``(None, verdict)`` for a call that raised, crashed, timed out or does not
+        apply. With ``raising``, the framework's own errors propagate (checks that expect some).
+
+        Within one test, a case whose call crashed or timed out is not called again and no case drawn
+        after it is called at all (see :mod:`conformance.memo`)."""
+        key = (target, case)
+        remembered = self.memo.before(key)
+        if remembered is not None:
+            return None, remembered
         try:
-            return self.pool.call(target.worker, method, *args), None
-        except (FrameworkError, NotApplicable, Unsupported, Crash, Timeout) as error:
-            return None, self._failure(error, self._context(target, case))
+            result, verdict = self.pool.call(target.worker, method, *args), None
+        except FrameworkError as error:
+            if raising:
+                self.memo.after(key, None)
+                raise
+            result, verdict = None, self._failure(error, self._context(target, case))
+        except (NotApplicable, Unsupported, Crash, Timeout) as error:
+            result, verdict = None, self._failure(error, self._context(target, case))
+        self.memo.after(key, verdict)
+        return result, verdict
 
     @staticmethod
     def _failure(error, context) -> checks.Verdict:

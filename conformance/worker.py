@@ -3,7 +3,8 @@
 One long-lived worker per framework (frameworks load once; TensorFlow, JAX and PyTorch never share a
 process). The test process sends ``(method, args)`` and receives the adapter's result or its
 exception. A worker that dies mid-call becomes :class:`Crash`, one that exceeds the call's time limit
-is killed and becomes :class:`Timeout`; the next call starts a fresh worker.
+is killed and becomes :class:`Timeout`; the next call starts a fresh worker. A worker never outlives the
+test process (see :mod:`conformance.lifeline`).
 """
 
 from __future__ import annotations
@@ -85,8 +86,10 @@ class Worker:
         parent, child = socket.socketpair()
         # The backend's own variables override the user's: a lane's backend never depends on the machine.
         environment = {**os.environ, **{k: v for k, v in WORKER_ENVIRONMENT.items() if k not in os.environ}, **backends.environment(self.name)}
+        # Our pid goes along so that a worker whose parent died before it could arm its lifeline notices.
+        # Called from pytest's main thread: on Linux the lifeline follows the spawning *thread*.
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "conformance.worker", self.name, str(child.fileno())],
+            [sys.executable, "-m", "conformance.worker", self.name, str(child.fileno()), str(os.getpid())],
             pass_fds=[child.fileno()], env=environment, stdin=subprocess.DEVNULL,
         )
         child.close()
@@ -158,4 +161,7 @@ class WorkerPool:
 
 
 if __name__ == "__main__":
+    from .lifeline import die_with_parent
+
+    die_with_parent(int(sys.argv[3]))
     _serve(sys.argv[1], Connection(int(sys.argv[2])))

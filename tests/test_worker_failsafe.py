@@ -1,0 +1,148 @@
+"""Framework calls that fail safe, as a user hits them: workers die with the run that started them,
+and a crash or a hang costs one call per test, not a shrink through many."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+IMPLS = Path(__file__).parent / "impls"
+ROOT = Path(__file__).parent.parent
+
+
+def start_suite(directory, impl, *args, **environment):
+    """The suite on ``--impl`` in its own process (so that the test can signal it), from ``directory``."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])), **environment}
+    command = [sys.executable, "-m", "pytest", "--pyargs", "conformance", "-p", "no:cacheprovider", "--impl", impl, "--report-dir", "out", *args]
+    return subprocess.Popen(command, cwd=directory, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs; a zombie (dead, not yet reaped by whoever inherited it) does not."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
+def wait_for(condition, seconds: float, step: float = 0.1) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(step)
+    return condition()
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds processes through /proc")
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+def test_a_hanging_worker_dies_with_the_run(tmp_path, signum):
+    """Killing pytest while a worker hangs in a call must not leave the worker running (reparented to init)."""
+    log = tmp_path / "calls.log"
+    run = start_suite(tmp_path, f"{IMPLS / 'hangs_always.py'}:conv_transpose", "-k", "test_values and float64 and not large", CONVT_TEST_CALL_LOG=str(log))
+    worker = None
+    try:
+        assert wait_for(lambda: log.exists() and log.read_text().strip(), 120), "the worker never entered the hanging call"
+        worker = int(log.read_text().split()[0])
+        assert alive(worker)
+        run.send_signal(signum)
+        run.wait(30)
+        assert wait_for(lambda: not alive(worker), 5), f"worker {worker} outlived the run it belonged to ({signal.Signals(signum).name})"
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+        if worker is not None and alive(worker):
+            os.kill(worker, signal.SIGKILL)  # the test's own runaway: never leave it behind
+
+
+# A parent that starts a child which arms its lifeline, prints the child's pid, then waits to be killed.
+PARENT = """
+import subprocess, sys
+child = subprocess.Popen([sys.executable, "-c", sys.argv[1]])
+print(child.pid, flush=True)
+child.wait()
+"""
+CHILD = """
+import os, time
+from conformance.lifeline import die_with_parent
+print("armed:", die_with_parent(os.getppid(), use_prctl={use_prctl}), flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds processes through /proc")
+@pytest.mark.parametrize("use_prctl", [True, False], ids=["prctl", "watchdog"])
+def test_the_lifeline_ends_a_child_whose_parent_is_killed(use_prctl):
+    """Both guards: the kernel's parent-death signal, and the polling thread other systems fall back on."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, CHILD.format(use_prctl=use_prctl)], env=env, stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    try:
+        assert parent.stdout.readline().strip() == f"armed: {'prctl' if use_prctl else 'watchdog'}"
+        parent.kill()
+        parent.wait()
+        assert wait_for(lambda: not alive(child), 5), "the child outlived its parent"
+    finally:
+        if alive(child):
+            os.kill(child, signal.SIGKILL)
+
+
+def test_a_child_whose_parent_is_already_gone_exits_at_once():
+    """The parent may die before the child arms its guard: the child sees a different parent and leaves."""
+    code = "import os, time; from conformance.lifeline import die_with_parent; die_with_parent(os.getppid() + 10**6); time.sleep(600)"
+    done = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+    assert done.returncode == 70
+
+
+def records(directory):
+    lines = (Path(directory) / "records.jsonl").read_text().splitlines()
+    return [json.loads(line) for line in lines[1:]]  # the first line describes the run
+
+
+# Every test of an --impl run: values, large outputs, linearity, batch split, determinism, on two lanes.
+IMPL_TESTS = 10
+
+
+@pytest.mark.parametrize(
+    "impl, outcome, args",
+    [
+        ("segfaults.py", "crash", []),
+        ("exits.py", "crash", []),
+        ("hangs_always.py", "timeout", ["--call-timeout", "1"]),
+    ],
+)
+def test_a_crash_or_a_hang_costs_one_call_per_test(pytester, monkeypatch, impl, outcome, args):
+    """Each test records its crash (or timeout) once, from one call: hypothesis neither shrinks through
+    further crashes nor replays the crash for real, and does not call the result flaky."""
+    log = pytester.path / "calls.log"
+    monkeypatch.setenv("CONVT_TEST_CALL_LOG", str(log))
+    start = time.monotonic()
+    result = pytester.runpytest_subprocess("--pyargs", "conformance", "-p", "no:cacheprovider", "--impl", f"{IMPLS / impl}:conv_transpose", "--report-dir", "out", *args)
+    elapsed = time.monotonic() - start
+    assert result.ret == 1
+    assert result.parseoutcomes()["failed"] == IMPL_TESTS
+    assert "Flaky" not in result.stdout.str()
+    written = records(pytester.path / "out")
+    assert sorted(r["outcome"] for r in written) == [outcome] * IMPL_TESTS
+    assert len({r["test"] for r in written}) == IMPL_TESTS, "a test has no record, or more than one"
+    assert len(log.read_text().split()) == IMPL_TESTS, "the implementation was called more than once in some test"
+    assert elapsed < 60, f"the run took {elapsed:.0f} s"
+
+
+def test_a_crashing_run_gives_the_same_records_when_run_again(pytester):
+    """Derandomized (the ci profile), a second run records the same crashes on the same cases."""
+    runs = []
+    for directory in ("first", "second"):
+        result = pytester.runpytest_subprocess("--pyargs", "conformance", "-p", "no:cacheprovider", "-p", "no:randomly", "--hypothesis-profile", "ci",
+                                               "--impl", f"{IMPLS / 'segfaults.py'}:conv_transpose", "--report-dir", directory)
+        assert result.ret == 1
+        runs.append(sorted((r["test"], r["check"], r["outcome"], json.dumps(r["case"], sort_keys=True)) for r in records(pytester.path / directory)))
+    assert len(runs[0]) == IMPL_TESTS and runs[0] == runs[1]
