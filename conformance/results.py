@@ -6,7 +6,8 @@ One half runs in the worker, the other in the runner, on either side of the sock
   :class:`Withheld` description (shape, dtype, size) goes instead. A wrong result of 10**9 elements
   then costs a few bytes to report, not 8 GB to pickle plus 8 GB to receive, which got the run killed
   for memory (a lazily allocated ``np.zeros`` or a zero-stride ``np.broadcast_to`` view costs the
-  implementation nothing; pickling materializes it).
+  implementation nothing; pickling materializes it). A result that cannot be pickled at all (a
+  generator, a lambda) is described the same way (:func:`unsendable`).
 - :func:`judge` (runner): every result, in one place, must be a real floating NumPy array of the
   expected shape; anything else is a verdict in the house form (``out is None, but should be an
   array of shape (1, 2, 5) [...]``, ``out.dtype=complex128, but should be real [...]``), never a
@@ -55,6 +56,11 @@ def bounded(result, max_elements: int | None):
     if isinstance(result, (tuple, list)) and any(isinstance(item, np.ndarray) for item in result):
         return type(result)(bounded(item, max_elements) if isinstance(item, np.ndarray) else item for item in result)
     return result
+
+
+def unsendable(result, error: Exception) -> Withheld:
+    """The description of a result that cannot be pickled."""
+    return Withheld(type(result).__name__, f"cannot be sent back from the worker: {type(error).__name__}: {error}")
 
 
 def judge(out, shape: tuple | None, context: str, name: str = "out") -> Verdict | None:

@@ -2,23 +2,25 @@
 
 One long-lived worker per framework (frameworks load once; TensorFlow, JAX and PyTorch never share a
 process). The test process sends ``(method, args)`` and receives the adapter's result or its
-exception; an array far larger than the caller expects stays in the worker and only its description
-comes back (see :mod:`conformance.results`). A worker that dies mid-call becomes :class:`Crash`, one
-that exceeds the call's time limit is killed and becomes :class:`Timeout`; the next call starts a
-fresh worker. A worker never outlives the test process (see :mod:`conformance.lifeline`).
+exception; an array far larger than the caller expects, or a result that cannot be pickled, stays in
+the worker and only its description comes back (see :mod:`conformance.results`). A worker that dies
+mid-call becomes :class:`Crash`, one that exceeds the call's time limit is killed and becomes
+:class:`Timeout`; the next call starts a fresh worker. A worker never outlives the test process (see
+:mod:`conformance.lifeline`).
 """
 
 from __future__ import annotations
 
 import importlib
 import os
+import pickle
 import socket
 import subprocess
 import sys
 import traceback
 from multiprocessing.connection import Connection
 
-from .results import bounded
+from .results import bounded, unsendable
 from .targets.base import FrameworkError, NotApplicable, Unsupported
 
 # Frameworks print start-up chatter to stderr; keep the worker quiet unless asked.
@@ -64,13 +66,18 @@ def _serve(name: str, connection) -> None:
             connection.send(("AdapterError", f"cannot load target {name}: {failure}"))
             continue
         try:
-            connection.send(("ok", bounded(getattr(target, method)(*args, **kwargs), max_elements)))
+            result = bounded(getattr(target, method)(*args, **kwargs), max_elements)
         except (NotApplicable, Unsupported) as error:
             connection.send((type(error).__name__, str(error)))
         except FrameworkError as error:
             connection.send(("FrameworkError", (error.kind, error.message)))
         except Exception:
             connection.send(("AdapterError", traceback.format_exc()))
+        else:
+            try:
+                connection.send(("ok", result))
+            except (pickle.PicklingError, TypeError, AttributeError) as error:  # pickled in full before a byte is sent
+                connection.send(("ok", unsendable(result, error)))
 
 
 class Worker:
