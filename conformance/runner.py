@@ -9,6 +9,7 @@ float64 error. Integer cases are exact wherever every partial sum is representab
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from dataclasses import asdict, dataclass, field
 
@@ -19,12 +20,14 @@ from oracles.bounds import sum_bound
 from oracles.dialects import NotExpressible, Rejected, get_dialect
 from oracles.gradients import input_gradient, weight_gradient
 
-from . import checks
+from . import checks, results
 from .cases import Case, NativeCase, lane_values, operands
 from .memo import CallMemo
 from .records import Record
 from .targets.base import FrameworkError, Lane, NotApplicable, Unsupported
 from .worker import Crash, Timeout
+
+UNJUDGED = object()  # ``_call``'s ``expect`` for a result judged by its check (a pair of gradients) or not at all (it should raise)
 
 # Significand bits, implicit bit included: integers up to 2**p are exact (TF32 keeps float16's 11).
 SIGNIFICAND_BITS = {"float64": 53, "float32": 24, "float16": 11, "bfloat16": 8, "tf32": 11}
@@ -72,7 +75,7 @@ class Runner:
 
     def forward(self, target: TargetLane, case: Case, check: str = "forward") -> checks.Verdict:
         x, w, bias = operands(case, target.lane.dtype)
-        actual, verdict = self._call(target, case, "forward", target.variant, case, x, w, bias, target.lane)
+        actual, verdict = self._call(target, case, "forward", target.variant, case, x, w, bias, target.lane, expect=_output_shape(case))
         if verdict is None:
             expected, bound = self._expected(case, x, w, bias, target.lane)
             verdict = checks.compare(actual, expected, bound, self._context(target, case))
@@ -94,14 +97,18 @@ class Runner:
         x, w, bias = operands(case, target.lane.dtype)
         context = self._context(target, case)
         raised = None
+        if geometry is not None:
+            expect = _output_shape(case, geometry)
+        else:  # an empty output has whatever shape the framework gives it; a rejected one's result is wrong as it is
+            expect = None if empty is not None else UNJUDGED
         try:
-            actual, verdict = self._call(target, case, "forward_native", target.variant, parameters, x, w, bias, case.groups, target.lane, raising=True)
+            actual, verdict = self._call(target, case, "forward_native", target.variant, parameters, x, w, bias, case.groups, target.lane, expect=expect, raising=True)
         except FrameworkError as error:
             actual, verdict, raised = None, None, f"{error.kind}: {error.message}"
         if verdict is not None:
             return self._finish("native", target, case, verdict, native=parameters)
         if empty is not None:
-            fine = raised is not None or np.asarray(actual).size == 0
+            fine = raised is not None or actual.size == 0
             verdict = checks.Verdict(checks.PASS if fine else checks.SHAPE_MISMATCH, "" if fine else f"out.shape={np.shape(actual)}, but should be empty ({empty}) [{context}]")
         elif rejected is not None or raised is not None:
             verdict = checks.expect_error(raised, rejected, context)
@@ -114,24 +121,24 @@ class Runner:
     def gradients(self, target: TargetLane, case: Case) -> list[checks.Verdict]:
         """d x and d w of ``sum(upstream * y)`` by the framework's autodiff, against the oracle's gradients."""
         x, w, bias = operands(case, target.lane.dtype)
-        geometry = case.geometry
-        out_shape = (() if case.batch is None else (case.batch,)) + (case.out_channels, *geometry.output_size)
-        upstream = lane_values(_values(np.random.default_rng(case.seed + 1), out_shape, case.values), target.lane.dtype)
-        result, verdict = self._call(target, case, "gradients", target.variant, case, x, w, bias, upstream, target.lane)
+        upstream = lane_values(_values(np.random.default_rng(case.seed + 1), _output_shape(case), case.values), target.lane.dtype)
+        result, verdict = self._call(target, case, "gradients", target.variant, case, x, w, bias, upstream, target.lane, expect=UNJUDGED, elements=x.size + w.size)
+        # Each gradient judged on its own: a bad d x must not hide the verdict on d w.
+        judged = [verdict, dataclasses.replace(verdict)] if verdict is not None else results.judge_each(result, (x.shape, w.shape), self._context(target, case), ("dx", "dw"))
         kw = case.oracle_kwargs()
         verdicts = []
         for index, (check, expected_of, terms) in enumerate((
             ("gradient-input", lambda a, b: input_gradient(a, b, case.input_size, **kw), case.out_per_group * int(np.prod(case.kernel_size))),
             ("gradient-weight", lambda a, b: weight_gradient(a, b, case.kernel_size, **kw), (case.batch or 1) * int(np.prod(case.input_size))),
         )):
-            if verdict is None:
+            if judged[index] is None:
                 first, second = (upstream, w) if index == 0 else (x, upstream)
                 expected = expected_of(first.astype(np.float64), second.astype(np.float64))
                 magnitude = expected_of(np.abs(first.astype(np.float64)), np.abs(second.astype(np.float64)))
                 bound = self._bound(magnitude, terms, target.lane, case.values)
                 this = checks.compare(result[index], expected, bound, self._context(target, case) + f" {check}")
             else:
-                this = verdict
+                this = judged[index]
             verdicts.append(self._finish(check, target, case, this))
         return verdicts
 
@@ -142,7 +149,7 @@ class Runner:
         total = lane_values(x1.astype(np.float64) + x2, target.lane.dtype)
         outputs = []
         for x in (x1, x2, total):
-            out, verdict = self._call(target, case, "forward", target.variant, case, x, w, None, target.lane)
+            out, verdict = self._call(target, case, "forward", target.variant, case, x, w, None, target.lane, expect=_output_shape(case))
             if verdict is not None:
                 return self._finish("linearity", target, case, verdict)
             outputs.append(np.asarray(out, dtype=np.float64))
@@ -155,12 +162,12 @@ class Runner:
     def batch_split(self, target: TargetLane, case: Case) -> checks.Verdict:
         """Each sample of a batched call against the same sample called alone."""
         x, w, bias = operands(case, target.lane.dtype)
-        whole, verdict = self._call(target, case, "forward", target.variant, case, x, w, bias, target.lane)
+        whole, verdict = self._call(target, case, "forward", target.variant, case, x, w, bias, target.lane, expect=_output_shape(case))
         if verdict is None:
             single = Case(**{**_operand_fields(case), "batch": None}, **_canonical_fields(case))
             parts = []
             for sample in x:
-                part, verdict = self._call(target, case, "forward", target.variant, single, sample, w, bias, target.lane)
+                part, verdict = self._call(target, case, "forward", target.variant, single, sample, w, bias, target.lane, expect=_output_shape(single))
                 if verdict is not None:
                     break
                 parts.append(np.asarray(part, dtype=np.float64))
@@ -172,9 +179,9 @@ class Runner:
     def determinism(self, target: TargetLane, case: Case) -> checks.Verdict:
         """Two identical calls return identical bits."""
         x, w, bias = operands(case, target.lane.dtype)
-        first, verdict = self._call(target, case, "forward", target.variant, case, x, w, bias, target.lane)
+        first, verdict = self._call(target, case, "forward", target.variant, case, x, w, bias, target.lane, expect=_output_shape(case))
         if verdict is None:
-            second, verdict = self._call(target, case, "forward", target.variant, case, x, w, bias, target.lane)
+            second, verdict = self._call(target, case, "forward", target.variant, case, x, w, bias, target.lane, expect=_output_shape(case))
         if verdict is None:
             verdict = checks.compare_exact(second, np.asarray(first, dtype=np.float64), self._context(target, case) + " second call")
         return self._finish("determinism", target, case, verdict)
@@ -185,30 +192,36 @@ class Runner:
         ``targets`` and ``parameters`` pair each target lane with its native parameters; each result is
         compared with the first within the sum of their bounds.
         """
-        results = []
-        for target, native in zip(targets, parameters):
-            x, w, bias = operands(case, target.lane.dtype)
-            result, verdict = self._call(target, case, "forward_native", target.variant, native, x, w, bias, case.groups, target.lane)
-            if verdict is not None:
-                return self._finish("same-agreement", target, case, verdict, native=native)
-            results.append(np.asarray(result, dtype=np.float64))
         dialect = get_dialect(case.dialect)
         geometry = dialect.to_canonical(case.input_size, case.kernel_size, **case.parameters)
         canonical = Case(**_operand_fields(case), stride=geometry.stride, dilation=geometry.dilation, padding=geometry.padding(), output_padding=(0,) * geometry.ndim)
+        outputs = []
+        for target, native in zip(targets, parameters):
+            x, w, bias = operands(case, target.lane.dtype)
+            result, verdict = self._call(target, case, "forward_native", target.variant, native, x, w, bias, case.groups, target.lane, expect=_output_shape(canonical))
+            if verdict is not None:
+                return self._finish("same-agreement", target, case, verdict, native=native)
+            outputs.append(np.asarray(result, dtype=np.float64))
         bound = 2 * self._expected(canonical, x, w, bias, targets[0].lane)[1]
         names = " vs ".join(t.name for t in targets)
         verdict = checks.Verdict(checks.PASS)
-        for other in results[1:]:
-            verdict = checks.compare(other, results[0], bound, f"{names} on {case.parameters}")
+        for other in outputs[1:]:
+            verdict = checks.compare(other, outputs[0], bound, f"{names} on {case.parameters}")
             if verdict.failed:
                 break
         return self._finish("same-agreement", targets[-1], case, verdict, native=dict(case.parameters))
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _call(self, target, case, method, *args, raising=False):
+    def _call(self, target, case, method, *args, expect, elements=None, raising=False):
         """``(result, None)``, or ``(None, verdict)`` for a call that raised, crashed, timed out or does not
-        apply. With ``raising``, the framework's own errors propagate (checks that expect some).
+        apply, or whose result is not what the check can compare. With ``raising``, the framework's own
+        errors propagate (checks that expect some).
+
+        Every result is judged here, once for every check (``results.judge``): a real floating array of
+        shape ``expect`` (any shape for None; ``UNJUDGED``: the caller judges). The worker sends back no
+        array of more than ``results.element_limit`` of the expected elements (``elements``, by default
+        the size of ``expect``).
 
         Within one test, a case whose call crashed or timed out is not called again and no case drawn
         after it is called at all (see :mod:`conformance.memo`)."""
@@ -216,8 +229,11 @@ class Runner:
         remembered = self.memo.before(key)
         if remembered is not None:
             return None, remembered
+        if elements is None and isinstance(expect, tuple):
+            elements = int(np.prod(expect, dtype=np.int64))
+        limit = None if elements is None else results.element_limit(elements)
         try:
-            result, verdict = self.pool.call(target.worker, method, *args), None
+            result, verdict = self.pool.call(target.worker, method, *args, max_elements=limit), None
         except FrameworkError as error:
             if raising:
                 self.memo.after(key, None)
@@ -226,7 +242,9 @@ class Runner:
         except (NotApplicable, Unsupported, Crash, Timeout) as error:
             result, verdict = None, self._failure(error, self._context(target, case))
         self.memo.after(key, verdict)
-        return result, verdict
+        if verdict is None and expect is not UNJUDGED:
+            verdict = results.judge(result, expect, self._context(target, case))
+        return (None, verdict) if verdict is not None else (result, None)
 
     @staticmethod
     def _failure(error, context) -> checks.Verdict:
@@ -295,6 +313,12 @@ class Runner:
             return self.pool.call(target.worker, method, *args)
         except Exception:  # a record without a repro beats losing the record
             return None
+
+
+def _output_shape(case, geometry=None) -> tuple:
+    """The shape of ``case``'s output (``geometry``: its canonical geometry, for a native case)."""
+    geometry = geometry if geometry is not None else case.geometry
+    return (() if case.batch is None else (case.batch,)) + (case.out_channels, *geometry.output_size)
 
 
 def _values(rng, shape, values):

@@ -2,15 +2,18 @@
 
 One long-lived worker per framework (frameworks load once; TensorFlow, JAX and PyTorch never share a
 process). The test process sends ``(method, args)`` and receives the adapter's result or its
-exception. A worker that dies mid-call becomes :class:`Crash`, one that exceeds the call's time limit
-is killed and becomes :class:`Timeout`; the next call starts a fresh worker. A worker never outlives the
-test process (see :mod:`conformance.lifeline`).
+exception; an array far larger than the caller expects, or a result that cannot be pickled, stays in
+the worker and only its description comes back (see :mod:`conformance.results`). A worker that dies
+mid-call becomes :class:`Crash`, one that exceeds the call's time limit is killed and becomes
+:class:`Timeout`; the next call starts a fresh worker. A worker never outlives the test process (see
+:mod:`conformance.lifeline`).
 """
 
 from __future__ import annotations
 
 import importlib
 import os
+import pickle
 import socket
 import subprocess
 import sys
@@ -18,6 +21,7 @@ import traceback
 from multiprocessing.connection import Connection
 
 from . import backends
+from .results import bounded, unsendable
 from .targets.base import FrameworkError, NotApplicable, Unsupported
 
 # Frameworks print start-up chatter to stderr; keep the worker quiet unless asked.
@@ -58,18 +62,23 @@ def _serve(name: str, connection) -> None:
             return
         if request is None:
             return
-        method, args, kwargs = request
+        method, args, kwargs, max_elements = request
         if target is None:
             connection.send(("AdapterError", f"cannot load target {name}: {failure}"))
             continue
         try:
-            connection.send(("ok", getattr(target, method)(*args, **kwargs)))
+            result = bounded(getattr(target, method)(*args, **kwargs), max_elements)
         except (NotApplicable, Unsupported) as error:
             connection.send((type(error).__name__, str(error)))
         except FrameworkError as error:
             connection.send(("FrameworkError", (error.kind, error.message)))
         except Exception:
             connection.send(("AdapterError", traceback.format_exc()))
+        else:
+            try:
+                connection.send(("ok", result))
+            except (pickle.PicklingError, TypeError, AttributeError) as error:  # pickled in full before a byte is sent
+                connection.send(("ok", unsendable(result, error)))
 
 
 class Worker:
@@ -96,13 +105,15 @@ class Worker:
         self.connection = Connection(parent.detach())
         self.calls = 0
 
-    def call(self, method: str, *args, timeout: float | None = None, **kwargs):
+    def call(self, method: str, *args, timeout: float | None = None, max_elements: int | None = None, **kwargs):
+        """The adapter's ``method(*args, **kwargs)``. An array in the result with more than ``max_elements``
+        elements (default ``results.DEFAULT_MAX_ELEMENTS``) comes back as a ``results.Withheld`` description."""
         if self.process is None or self.process.poll() is not None:
             self._start()
         limit = (timeout or self.timeout) + (FIRST_CALL_GRACE if self.calls == 0 else 0.0)
         self.calls += 1
         try:
-            self.connection.send((method, args, kwargs))
+            self.connection.send((method, args, kwargs, max_elements))
             if not self.connection.poll(limit):
                 self.stop(kill=True)
                 raise Timeout(f"{self.name}.{method} did not return within {limit:.0f} s; worker killed")

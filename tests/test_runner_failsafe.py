@@ -1,10 +1,12 @@
 """The runner against a scripted worker pool: what it does with crashes, hangs and bad results,
 call by call (the suite-level runs in test_worker_failsafe.py show the same as a user sees it)."""
 
+import numpy as np
 import pytest
 
-from conformance import checks
-from conformance.cases import Case
+import oracles
+from conformance import checks, results
+from conformance.cases import Case, NativeCase
 from conformance.known import Discrepancy, KnownDiscrepancies
 from conformance.runner import Runner, TargetLane
 from conformance.targets.base import Lane
@@ -20,17 +22,19 @@ def case(seed: int, **changes) -> Case:
 
 
 class ScriptedPool:
-    """Answers the runner's calls: ``forward`` from ``answer(case)`` (a value, or an exception to raise);
-    the metadata calls a failing record asks for with empty strings. Counts the forward calls."""
+    """Answers the runner's calls from ``answer(*args[1:])`` (the case, or a native call's parameters,
+    then the operands): a value, or an exception to raise; the metadata calls a failing record asks for with empty strings.
+    Keeps the computing calls and the result-size limit each named."""
 
     def __init__(self, answer):
-        self.answer, self.calls = answer, []
+        self.answer, self.calls, self.limits = answer, [], []
 
-    def call(self, worker, method, *args, **kwargs):
+    def call(self, worker, method, *args, max_elements=None):
         if method in ("native", "repro"):
             return ""
         self.calls.append((method, args[1]))
-        result = self.answer(args[1])
+        self.limits.append(max_elements)
+        result = self.answer(*args[1:])
         if isinstance(result, Exception):
             raise result
         return result
@@ -42,16 +46,13 @@ def make_runner(answer):
     return Runner(pool, lambda record, verdict: emitted.append(record)), pool, emitted
 
 
-def correct(c):
-    import oracles
-
-    x, w, b = c.arrays()
+def correct(c, x, w, b, *_):
     return oracles.conv_transpose(x, w, b, **c.oracle_kwargs())
 
 
 def test_a_crashed_case_is_called_once_and_the_cases_after_it_not_at_all():
     crashing = case(1)
-    runner, pool, _ = make_runner(lambda c: Crash("impl worker died during forward (exit code -11)") if c == crashing else correct(c))
+    runner, pool, _ = make_runner(lambda c, *_: Crash("impl worker died during forward (exit code -11)") if c == crashing else correct(c, *_))
     runner.start_test()
     assert runner.forward(TARGET, case(0)).outcome == checks.PASS
     assert runner.forward(TARGET, crashing).outcome == checks.CRASH
@@ -64,7 +65,7 @@ def test_a_crashed_case_is_called_once_and_the_cases_after_it_not_at_all():
 
 
 def test_a_timed_out_case_is_remembered_the_same_way():
-    runner, pool, _ = make_runner(lambda c: Timeout("impl.forward did not return within 2 s; worker killed"))
+    runner, pool, _ = make_runner(lambda c, *_: Timeout("impl.forward did not return within 2 s; worker killed"))
     runner.start_test()
     assert runner.determinism(TARGET, case(1)).outcome == checks.TIMEOUT
     assert "a call timed out on an earlier example" in runner.determinism(TARGET, case(2)).message
@@ -73,7 +74,7 @@ def test_a_timed_out_case_is_remembered_the_same_way():
 
 
 def test_the_memory_of_a_crash_ends_with_its_test():
-    runner, pool, _ = make_runner(lambda c: Crash("died"))
+    runner, pool, _ = make_runner(lambda c, *_: Crash("died"))
     runner.start_test()
     runner.forward(TARGET, case(1))
     runner.start_test()
@@ -83,8 +84,8 @@ def test_the_memory_of_a_crash_ends_with_its_test():
 
 def test_a_crash_mid_check_is_the_whole_case_s_verdict_on_replay():
     """Linearity calls three times; a crash on the second makes the replay stop at the first."""
-    answers = iter([correct(case(1)), Crash("died on the second call")])
-    runner, pool, _ = make_runner(lambda c: next(answers))
+    answers = iter([correct(case(1), *case(1).arrays()), Crash("died on the second call")])
+    runner, pool, _ = make_runner(lambda c, *_: next(answers))
     runner.start_test()
     assert runner.linearity(TARGET, case(1)).outcome == checks.CRASH
     assert "second call" in runner.linearity(TARGET, case(1)).message
@@ -93,7 +94,7 @@ def test_a_crash_mid_check_is_the_whole_case_s_verdict_on_replay():
 
 def test_a_remembered_verdict_is_a_copy():
     """What becomes of a replayed verdict (the runner relabels some) must not change what is remembered."""
-    runner, _, _ = make_runner(lambda c: Crash("died"))
+    runner, _, _ = make_runner(lambda c, *_: Crash("died"))
     runner.start_test()
     assert runner.forward(TARGET, case(1)).outcome == checks.CRASH
     replay = runner.forward(TARGET, case(1))
@@ -105,7 +106,7 @@ def test_a_known_crash_stops_nothing():
     """A crash that matches a known discrepancy passes its example; the test's other examples still run."""
     known = KnownDiscrepancies([Discrepancy(id="torch-crash", framework="torch", versions=">=2", reason="r", link="https://example.org", checks=("forward",))])
     target = TargetLane("torch", "torch", "functional", Lane("cpu", "float64"), version="2.5.0")
-    pool = ScriptedPool(lambda c: Crash("died") if c.seed == 1 else correct(c))
+    pool = ScriptedPool(lambda c, *_: Crash("died") if c.seed == 1 else correct(c, *_))
     runner = Runner(pool, lambda record, verdict: None, known)
     runner.start_test()
     assert runner.forward(target, case(1)).outcome == checks.KNOWN
@@ -115,9 +116,84 @@ def test_a_known_crash_stops_nothing():
 
 def test_other_errors_are_not_remembered():
     """Only crashes and timeouts stop a test's examples; a bug elsewhere propagates as before, every time."""
-    runner, pool, _ = make_runner(lambda c: RuntimeError("not a worker failure"))
+    runner, pool, _ = make_runner(lambda c, *_: RuntimeError("not a worker failure"))
     runner.start_test()
     for seed in (1, 2):
         with pytest.raises(RuntimeError):
             runner.forward(TARGET, case(seed))
     assert len(pool.calls) == 2
+
+
+# -- results judged where the runner receives them ------------------------------------------------
+
+CONTEXT = "[impl.function float64 cpu: stride=(1,), padding=((0, 0),), output_padding=(0,), dilation=(1,), groups=1]"
+
+
+@pytest.mark.parametrize(
+    "returned, outcome, message",
+    [
+        (None, checks.SHAPE_MISMATCH, f"out is None, but should be an array of shape (2, 2, 4) {CONTEXT}"),
+        ([[0.0]], checks.SHAPE_MISMATCH, f"out is a list, but should be an array of shape (2, 2, 4) {CONTEXT}"),
+        (np.zeros((2, 2, 5)), checks.SHAPE_MISMATCH, f"out.shape=(2, 2, 5), but should be (2, 2, 4) {CONTEXT}"),
+        (np.zeros((2, 2, 4), complex), checks.MISMATCH, f"out.dtype=complex128, but should be real {CONTEXT}"),
+        (np.zeros((2, 2, 4), int), checks.MISMATCH, f"out.dtype=int64, but should be floating point {CONTEXT}"),
+        (results.Withheld("ndarray", "limit 65536 elements", (10**9,), "float64"), checks.SHAPE_MISMATCH,
+         f"out.shape=(1000000000,), but should be (2, 2, 4); its 1000000000 float64 elements (8.0 GB) stayed in the worker (limit 65536 elements) {CONTEXT}"),
+    ],
+)
+@pytest.mark.parametrize("check", ["forward", "linearity", "batch_split", "determinism"])
+def test_every_check_judges_a_bad_result_and_records_it(check, returned, outcome, message):
+    runner, pool, emitted = make_runner(lambda c, *_: returned)
+    verdict = getattr(runner, check)(TARGET, case(1))
+    assert (verdict.outcome, verdict.message) == (outcome, message)
+    assert [r.outcome for r in emitted] == [outcome]
+    assert pool.limits[0] == results.element_limit(2 * 2 * 4), "the worker was not told how large a result may be"
+
+
+def test_a_correct_result_still_passes_every_check():
+    runner, _, emitted = make_runner(correct)
+    for check in ("forward", "linearity", "batch_split", "determinism"):
+        assert getattr(runner, check)(TARGET, case(1)).outcome == checks.PASS
+    assert len(emitted) == 4
+
+
+def test_each_gradient_is_judged_on_its_own():
+    runner, pool, emitted = make_runner(lambda c, *_: (None, np.zeros(c.weight_shape())))
+    dx, dw = runner.gradients(TARGET, case(1))
+    assert dx.outcome == checks.SHAPE_MISMATCH and dx.message.startswith("dx is None, but should be an array of shape (2, 1, 3) [")
+    assert dw.outcome == checks.MISMATCH  # judged: the right shape, the wrong values
+    assert pool.limits == [results.element_limit(2 * 1 * 3 + 1 * 2 * 2)]
+
+
+def test_gradients_that_are_not_a_pair_fail_both_checks():
+    runner, _, emitted = make_runner(lambda c, *_: [np.zeros(3)])
+    verdicts = runner.gradients(TARGET, case(1))
+    assert [v.message.split(" [")[0] for v in verdicts] == ["out is a list of 1, but should be (dx, dw)"] * 2
+    assert [r.check for r in emitted] == ["gradient-input", "gradient-weight"]
+
+
+NATIVE = dict(batch=1, groups=1, in_per_group=1, out_per_group=1, input_size=(3,), kernel_size=(2,), bias=False)
+
+
+def test_a_native_call_is_judged_against_the_dialect_s_output_shape():
+    native = NativeCase(dialect="torch", variant="functional", native=(("stride", (2,)),), **NATIVE)  # o = (3-1)*2 + 2 = 6
+    runner, pool, _ = make_runner(lambda parameters, *_: np.zeros((1, 1, 5)))
+    verdict = runner.native(TARGET, native)
+    assert verdict.outcome == checks.SHAPE_MISMATCH and verdict.message.startswith("out.shape=(1, 1, 5), but should be (1, 1, 6) [")
+    assert pool.limits == [results.element_limit(6)]
+
+
+def test_a_native_call_that_should_raise_is_an_error_mismatch_whatever_it_returns():
+    native = NativeCase(dialect="torch", variant="functional", native=(("stride", (0,)),), **NATIVE)
+    runner, pool, _ = make_runner(lambda parameters, *_: None)
+    assert runner.native(TARGET, native).outcome == checks.ERROR_MISMATCH
+    assert pool.limits == [None]  # no expected size: the worker's default limit
+
+
+def test_agreement_judges_each_dialect_s_result():
+    native = NativeCase(dialect="tensorflow", variant="nn", native=(("output_shape", (6,)), ("padding", "SAME"), ("strides", (2,))), **NATIVE)
+    other = TargetLane("impl:other", "impl", "other", Lane("cpu", "float64"))
+    runner, _, emitted = make_runner(lambda parameters, *_: np.zeros((1, 1, 6)) if parameters["padding"] == "SAME" else None)
+    verdict = runner.agreement([TARGET, other], [{"padding": "SAME"}, {"padding": "same"}], native)
+    assert verdict.outcome == checks.SHAPE_MISMATCH and verdict.message.startswith("out is None, but should be an array of shape (1, 1, 6) [impl.other ")
+    assert [r.target for r in emitted] == ["impl.other"]

@@ -16,11 +16,11 @@ IMPLS = Path(__file__).parent / "impls"
 ROOT = Path(__file__).parent.parent
 
 
-def start_suite(directory, impl, *args, **environment):
+def start_suite(directory, impl, *args, preexec_fn=None, **environment):
     """The suite on ``--impl`` in its own process (so that the test can signal it), from ``directory``."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])), **environment}
     command = [sys.executable, "-m", "pytest", "--pyargs", "conformance", "-p", "no:cacheprovider", "--impl", impl, "--report-dir", "out", *args]
-    return subprocess.Popen(command, cwd=directory, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(command, cwd=directory, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=preexec_fn)
 
 
 def alive(pid: int) -> bool:
@@ -146,3 +146,41 @@ def test_a_crashing_run_gives_the_same_records_when_run_again(pytester):
         assert result.ret == 1
         runs.append(sorted((r["test"], r["check"], r["outcome"], json.dumps(r["case"], sort_keys=True)) for r in records(pytester.path / directory)))
     assert len(runs[0]) == IMPL_TESTS and runs[0] == runs[1]
+
+
+def address_space(gigabytes: int):
+    """A ``preexec_fn`` capping the run's (and so its workers') address space."""
+    import resource
+
+    def cap():
+        limit = gigabytes << 30
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    return cap
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="caps the address space with RLIMIT_AS")
+@pytest.mark.parametrize(
+    "function, gigabytes",
+    # The cap lets the 8 GB lazy array exist (``zeros``) but not a second copy of it. Before the worker
+    # bounded its results, pickling one hit the cap and this test failed with a MemoryError where,
+    # uncapped, the machine ran out of memory.
+    [("zeros", 12), ("broadcast", 4)],
+)
+def test_a_huge_result_is_recorded_without_being_sent_back(tmp_path, function, gigabytes):
+    """An implementation returning 10**9 elements: each test records a shape-mismatch naming the shape
+    and size it returned, and nothing of that size crosses from the worker."""
+    run = start_suite(tmp_path, f"{IMPLS / 'huge.py'}:{function}", "--max-examples", "10", preexec_fn=address_space(gigabytes), OPENBLAS_NUM_THREADS="1")
+    try:
+        output, _ = run.communicate(timeout=300)
+    finally:
+        if run.poll() is None:  # its worker dies with it (see the lifeline tests above)
+            run.kill()
+            run.wait()
+    assert run.returncode == 1, output[-3000:]
+    written = records(tmp_path / "out")
+    assert len({r["test"] for r in written}) == IMPL_TESTS, "some test has no record"
+    for record in written:
+        assert record["outcome"] == "shape-mismatch" and record["message"].startswith("out.shape=(1000000000,), but should be ("), record["message"]
+        dtype, gb = ("float64", "8.0") if function == "zeros" else (record["dtype"], "8.0" if record["dtype"] == "float64" else "4.0")
+        assert f"its 1000000000 {dtype} elements ({gb} GB) stayed in the worker" in record["message"]
