@@ -20,15 +20,15 @@ def records(directory):
 @pytest.mark.parametrize(
     "function, outcome, message",
     [
-        ("returns_none", "shape-mismatch", "out is None, but should be an array of shape (*) [impl.function *]"),
-        ("wrong_shape", "shape-mismatch", "out.shape=(*), but should be (*) [impl.function *]"),
-        ("flat", "shape-mismatch", "out.shape=(*,), but should be (*) [impl.function *]"),
-        ("as_list", "shape-mismatch", "out is a list, but should be an array of shape (*) [impl.function *]"),
-        ("string", "shape-mismatch", "out is a str, but should be an array of shape (*) [impl.function *]"),
-        ("unpicklable", "shape-mismatch", "out is a generator (cannot be sent back from the worker: *), but should be an array of shape (*) [impl.function *]"),
-        ("objects", "mismatch", "out.dtype=object, but should be floating point [impl.function *]"),
-        ("complex_values", "mismatch", "out.dtype=complex*, but should be real [impl.function *]"),
-        ("integers", "mismatch", "out.dtype=int64, but should be floating point [impl.function *]"),
+        pytest.param("returns_none", "shape-mismatch", "out is None, but should be an array of shape (*) [impl.function *]", id="returns_none"),
+        pytest.param("wrong_shape", "shape-mismatch", "out.shape=(*), but should be (*) [impl.function *]", id="wrong_shape"),
+        pytest.param("flat", "shape-mismatch", "out.shape=(*,), but should be (*) [impl.function *]", id="flat"),
+        pytest.param("as_list", "shape-mismatch", "out is a list, but should be an array of shape (*) [impl.function *]", id="as_list"),
+        pytest.param("string", "shape-mismatch", "out is a str, but should be an array of shape (*) [impl.function *]", id="string"),
+        pytest.param("unpicklable", "shape-mismatch", "out is a generator (cannot be sent back from the worker: *), but should be an array of shape (*) [impl.function *]", id="unpicklable"),
+        pytest.param("objects", "mismatch", "out.dtype=object, but should be floating point [impl.function *]", id="objects"),
+        pytest.param("complex_values", "mismatch", "out.dtype=complex*, but should be real [impl.function *]", id="complex_values"),
+        pytest.param("integers", "mismatch", "out.dtype=int64, but should be floating point [impl.function *]", id="integers"),
     ],
 )
 def test_a_bad_return_value_fails_every_test_with_its_records(pytester, function, outcome, message):
