@@ -26,7 +26,11 @@ from .targets.base import FrameworkError, NotApplicable, Unsupported
 
 # Frameworks print start-up chatter to stderr; keep the worker quiet unless asked.
 WORKER_ENVIRONMENT = {"TF_CPP_MIN_LOG_LEVEL": "2", "JAX_ENABLE_X64": "1", "KERAS_BACKEND": "tensorflow"}
-FIRST_CALL_GRACE = 240.0  # seconds added to the first call's limit: imports and device start-up
+# A worker says "ready" once its framework is imported; that may take this long (TF: about 8 s on a quiet
+# 2-core machine, far more on a loaded one). Kept apart from the calls' limit, so a worker restarted
+# after a crash does not give its first, possibly hanging, call minutes more than any other.
+STARTUP_LIMIT = 240.0
+FIRST_CALL_GRACE = 30.0  # added to the first call's limit: device start-up (CUDA contexts, first compilations)
 
 
 class Crash(Exception):
@@ -55,6 +59,7 @@ def _serve(name: str, connection) -> None:
         target = load_target(name)
     except BaseException as error:  # report import failures as a reply to the first call
         target, failure = None, f"{type(error).__name__}: {error}"
+    connection.send(("ready", None))
     while True:
         try:
             request = connection.recv()
@@ -88,6 +93,7 @@ class Worker:
         self.name, self.timeout = name, timeout
         self.process = self.connection = None
         self.calls = 0
+        self.ready = False
 
     def _start(self):
         # A plain subprocess over a socket pair, not multiprocessing: spawn would re-run the parent's
@@ -104,6 +110,7 @@ class Worker:
         child.close()
         self.connection = Connection(parent.detach())
         self.calls = 0
+        self.ready = False
 
     def call(self, method: str, *args, timeout: float | None = None, max_elements: int | None = None, **kwargs):
         """The adapter's ``method(*args, **kwargs)``. An array in the result with more than ``max_elements``
@@ -113,6 +120,12 @@ class Worker:
         limit = (timeout or self.timeout) + (FIRST_CALL_GRACE if self.calls == 0 else 0.0)
         self.calls += 1
         try:
+            if not self.ready:
+                if not self.connection.poll(STARTUP_LIMIT):
+                    self.stop(kill=True)
+                    raise Timeout(f"{self.name} worker did not start within {STARTUP_LIMIT:.0f} s; worker killed")
+                self.connection.recv()  # ("ready", None)
+                self.ready = True
             self.connection.send((method, args, kwargs, max_elements))
             if not self.connection.poll(limit):
                 self.stop(kill=True)

@@ -184,3 +184,27 @@ def test_a_huge_result_is_recorded_without_being_sent_back(tmp_path, function, g
         assert record["outcome"] == "shape-mismatch" and record["message"].startswith("out.shape=(1000000000,), but should be ("), record["message"]
         dtype, gb = ("float64", "8.0") if function == "zeros" else (record["dtype"], "8.0" if record["dtype"] == "float64" else "4.0")
         assert f"its 1000000000 {dtype} elements ({gb} GB) stayed in the worker" in record["message"]
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds processes through /proc")
+def test_xdist_workers_and_their_workers_die_with_a_killed_controller(tmp_path):
+    """SIGKILL to the controller of a ``-n 2`` run: its xdist workers follow it, and their framework workers follow them."""
+    log = tmp_path / "calls.log"
+    run = start_suite(tmp_path, f"{IMPLS / 'hangs_always.py'}:conv_transpose", "-n", "2", "-k", "test_values and not large", CONVT_TEST_CALL_LOG=str(log))
+    pids = []
+    try:
+        assert wait_for(lambda: log.exists() and log.read_text().strip(), 120), "no worker entered the hanging call"
+        worker = int(log.read_text().split()[0])
+        xdist_worker = int(Path(f"/proc/{worker}/stat").read_text().rpartition(")")[2].split()[1])
+        pids = [worker, xdist_worker]
+        assert xdist_worker != run.pid and all(alive(pid) for pid in pids)
+        run.send_signal(signal.SIGKILL)
+        run.wait(30)
+        assert wait_for(lambda: not any(alive(pid) for pid in pids), 10), f"outlived the controller: {[p for p in pids if alive(p)]}"
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+        for pid in pids:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
