@@ -1,7 +1,8 @@
 """Conformance-suite throughput: checked examples per second per framework, and where the time goes.
 
-Runs the value check (``Runner.forward``) on the same hypothesis-drawn cases for each framework's
-variants on the CPU float32 lane, timing three parts in one run:
+Runs the value check (``Runner.forward``) on hypothesis-drawn cases for each framework's variants on
+its CPU float32 lanes (one per backend), each lane's cases drawn from what it can run, as the suite
+draws them; "checked of drawn" is the share of draws that became checks. Times three parts in one run:
 
 - framework: inside the worker call (framework work plus the round trip to the worker process);
 - oracle: the float64 oracle and its error bound;
@@ -18,16 +19,18 @@ import time
 from hypothesis import given, settings
 
 from conformance.runner import Runner, TargetLane
-from conformance.strategies import cases
+from conformance.backends import workers
+from conformance.strategies import lane_cases
 from conformance.targets.base import Lane
 from conformance.worker import WorkerPool
 
 
-def draw_cases(count):
+def draw_cases(count, space=None):
+    """``count`` cases as the suite draws them for a lane with ``space`` (``Target.space``)."""
     drawn = []
 
     @settings(max_examples=count, derandomize=True, database=None, deadline=None)
-    @given(case=cases())
+    @given(case=lane_cases(space))
     def collect(case):
         drawn.append(case)
 
@@ -54,31 +57,37 @@ def main(argv=None):
     parser.add_argument("--examples", type=int, default=60)
     parser.add_argument("--frameworks", default=",".join(f for f in ("torch", "tensorflow", "jax") if importlib.util.find_spec(f)))
     args = parser.parse_args(argv)
-    drawn = draw_cases(args.examples)
     pool = WorkerPool(timeout=300)
-    print(f"{len(drawn)} drawn cases per variant, CPU float32 lane, one run")
-    print(f"{'target':32s} {'examples/s':>10s} {'framework':>10s} {'oracle':>8s} {'suite':>8s}")
+    print(f"{args.examples} cases drawn per lane from what it can run (its space), CPU float32 lanes, one run")
+    print(f"{'target':32s} {'backend':8s} {'examples/s':>10s} {'framework':>10s} {'oracle':>8s} {'suite':>8s}")
     try:
         for framework in filter(None, args.frameworks.split(",")):
-            start = time.perf_counter()
-            variants = pool.call(framework, "variants")  # the first call also loads the framework
-            print(f"{framework}: worker start and import {time.perf_counter() - start:.1f} s")
-            for variant in variants:
-                runner = Runner(pool, emit=lambda record, verdict: None)
-                runner.pool = _TimedPool(pool)
-                runner._expected = Timed(runner._expected)
-                target = TargetLane(framework, framework, variant, Lane("cpu", "float32"))
-                runner.forward(target, drawn[0])  # warm-up: first-call compilation, caches
-                runner.pool.seconds, runner._expected.seconds = 0.0, 0.0
+            for worker in workers(framework):
                 start = time.perf_counter()
-                checked = sum(runner.forward(target, case).outcome != "not-applicable" for case in drawn)
-                total = time.perf_counter() - start
-                framework_s, oracle_s = runner.pool.seconds, runner._expected.seconds
-                suite_s = total - framework_s - oracle_s
-                print(
-                    f"{target.name:32s} {checked / total:10.1f} {framework_s / total:10.0%} {oracle_s / total:8.0%} {suite_s / total:8.0%}"
-                    f"   ({checked} checked of {len(drawn)}, {total:.2f} s)"
-                )
+                variants = pool.call(worker, "variants")  # the first call also loads the framework
+                print(f"{worker}: worker start and import {time.perf_counter() - start:.1f} s")
+                for backend in pool.call(worker, "backends", "cpu", "float32"):
+                    for variant in variants:
+                        lane = Lane("cpu", "float32", "default", backend)
+                        if pool.call(worker, "lane_support", variant, lane):
+                            continue
+                        space = pool.call(worker, "space", variant, lane)
+                        drawn = draw_cases(args.examples, space)
+                        runner = Runner(pool, emit=lambda record, verdict: None)
+                        runner.pool = _TimedPool(pool)
+                        runner._expected = Timed(runner._expected)
+                        target = TargetLane(worker, framework, variant, lane, space=space)
+                        runner.forward(target, drawn[0])  # warm-up: first-call compilation, caches
+                        runner.pool.seconds, runner._expected.seconds = 0.0, 0.0
+                        start = time.perf_counter()
+                        checked = sum(runner.forward(target, case).outcome != "not-applicable" for case in drawn)
+                        total = time.perf_counter() - start
+                        framework_s, oracle_s = runner.pool.seconds, runner._expected.seconds
+                        suite_s = total - framework_s - oracle_s
+                        print(
+                            f"{target.name:32s} {backend:8s} {checked / total:10.1f} {framework_s / total:10.0%} {oracle_s / total:8.0%} {suite_s / total:8.0%}"
+                            f"   ({checked} checked of {len(drawn)}, {total:.2f} s)"
+                        )
     finally:
         pool.close()
     return 0

@@ -100,7 +100,10 @@ def set_precision(lane: Lane) -> None:
 
 def set_backend(lane: Lane) -> None:
     """Force the lane's kernel library (``conformance.backends``): oneDNN on or off on CPU, cuDNN on or
-    off on CUDA. Both are process-wide switches, so every call sets them."""
+    off on CUDA. Both are process-wide switches, so every call sets them; a lane without a backend
+    (``"default"``, as a caller outside the suite makes) leaves torch's own settings."""
+    if lane.backend == "default":
+        return
     if lane.device == "cpu":
         torch.backends.mkldnn.enabled = lane.backend == "onednn"
     else:
