@@ -47,7 +47,8 @@ def build(pool, workers, environments, options) -> list[tuple[TargetLane, str | 
                             skip = pool.call(worker, "lane_support", variant, lane)
                             space = {} if skip else pool.call(worker, "space", variant, lane)
                             lanes.append((TargetLane(worker, framework, variant, lane, version, space), skip))
-        lanes += _missing_backend(worker, framework, version, lanes)
+        if not options.backends or worker.partition("@")[2] in options.backends:
+            lanes += _missing_backend(worker, framework, version, lanes)
         if not worker.startswith("impl:") and not any(d != "cpu" for d in present) and _device_selected("gpu", options.devices):
             # Say so explicitly: a green run on a machine without a GPU has not tested one.
             gpu = TargetLane(worker, framework, "*", Lane("gpu", "float32", "tf32"), version)
@@ -67,3 +68,12 @@ def _missing_backend(worker, framework, version, lanes):
     variables = " ".join(f"{k}={v}" for k, v in PROCESS_SETTINGS[name][setting].items())
     lane = TargetLane(worker, framework, "*", Lane("cpu", "float32", "default", setting), version)
     return [(lane, f"this {framework} build runs no {setting} kernels for the selected dtypes, even with {variables}: {setting} lanes not run")]
+
+
+def offered_backends(pool, workers) -> list[str]:
+    """Every backend the workers run on any device and dtype: what ``--backends`` could have selected."""
+    return sorted({
+        backend
+        for worker in workers for device in pool.call(worker, "devices") for dtype in pool.call(worker, "dtypes", device)
+        for backend in pool.call(worker, "backends", device, dtype)
+    })

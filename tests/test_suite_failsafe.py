@@ -49,8 +49,9 @@ def test_misused_options_are_usage_errors(pytester, args, message):
     assert not (pytester.path / "out" / "records.jsonl").exists()
 
 
-def test_a_typo_in_the_backend_selection_leaves_nothing_to_test(pytester):
-    usage_error(run_suite(pytester, "--impl", f"{EXAMPLE}:conv_transpose", "--backends", "cudnn"), "nothing to test with --backends cudnn")
+def test_a_backend_the_targets_do_not_run_leaves_nothing_to_test(pytester):
+    usage_error(run_suite(pytester, "--impl", f"{EXAMPLE}:conv_transpose", "--backends", "cudnn"),
+                "nothing to test with --backends cudnn: the selected targets run the backends default, none of them in --backends")
 
 
 @pytest.mark.parametrize(
