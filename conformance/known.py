@@ -193,18 +193,14 @@ def _check_types(path, number, raw) -> None:
 
 
 class KnownDiscrepancies:
-    """The loaded entries, and which of them matched something in this run."""
+    """The loaded entries. How often each matched is counted from the run's records (the plugin),
+    which under pytest-xdist are the only place every worker's matches come together."""
 
     def __init__(self, entries):
         self.entries = list(entries)
-        self.hits: dict[str, int] = {entry.id: 0 for entry in self.entries}
 
     def match(self, record):
-        for entry in self.entries:
-            if entry.matches(record):
-                self.hits[entry.id] += 1
-                return entry
-        return None
+        return next((entry for entry in self.entries if entry.matches(record)), None)
 
     @classmethod
     def load(cls, path=None) -> "KnownDiscrepancies":

@@ -12,5 +12,3 @@ COMMON = dict(deadline=None, print_blob=True, suppress_health_check=[HealthCheck
 settings.register_profile("dev", **COMMON)
 settings.register_profile("ci", derandomize=True, **COMMON)
 settings.register_profile("nightly", max_examples=1000, **COMMON)
-
-PROFILES = ("dev", "ci", "nightly")
