@@ -1,9 +1,11 @@
-"""Facts copied from ../shared/SEMANTICS.md and the seed documents, shared by the self-tests.
+"""The project's reference tables, shared by the self-tests.
 
-These are the documents' numbers, not the code's: tests compare the code against them.
+The 'SAME' crops are the reference rows of docs/semantics.md, 'SAME conventions'; the seed 000 output is
+the worked example in docs/semantics.md, 'Worked examples'. They are written out by hand, not computed
+by the code: tests compare the code against them.
 """
 
-# SEMANTICS.md section 3, column 'TF = JAX = Keras' ('SAME', d = 1, op = 0): (i, k, s) -> (cb, ca).
+# docs/semantics.md, 'SAME conventions', column 'TF = JAX = Keras' ('SAME', d = 1, op = 0): (i, k, s) -> (cb, ca).
 SAME_TF_JAX_KERAS = [
     ((3, 3, 1), (1, 1)),
     ((3, 2, 1), (0, 1)),

@@ -29,7 +29,7 @@ EXPERIMENT = settings(max_examples=40, deadline=None)
 PURE = settings(max_examples=200, deadline=None)
 TOLERANCE = 1e-10
 
-SAME_TABLE = SAME_TF_JAX_KERAS  # SEMANTICS.md section 3
+SAME_TABLE = SAME_TF_JAX_KERAS  # docs/semantics.md, 'SAME conventions'
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """The Keras 3 dialect: its arithmetic, then Conv*DTranspose layers against the oracle.
 
-Expected values come from Keras's documented output-size rules, from SEMANTICS.md (section 3 copied
-verbatim as data) or from running Keras; never from the dialect's own code. Pure tests need only
+Expected values come from Keras's documented output-size rules, from docs/semantics.md ('SAME conventions'
+rows copied as data) or from running Keras; never from the dialect's own code. Pure tests need only
 NumPy. The ``keras`` fixture runs layers in this process on the TensorFlow backend; the
 ``other_backends`` fixture runs a batch in subprocesses with ``KERAS_BACKEND=jax``, ``torch`` and ``numpy``.
 """
@@ -28,7 +28,7 @@ from semantics_data import SAME_TF_JAX_KERAS
 PURE = settings(max_examples=150, deadline=None)
 EXPERIMENT = settings(max_examples=40, deadline=None)
 
-SAME_TABLE = SAME_TF_JAX_KERAS  # SEMANTICS.md section 3
+SAME_TABLE = SAME_TF_JAX_KERAS  # docs/semantics.md, 'SAME conventions'
 LAYERS = {1: "Conv1DTranspose", 2: "Conv2DTranspose", 3: "Conv3DTranspose"}
 
 
@@ -383,7 +383,7 @@ def test_other_backends_match_oracle(other_backends, backend):
 
 
 def test_even_kernel_same_by_experiment(keras, other_backends):
-    """SEMANTICS.md section 4: TF raises, the other backends return length (i-1)*s."""
+    """docs/semantics.md, 'Keras quirks': TF raises, the other backends return length (i-1)*s."""
     case = dict(NAMED[0], batch=1, in_channels=2, filters=3)
     case["native"] = dict(case["native"], dilation_rate=1, data_format="channels_last")
     x, w, bias, x_native, kernel = operands(case, "float32")

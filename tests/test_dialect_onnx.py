@@ -1,7 +1,7 @@
-"""The ONNX dialect for onnx.reference and onnxruntime: formulas, SEMANTICS.md data, then the runtimes.
+"""The ONNX dialect for onnx.reference and onnxruntime: formulas, the reference 'SAME' rows, then the runtimes.
 
-Expected values come from the ONNX spec's formulas, from SEMANTICS.md (section 3 copied verbatim as
-data) or from running the runtimes; never from the dialect's own code.
+Expected values come from the ONNX spec's formulas, from the reference rows of docs/semantics.md,
+'SAME conventions' (copied as data) or from running the runtimes; never from the dialect's own code.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from oracles.geometry import Geometry
 FAST = settings(max_examples=60, deadline=None)
 RUNTIMES = ("reference", "onnxruntime")
 
-# SEMANTICS.md section 3, verbatim: (i, k, s), ONNX ref SAME_UPPER, ref SAME_LOWER, onnxruntime UPPER / LOWER.
+# docs/semantics.md, 'SAME conventions', reference rows: (i, k, s), ONNX ref SAME_UPPER, ref SAME_LOWER, onnxruntime UPPER / LOWER.
 SECTION_3 = [
     ((3, 3, 1), (1, 1), (1, 1), (1, 1), (1, 1)),
     ((3, 2, 1), (0, 1), (1, 0), (0, 1), (1, 0)),
@@ -38,7 +38,7 @@ def full_length(i, k, s, d):
     return (i - 1) * s + d * (k - 1) + 1
 
 
-# ---- SEMANTICS.md section 3 and the SAME conventions -------------------------------------------------
+# ---- docs/semantics.md, 'SAME conventions' -----------------------------------------------------------
 
 @pytest.mark.parametrize("row", SECTION_3, ids=lambda row: str(row[0]))
 def test_section_3_same_conventions(row):
@@ -56,7 +56,7 @@ def test_onnxruntime_same_is_length_5_not_6_for_3_1_2():
     assert DIALECT.output_size(3, 1, strides=2, auto_pad="SAME_UPPER") == (6,)
 
 
-# ---- SEMANTICS.md section 2 rows (the spec's formulas) ---------------------------------------------
+# ---- docs/semantics.md, 'ONNX' (the spec's formulas) -------------------------------------------------
 
 @st.composite
 def dims(draw):

@@ -1,7 +1,7 @@
 """The TensorFlow dialect: its arithmetic, then tf.nn.conv*_transpose itself against the oracle.
 
-Expected values come from TF's documented rules, from SEMANTICS.md (section 3 copied verbatim as data)
-or from running TF; never from the dialect's own code. Pure tests need only NumPy. Experiment tests
+Expected values come from TF's documented rules, from docs/semantics.md ('SAME conventions' rows copied as
+data) or from running TF; never from the dialect's own code. Pure tests need only NumPy. Experiment tests
 take the ``tf`` fixture (skips without TensorFlow) and run on this process's build; the ``other_build``
 fixture runs a batch of cases in subprocesses with ``TF_ENABLE_ONEDNN_OPTS=0`` and ``=1``.
 """
@@ -27,7 +27,7 @@ from semantics_data import SAME_TF_JAX_KERAS
 PURE = settings(max_examples=150, deadline=None)
 EXPERIMENT = settings(max_examples=40, deadline=None)
 
-SAME_TABLE = SAME_TF_JAX_KERAS  # SEMANTICS.md section 3
+SAME_TABLE = SAME_TF_JAX_KERAS  # docs/semantics.md, 'SAME conventions'
 FORMATS = {1: ("NWC", "NCW"), 2: ("NHWC", "NCHW"), 3: ("NDHWC", "NCDHW")}
 
 
@@ -423,7 +423,7 @@ for case in json.load(sys.stdin):
 print(json.dumps(results))
 """
 
-# SEMANTICS.md section 4 and experiment: name -> (arguments, dtype, outcome with oneDNN off, with oneDNN on);
+# docs/semantics.md, 'TensorFlow quirks', and experiment: name -> (arguments, dtype, outcome with oneDNN off, with oneDNN on);
 # an outcome is "ok", "unsupported" or the exception class. Unnamed arguments: 2-D, i = k = 3, s = 2, 'SAME'.
 NAMED = {
     "dilation 2": (dict(dilations=2), "float32", "unsupported", "ok"),

@@ -1,6 +1,6 @@
-"""The torch dialect: pure arithmetic against the documented formulas and SEMANTICS.md, then torch itself.
+"""The torch dialect: pure arithmetic against the documented formulas and docs/semantics.md, then torch itself.
 
-Expected values come from torch's docs, from SEMANTICS.md (section 3 is copied verbatim as data) or
+Expected values come from torch's docs, from docs/semantics.md ('SAME conventions' rows copied as data) or
 from running torch; never from the dialect's own code.
 """
 
@@ -18,7 +18,7 @@ from oracles.geometry import Geometry
 
 FAST = settings(max_examples=60, deadline=None)
 
-# SEMANTICS.md section 3, verbatim: (i, k, s), the TF = JAX = Keras crops, and the torch (p, op) column.
+# docs/semantics.md, 'SAME conventions', reference rows: (i, k, s), the TF = JAX = Keras crops, and the torch (p, op) column.
 SECTION_3 = [
     ((3, 3, 1), (1, 1), "p=1"),
     ((3, 2, 1), (0, 1), "not expressible"),
@@ -100,7 +100,7 @@ def test_module_output_size_sets_the_end_crop(i, k, s, d, p, data):
     g = DIALECT.to_canonical(i, k, stride=s, dilation=d, padding=p, output_size=(o,), output_padding=99)
     full = (i - 1) * s + d * (k - 1) + 1
     assert g.output_size == (o,)
-    assert (g.crop_before, g.crop_after) == ((p,), (full - p - o,))  # SEMANTICS.md: ca = L - p - o
+    assert (g.crop_before, g.crop_after) == ((p,), (full - p - o,))  # docs/semantics.md, 'PyTorch': ca = L - p - o
 
 
 # ---- round trips and expressibility ----------------------------------------------------------------

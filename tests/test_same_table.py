@@ -1,4 +1,5 @@
-"""The generated 'SAME' table reproduces SEMANTICS.md section 3 exactly (the table below is copied from it)."""
+"""The generated 'SAME' table reproduces the reference rows of docs/semantics.md, 'SAME conventions', exactly
+(the table below is copied from them)."""
 
 import json
 

@@ -13,7 +13,7 @@ def run_json(capsys, *argv):
 
 
 def test_tensorflow_same_odd_total_crop_is_not_expressible_in_torch(capsys):
-    # SEMANTICS.md section 3, (3,3,2): TF 'SAME' crops (0, 1); torch can only crop at least as much at the start.
+    # docs/semantics.md, 'SAME conventions', (3,3,2): TF 'SAME' crops (0, 1); torch can only crop at least as much at the start.
     result = run_json(capsys, "--dialect", "tensorflow", "--input", "3", "--kernel", "3", "--strides", "2", "--padding", "SAME", "--output-shape", "6")
     assert (result["crop_before"], result["crop_after"], result["output_size"], result["full_size"]) == ([0], [1], [6], [7])
     assert "crop_before=0 < crop_after=1" in result["torch"]["not_expressible"]
@@ -39,7 +39,7 @@ def test_jax_explicit_pads_mean_padding_of_the_dilated_input(capsys):
 def test_onnx_auto_pad_and_text_output(capsys):
     assert main(["shape", "--dialect", "onnx", "--input", "3", "--kernel", "4", "--auto-pad", "SAME_LOWER"]) == 0
     text = capsys.readouterr().out
-    # SEMANTICS.md section 3, (3,4,1): SAME_LOWER crops (2, 1); torch would need output_padding 1 at stride 1.
+    # docs/semantics.md, 'SAME conventions', (3,4,1): SAME_LOWER crops (2, 1); torch would need output_padding 1 at stride 1.
     assert "crops (before, after) = ((2, 1),)" in text and "output_padding = cb - ca = 1 is not < stride (1)" in text
     assert main(["shape", "--dialect", "onnx", "--input", "3", "--kernel", "4", "--strides", "2", "--auto-pad", "SAME_LOWER"]) == 0
     assert "torch:  conv_transpose1d(x, w, stride=(2,), padding=(1,), output_padding=(0,), dilation=(1,))" in capsys.readouterr().out

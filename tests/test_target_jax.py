@@ -153,7 +153,7 @@ def weight_gradient(x, upstream, geometry, groups):
 @given(CASES, st.sampled_from(GRADIENT_VARIANTS))
 def test_gradients_match_oracle(case, variant):
     """``d x = conv(upstream, w)`` with the same stride, dilation, groups and padding ``(cb, ca)``
-    (SEMANTICS.md section 1, formulation 2); ``d w`` by :func:`weight_gradient`."""
+    (docs/semantics.md, 'Equivalent formulations', 2); ``d w`` by :func:`weight_gradient`."""
     x, w, b = operands(case)
     geometry = case.geometry
     batched = case.batch is not None

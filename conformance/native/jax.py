@@ -5,7 +5,7 @@ About two thirds of the draws are valid by construction: per dim, with ``K = d*(
 ``o = L-cb-ca >= 1``) and spelled as jax spells them: ``(cb, ca)`` tuples with
 ``use_consistent_padding=True``, pairs ``(K-1-cb, K-1-ca)`` without it, or the 'SAME'/'VALID' strings.
 
-The rest are the quirks jax users meet (SEMANTICS.md section 4, jax):
+The rest are the quirks jax users meet (docs/semantics.md, 'JAX quirks'):
 
 - ``lowercase``: 'same', 'valid', 'Same', 'SAME_LOWER' on conv_transpose. With a stride > 1 jax raises;
   with every stride 1 it silently runs a forward conv ('valid' then gives ``o = i-K+1``, empty when ``i < K``).

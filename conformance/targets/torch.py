@@ -227,7 +227,7 @@ class TorchTarget(Target):
             module_geometry = DIALECT.to_canonical(case.input_size, case.kernel_size, **native)
         except Rejected as error:
             # op < dilation (but >= stride) is legal for the functional form; the module's range
-            # check allows only stride-1 extra (SEMANTICS.md section 4).
+            # check allows only stride-1 extra (docs/semantics.md, 'PyTorch quirks').
             raise NotApplicable(f"torch module: output_size={geometry.output_size} needs output_padding="
                                 f"{params['output_padding']}; the module allows only stride-1 extra: {error}") from None
         assert module_geometry == geometry, (module_geometry, geometry)

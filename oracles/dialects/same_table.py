@@ -1,4 +1,4 @@
-"""'SAME' is not one convention: every dialect's 'SAME'-like crops side by side (SEMANTICS.md section 3, generated).
+"""'SAME' is not one convention: every dialect's 'SAME'-like crops side by side (generated; docs/semantics.md, 'SAME conventions').
 
 Per 1-D configuration ``(i, k, s, d)``, each column holds the canonical crops ``(cb, ca)`` and output
 length that API produces, or the reason it rejects the mode. The reference column is TensorFlow's
