@@ -1,6 +1,7 @@
-"""The seed documents' worked examples, as exact tests of the oracle.
+"""The worked examples the project started from, as exact tests of the oracle.
 
-Every expected array below is copied from the seed text (../shared/seeds), not computed by the oracle.
+Every expected array below is transcribed from those examples (docs/semantics.md, 'Worked examples'),
+not computed by the oracle.
 """
 
 import numpy as np
