@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .geometry import padding_pairs, per_dim, validate_operands
+from .geometry import padding_pairs, per_dim, positive, validate_operands
 
 
 def conv(z, w, bias=None, *, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
@@ -64,8 +64,7 @@ def conv_output_size(input_size, kernel_size, *, stride=1, padding=0, dilation=1
     dilation = per_dim(dilation, ndim, "dilation")
     pairs = padding_pairs(padding, ndim)
     for name, values in (("stride", stride), ("dilation", dilation), ("kernel_size", kernel_size)):
-        if any(v <= 0 for v in values):
-            raise ValueError(f"{name} must be positive in every spatial dim; got {name}={values}")
+        positive(values, name)
     sizes = []
     for dim, (i, k, s, d, (before, after)) in enumerate(zip(input_size, kernel_size, stride, dilation, pairs)):
         effective = d * (k - 1) + 1

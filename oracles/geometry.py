@@ -80,9 +80,11 @@ def spatial_rank(*values) -> int:
     return 1
 
 
-def _require_positive(values: tuple[int, ...], name: str) -> None:
+def positive(values: tuple[int, ...], name: str) -> tuple[int, ...]:
+    """``values`` unchanged; ``ValueError`` naming ``name`` where a spatial dim is not positive."""
     if any(v <= 0 for v in values):
         raise ValueError(f"{name} must be positive in every spatial dim; got {name}={values}")
+    return values
 
 
 @dataclass(frozen=True)
@@ -129,10 +131,10 @@ class Geometry:
         dilation = per_dim(dilation, ndim, "dilation")
         output_padding = per_dim(output_padding, ndim, "output_padding")
         pairs = padding_pairs(padding, ndim)
-        _require_positive(kernel_size, "kernel_size")
-        _require_positive(input_size, "input_size")
-        _require_positive(stride, "stride")
-        _require_positive(dilation, "dilation")
+        positive(kernel_size, "kernel_size")
+        positive(input_size, "input_size")
+        positive(stride, "stride")
+        positive(dilation, "dilation")
         if any(op < 0 for op in output_padding):
             raise ValueError(f"output_padding must be >= 0 in every spatial dim; got output_padding={output_padding}")
         geometry = cls(

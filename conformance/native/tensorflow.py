@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
+from oracles.dialects.tensorflow import DATA_FORMATS
+
 from ..cases import NativeCase
 from ..strategies import operand_recipe
 
-DATA_FORMATS = {1: ("NWC", "NCW"), 2: ("NHWC", "NCHW"), 3: ("NDHWC", "NCDHW")}
 VARIANT_FORMAT = {"nn": 0, "nn_channels_first": 1}
 MAX_INPUT = {1: 6, 2: 4, 3: 3}
 MISSPELLED = ("same", "valid", "Same", "Valid")

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..geometry import Geometry, per_dim, spatial_rank
+from ..geometry import Geometry, per_dim, positive, spatial_rank
 from . import tensorflow as tf_dialect
 from .base import Dialect, NotExpressible, Option, Rejected
 
@@ -54,8 +54,8 @@ class KerasDialect(Dialect):
         (from the tensorflow dialect) for the empty 'same' output of ``i = 1``, even ``K``, ``op = 0``."""
         native = self.native(**native)
         ndim = spatial_rank(input_size, kernel_size)
-        input_size = _positive(per_dim(input_size, ndim, "input_size"), "input_size")
-        kernel_size = _positive(per_dim(kernel_size, ndim, "kernel_size"), "kernel_size")
+        input_size = positive(per_dim(input_size, ndim, "input_size"), "input_size")
+        kernel_size = positive(per_dim(kernel_size, ndim, "kernel_size"), "kernel_size")
         backend = native["backend"]
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}; got backend={backend!r}")
@@ -196,12 +196,6 @@ def _crops(i: int, k: int, s: int, d: int, padding: str, op, backend: str, dim: 
         )
     cb = max(0, L - o) // 2
     return cb, L - cb - o
-
-
-def _positive(values: tuple[int, ...], name: str) -> tuple[int, ...]:
-    if any(v <= 0 for v in values):
-        raise ValueError(f"{name} must be positive in every spatial dim; got {name}={values}")
-    return values
 
 
 def _padding(value) -> str:

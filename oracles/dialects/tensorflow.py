@@ -24,7 +24,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..bounds import dtype_name
-from ..geometry import Geometry, is_int, per_dim, spatial_rank
+from ..geometry import Geometry, is_int, per_dim, positive, spatial_rank
 from .base import Dialect, EmptyOutput, NotExpressible, Option, Rejected
 
 DATA_FORMATS = {1: ("NWC", "NCW"), 2: ("NHWC", "NCHW"), 3: ("NDHWC", "NCDHW")}
@@ -83,8 +83,9 @@ class TensorFlowDialect(Dialect):
         """TF's argument checks, without the output-size rule; ``Rejected`` where TF raises."""
         native = self.native(**native)
         ndim = spatial_rank(input_size, kernel_size)
-        input_size = _positive(per_dim(input_size, ndim, "input_size"), "input_size")
-        kernel_size = _positive(per_dim(kernel_size, ndim, "kernel_size"), "kernel_size")
+        # Sizes are inputs to the model, not TF arguments: a bad one is the caller's ValueError, not Rejected.
+        input_size = positive(per_dim(input_size, ndim, "input_size"), "input_size")
+        kernel_size = positive(per_dim(kernel_size, ndim, "kernel_size"), "kernel_size")
         data_format = _data_format(native["data_format"], ndim)
         channels_last = not data_format.startswith("NC")
         stride = _window(native["strides"], ndim, "strides", channels_last)
@@ -295,13 +296,6 @@ def _inadmissible(padding: str, i: int, s: int, L: int, o: int, pb: int, pa: int
     what = "o" if padding == "VALID" else f"o + pad_before + pad_after = {o} + {pb} + {pa}"
     return f"'{padding}' needs L <= {what} <= L + s - 1 = {L + s - 1}, got {total}"
 
-
-
-def _positive(values: tuple[int, ...], name: str) -> tuple[int, ...]:
-    # Sizes are inputs to the model, not TF arguments: a bad one is the caller's error, not TF's.
-    if any(v <= 0 for v in values):
-        raise ValueError(f"{name} must be positive in every spatial dim; got {name}={values}")
-    return values
 
 
 def _data_format(data_format, ndim: int) -> str:
