@@ -21,26 +21,31 @@ backend names the path that actually runs, and two lanes never run the same kern
 
 TensorFlow reads ``TF_ENABLE_ONEDNN_OPTS`` once, when it loads: each setting is its own worker process,
 named ``tensorflow@onednn`` and ``tensorflow@eigen``. PyTorch switches per call in one worker.
-This module imports no framework: the test process decides which workers to start from it.
+Each target declares its own (``Target.process_settings``, ``Target.backends``); this module reads them
+from the registry and imports no framework: the test process decides which workers to start from it.
 """
 
 from __future__ import annotations
 
-# Backends fixed when a framework loads: one worker process per setting, with these variables.
-PROCESS_SETTINGS = {
-    "tensorflow": {
-        "onednn": {"TF_ENABLE_ONEDNN_OPTS": "1"},
-        "eigen": {"TF_ENABLE_ONEDNN_OPTS": "0"},
-    },
-}
+from . import targets
 
-# Every backend name a lane can carry, for validating --backends.
-BACKENDS = ("onednn", "eigen", "native", "cudnn", "default")
+
+def process_settings(framework: str) -> dict[str, dict[str, str]]:
+    """Backends fixed when ``framework`` loads: setting -> the environment variables its worker starts with."""
+    if framework.startswith("impl:") or framework == "impl":
+        return {}
+    return targets.get(framework).process_settings
+
+
+def backend_names() -> tuple[str, ...]:
+    """Every backend name a lane can carry, for validating --backends."""
+    names = [name for target in targets.targets().values() for name in target.backends]
+    return tuple(dict.fromkeys(names + ["default"]))
 
 
 def workers(framework: str) -> list[str]:
     """The worker names for ``framework``: ``["tensorflow@onednn", "tensorflow@eigen"]``, else ``[framework]``."""
-    settings = PROCESS_SETTINGS.get(framework)
+    settings = process_settings(framework)
     return [f"{framework}@{setting}" for setting in settings] if settings else [framework]
 
 
@@ -56,4 +61,4 @@ def environment(worker: str) -> dict[str, str]:
     if worker.startswith("impl:"):
         return {}
     framework, _, setting = worker.partition("@")
-    return dict(PROCESS_SETTINGS.get(framework, {}).get(setting, {}))
+    return dict(process_settings(framework).get(setting, {}))

@@ -1,20 +1,20 @@
 """A generated transposed-convolution case: the canonical configuration plus how to make its operands.
 
-A case is plain data (hashable, printable as a repro); the arrays are derived from its ``seed`` and
-``values`` lane on demand so that hypothesis shrinks the configuration, not megabytes of floats.
+A case is plain, typed data (hashable, printable as a repro) from the draw to the report: the runner
+hands it to targets and the oracle, a record carries its :meth:`~Operands.to_data` form, and readers of
+records (known discrepancies, reports) get it back with :func:`case_from_data`. The arrays are derived
+from its ``seed`` and ``values`` lane by ``conformance.operands``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import MISSING, asdict, dataclass, fields
 
 import numpy as np
 
 from oracles.geometry import Geometry
 
-# Integer lane: |values| <= 4 keeps every partial sum far below 2**11 (exact in fp16 and TF32 too)
-# for the sizes the strategies draw, so any summation order gives the exact result.
-INTEGER_RANGE = 4
+from . import operands as _operands
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,18 +51,16 @@ class Operands:
         return (self.in_channels, self.out_per_group, *self.kernel_size)
 
     def arrays(self, dtype=np.float64):
-        """``(x, w, bias)`` in the oracle's layout, drawn from ``seed``; ``bias`` is None without bias.
+        """``(x, w, bias)`` in the oracle's layout (``conformance.operands.arrays``)."""
+        return _operands.arrays(self, dtype)
 
-        Values are made in float64 and then cast, so a lower-precision lane receives the rounded
-        values and the oracle is run on exactly those.
-        """
-        rng = np.random.default_rng(self.seed)
-        shapes = [self.input_shape(), self.weight_shape(), (self.out_channels,)]
-        if self.values == "integer":
-            x, w, b = (rng.integers(-INTEGER_RANGE, INTEGER_RANGE + 1, size=shape).astype(np.float64) for shape in shapes)
-        else:
-            x, w, b = (rng.standard_normal(shape) for shape in shapes)
-        return x.astype(dtype), w.astype(dtype), (b.astype(dtype) if self.bias else None)
+    def operand_fields(self) -> dict:
+        """The operand recipe alone (no configuration)."""
+        return {f.name: getattr(self, f.name) for f in fields(Operands)}
+
+    def to_data(self) -> dict:
+        """JSON-ready fields (tuples as they are; ``json`` writes them as lists)."""
+        return asdict(self)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,6 +82,12 @@ class Case(Operands):
             output_padding=self.output_padding,
             dilation=self.dilation,
         )
+
+    @classmethod
+    def from_geometry(cls, recipe: Operands, geometry: Geometry) -> "Case":
+        """The case with ``recipe``'s operands and ``geometry``'s configuration (output padding folded into the crops)."""
+        return cls(**recipe.operand_fields(), stride=geometry.stride, dilation=geometry.dilation,
+                   padding=geometry.padding(), output_padding=(0,) * geometry.ndim)
 
     def oracle_kwargs(self) -> dict:
         """Keyword arguments of ``oracles.conv_transpose`` for this case."""
@@ -108,25 +112,28 @@ class NativeCase(Operands):
     def parameters(self) -> dict:
         return dict(self.native)
 
+    def canonical(self) -> Case:
+        """The same configuration as a canonical :class:`Case`, mapped by its dialect; the dialect's
+        ``Rejected`` (the framework must raise) or ``NotExpressible`` (an empty output) otherwise."""
+        from oracles.dialects import get_dialect
 
-def operands(case: Operands, dtype: str):
-    """``(x, w, bias)`` of ``case`` for a lane of ``dtype``: the values that lane computes on.
-
-    NumPy has no bfloat16: that lane gets float32 arrays holding values rounded to bfloat16 (round
-    to nearest even), which the framework then converts exactly.
-    """
-    return tuple(None if a is None else lane_values(a, dtype) for a in case.arrays())
-
-
-def lane_values(array, dtype: str) -> np.ndarray:
-    """``array`` rounded to ``dtype``'s values, in the NumPy dtype that carries them (float32 for bfloat16)."""
-    if dtype == "bfloat16":
-        return round_to_bfloat16(np.asarray(array, dtype=np.float32))
-    return np.asarray(array).astype(np.dtype(dtype))
+        geometry = get_dialect(self.dialect).to_canonical(self.input_size, self.kernel_size, groups=self.groups, **self.parameters)
+        return Case.from_geometry(self, geometry)
 
 
-def round_to_bfloat16(array) -> np.ndarray:
-    """float32 values rounded to bfloat16's 7 explicit mantissa bits (nearest, ties to even)."""
-    bits = np.asarray(array, dtype=np.float32).view(np.uint32).astype(np.uint64)
-    bits = bits + 0x7FFF + ((bits >> 16) & 1)
-    return ((bits >> 16) << 16).astype(np.uint32).view(np.float32)
+def case_from_data(data: dict) -> Case | NativeCase:
+    """A case back from its :meth:`~Operands.to_data` form after JSON (lists become the tuples cases use);
+    ``ValueError`` naming what is missing or unknown."""
+    kind = NativeCase if "dialect" in data else Case
+    unknown = set(data) - {f.name for f in fields(kind)}
+    missing = {f.name for f in fields(kind) if f.default is MISSING and f.default_factory is MISSING} - set(data)
+    if unknown or missing:
+        problem = "; ".join(part for part in (unknown and f"unknown fields {sorted(unknown)}", missing and f"missing fields {sorted(missing)}") if part)
+        raise ValueError(f"not a {kind.__name__}: {problem}")
+    values = {name: _tuples(value) if isinstance(value, list) else value for name, value in data.items()}
+    return kind(**values)
+
+
+def _tuples(value):
+    """JSON's lists back into (nested) tuples."""
+    return tuple(_tuples(item) for item in value) if isinstance(value, (list, tuple)) else value

@@ -9,9 +9,51 @@ tested those, and the report says which.
 
 from __future__ import annotations
 
-from .backends import PROCESS_SETTINGS
-from .runner import TargetLane
-from .targets.base import Lane
+from dataclasses import dataclass, field
+
+from . import targets
+from .backends import process_settings
+from .targets.base import Lane, Variant
+
+
+@dataclass(frozen=True)
+class TargetLane:
+    """A framework variant on one lane: the unit a test is parametrized over."""
+
+    worker: str  # the worker's target name: torch, tensorflow@eigen, jax, impl:SPEC
+    framework: str
+    variant: str
+    lane: Lane
+    version: str = ""
+    space: dict = field(default_factory=dict, compare=False, hash=False)  # what the lane can run (Variant.space)
+
+    @property
+    def api(self) -> Variant:
+        """The variant's object (``conformance.targets``): its translation here, its calls in the worker."""
+        return targets.get(self.worker).variant(self.variant)
+
+    @property
+    def name(self) -> str:
+        return f"{self.framework}.{self.variant}"
+
+    @property
+    def id(self) -> str:
+        return f"{self.name}-{self.lane_id}"
+
+    @property
+    def lane_id(self) -> str:
+        """``cpu-onednn-float32``, ``cuda:0-cudnn-float32-tf32``: device, backend (unless the target has
+        one path), dtype, precision (unless default)."""
+        lane = self.lane
+        backend = "" if lane.backend == "default" else f"-{lane.backend}"
+        return f"{lane.device}{backend}-{lane.dtype}" + ("" if lane.precision == "default" else f"-{lane.precision}")
+
+    @property
+    def description(self) -> str:
+        """``torch.functional float32 cpu onednn``: where a check ran, for messages."""
+        lane = self.lane
+        return (f"{self.name} {lane.dtype} {lane.device}" + ("" if lane.backend == "default" else f" {lane.backend}")
+                + ("" if lane.precision == "default" else f" {lane.precision}"))
 
 
 def _device_selected(device: str, devices) -> bool:
@@ -38,15 +80,15 @@ def build(pool, workers, environments, options) -> list[tuple[TargetLane, str | 
                     for backend in pool.call(worker, "backends", device, dtype):
                         if options.backends and backend not in options.backends:
                             continue
-                        for variant in pool.call(worker, "variants"):
+                        for variant in targets.get(worker).variants:
                             lane = Lane(device, dtype, precision, backend)
-                            key = (framework, variant, lane)
+                            key = (framework, variant.name, lane)
                             if key in seen:
                                 continue  # another worker of this framework already runs these kernels
                             seen.add(key)
-                            skip = pool.call(worker, "lane_support", variant, lane)
-                            space = {} if skip else pool.call(worker, "space", variant, lane)
-                            lanes.append((TargetLane(worker, framework, variant, lane, version, space), skip))
+                            skip = variant.lane_support(lane)
+                            space = {} if skip else variant.space(lane)
+                            lanes.append((TargetLane(worker, framework, variant.name, lane, version, space), skip))
         if not options.backends or worker.partition("@")[2] in options.backends:
             lanes += _missing_backend(worker, framework, version, lanes)
         if not worker.startswith("impl:") and not any(d != "cpu" for d in present) and _device_selected("gpu", options.devices):
@@ -61,11 +103,12 @@ def _missing_backend(worker, framework, version, lanes):
     """A worker started to run one backend (``tensorflow@onednn``) whose build never runs it: one
     skipped lane that says so, instead of silently testing the other backend twice."""
     name, _, setting = worker.partition("@")
-    if setting not in PROCESS_SETTINGS.get(name, {}):
+    settings = process_settings(name)
+    if setting not in settings:
         return []
     if any(t.worker == worker and t.lane.backend == setting for t, skip in lanes if skip is None):
         return []
-    variables = " ".join(f"{k}={v}" for k, v in PROCESS_SETTINGS[name][setting].items())
+    variables = " ".join(f"{k}={v}" for k, v in settings[setting].items())
     lane = TargetLane(worker, framework, "*", Lane("cpu", "float32", "default", setting), version)
     return [(lane, f"this {framework} build runs no {setting} kernels for the selected dtypes, even with {variables}: {setting} lanes not run")]
 

@@ -3,7 +3,6 @@ the option, never a green run that tested nothing, a collection error or an INTE
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import os
 import re
@@ -13,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from .backends import BACKENDS
+from . import targets
+from .backends import backend_names
 
-FRAMEWORKS = ("torch", "tensorflow", "jax")
 DTYPES = ("float16", "bfloat16", "float32", "float64")
 # cpu, gpu (every GPU), cuda (the same), or one device: cuda:0, gpu:1.
 DEVICE = re.compile(r"^(cpu|gpu|cuda)$|^(gpu|cuda):\d+$")
@@ -23,10 +22,10 @@ DEVICE = re.compile(r"^(cpu|gpu|cuda)$|^(gpu|cuda):\d+$")
 
 def add_options(parser) -> None:
     group = parser.getgroup("convt", "transposed-convolution conformance")
-    group.addoption("--frameworks", help="comma-separated: torch,tensorflow,jax (default: every one installed; none with --impl)")
+    group.addoption("--frameworks", help=f"comma-separated: {','.join(targets.frameworks())} (default: every one installed; none with --impl)")
     group.addoption("--devices", help="comma-separated: cpu, gpu, or a device such as cuda:0 / gpu:1 (default: all present)")
     group.addoption("--dtypes", help=f"comma-separated from {','.join(DTYPES)} (default: float32,float64, plus float16,bfloat16 on GPUs; name them to run them on the CPU)")
-    group.addoption("--backends", help=f"comma-separated kernel paths from {','.join(BACKENDS)} (default: all; see README 'Backends')")
+    group.addoption("--backends", help=f"comma-separated kernel paths from {','.join(backend_names())} (default: all; see README 'Backends')")
     group.addoption("--max-examples", type=int, help="hypothesis examples per test (default: the profile's)")
     group.addoption("--report-dir", default=None, help="where records and reports are written (default: reports/out under the working directory)")
     group.addoption("--impl", help="test your own implementation: MODULE_OR_FILE.py:FUNCTION (see README)")
@@ -62,10 +61,6 @@ def _split(option: str, value: str | None, choices=None, pattern=None) -> tuple[
     return items
 
 
-def installed(framework: str) -> bool:
-    return importlib.util.find_spec(framework) is not None
-
-
 def _writable_directory(value: str | None) -> Path:
     """The report directory, created now and proven writable: finding out at the end would lose every result."""
     directory = Path(value) if value else Path.cwd() / "reports" / "out"
@@ -90,15 +85,16 @@ def parse(config) -> Options:
             parse_spec(impl)
         except ValueError as error:
             raise pytest.UsageError(str(error)) from None
-    frameworks = _split("--frameworks", config.getoption("frameworks"), FRAMEWORKS)
+    known = targets.targets()
+    frameworks = _split("--frameworks", config.getoption("frameworks"), tuple(known))
     if config.getoption("frameworks") is None:
-        frameworks = () if impl else tuple(f for f in FRAMEWORKS if installed(f))
+        frameworks = () if impl else tuple(name for name, target in known.items() if target.installed())
     for framework in frameworks:
-        if not installed(framework):
-            raise pytest.UsageError(f"--frameworks: {framework} is not installed (pip install 'convt-conformance[{framework}]')")
+        if not known[framework].installed():
+            raise pytest.UsageError(f"--frameworks: {framework} is not installed (pip install 'convt-conformance[{known[framework].extra}]')")
     devices = _split("--devices", config.getoption("devices"), pattern=DEVICE)
     dtypes = _split("--dtypes", config.getoption("dtypes"), DTYPES)
-    backends = _split("--backends", config.getoption("backends"), BACKENDS)
+    backends = _split("--backends", config.getoption("backends"), backend_names())
     max_examples = config.getoption("max_examples")
     if max_examples is not None and max_examples < 1:
         raise pytest.UsageError(f"--max-examples must be >= 1; got {max_examples}")

@@ -11,7 +11,6 @@ mid-call becomes :class:`Crash`, one that exceeds the call's time limit is kille
 
 from __future__ import annotations
 
-import importlib
 import os
 import pickle
 import socket
@@ -20,7 +19,7 @@ import sys
 import traceback
 from multiprocessing.connection import Connection
 
-from . import backends
+from . import backends, targets
 from .results import bounded, unsendable
 from .targets.base import FrameworkError, NotApplicable, Unsupported
 
@@ -45,20 +44,33 @@ class AdapterError(Exception):
     """The adapter itself failed (a bug in the suite, not a framework finding); carries the traceback."""
 
 
-def load_target(name: str):
-    """The adapter for worker ``name``: ``torch``, ``tensorflow@eigen``, ``jax``, or ``impl:SPEC`` for a user implementation."""
-    if name.startswith("impl:"):
-        from .targets.impl import ImplTarget
+# What the test process may ask of a worker: the runtime's facts, and a variant's calls.
+RUNTIME_METHODS = ("environment", "devices", "dtypes", "precisions", "backends")
+VARIANT_METHODS = ("call", "gradients")
 
-        return ImplTarget(name[len("impl:") :])
-    return importlib.import_module(f"conformance.targets.{backends.target_name(name)}").TARGET
+
+class Served:
+    """A worker's target: its variants and its runtime (the framework, imported here)."""
+
+    def __init__(self, name: str):
+        """``name``: ``torch``, ``tensorflow@eigen``, ``jax``, or ``impl:SPEC`` for a user implementation."""
+        self.target = targets.get(name)
+        self.runtime = self.target.runtime()
+
+    def handle(self, method: str, args: tuple, kwargs: dict):
+        if method in RUNTIME_METHODS:
+            return getattr(self.runtime, method)(*args, **kwargs)
+        if method in VARIANT_METHODS:
+            variant, *rest = args
+            return getattr(self.target.variant(variant), method)(self.runtime, *rest, **kwargs)
+        raise ValueError(f"a worker answers {', '.join(RUNTIME_METHODS + VARIANT_METHODS)}; not {method!r}")
 
 
 def _serve(name: str, connection) -> None:
     try:
-        target = load_target(name)
+        served = Served(name)
     except BaseException as error:  # report import failures as a reply to the first call
-        target, failure = None, f"{type(error).__name__}: {error}"
+        served, failure = None, f"{type(error).__name__}: {error}"
     connection.send(("ready", None))
     while True:
         try:
@@ -68,11 +80,11 @@ def _serve(name: str, connection) -> None:
         if request is None:
             return
         method, args, kwargs, max_elements = request
-        if target is None:
+        if served is None:
             connection.send(("AdapterError", f"cannot load target {name}: {failure}"))
             continue
         try:
-            result = bounded(getattr(target, method)(*args, **kwargs), max_elements)
+            result = bounded(served.handle(method, args, kwargs), max_elements)
         except (NotApplicable, Unsupported) as error:
             connection.send((type(error).__name__, str(error)))
         except FrameworkError as error:

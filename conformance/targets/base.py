@@ -1,19 +1,31 @@
-"""The interface every framework adapter implements; adding a framework is adding one module.
+"""The interface every framework adapter implements; adding a framework is adding one module here.
 
-An adapter runs *inside a worker process* (see ``conformance.worker``), never in the test process:
-a framework that aborts or hangs then costs one worker, not the run. Everything that crosses the
-process boundary is plain data: NumPy arrays in the oracle's layout, the :class:`~conformance.cases.Case`,
-strings.
+A framework is a :class:`Target`: its name, the modules that must be installed, and its
+:class:`Variant` objects, one per API entry point. The two halves of an adapter run in different
+processes:
 
-Canonical layouts at the boundary: ``x`` is ``(N, C_in, *spatial)`` or unbatched ``(C_in, *spatial)``;
-``w`` is ``(C_in, C_out/groups, *k)``; results are ``(N, C_out, *o)`` (or unbatched), float64 or the
-computed dtype. The adapter converts to its native layout through its dialect.
+- *Translation* (:meth:`Variant.native`, :meth:`Variant.space`, :meth:`Variant.repro`) is pure
+  arithmetic through the variant's dialect: it runs in the test process and imports no framework, so
+  a case the API cannot express costs no round trip, and a failure's parameters and repro are made
+  where the record is.
+- *Execution* (:meth:`Variant.call`, :meth:`Variant.gradients`, and the :class:`Runtime` that loads
+  the framework and reports its devices, dtypes and backends) runs inside a worker process
+  (``conformance.worker``): a framework that aborts or hangs costs one worker, not the run. An adapter
+  module therefore imports its framework only inside its runtime and calls, never at the top.
+
+Everything that crosses the process boundary is plain data: NumPy arrays in the oracle's layouts,
+native parameter dicts, :class:`Lane`, strings. Canonical layouts: ``x`` is ``(N, C_in, *spatial)``
+or unbatched ``(C_in, *spatial)``; ``w`` is ``(C_in, C_out/groups, *k)``; results are ``(N, C_out,
+*o)`` (or unbatched), in the computed dtype (bfloat16 as the float32 holding the same values).
+
+The registry (``conformance.targets.registry``) finds every module in this package that defines
+``TARGET``; the plugin, the worker and the dialect tests all read it.
 """
 
 from __future__ import annotations
 
-import abc
-from dataclasses import dataclass
+import importlib.util
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -35,6 +47,17 @@ class FrameworkError(Exception):
         super().__init__(f"{kind}: {message}")
         self.kind, self.message = kind, message
 
+    @classmethod
+    def of(cls, error: BaseException) -> "FrameworkError":
+        """What the framework raised, as the suite records it: the class name and the message's first line."""
+        return cls(type(error).__name__, first_line(error))
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an exception's message (framework messages run to pages of context)."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else ""
+
 
 @dataclass(frozen=True)
 class Lane:
@@ -48,7 +71,7 @@ class Lane:
     device: str
     dtype: str
     precision: str = "default"
-    backend: str = "default"  # the kernel path forced for this lane: "onednn", "eigen", "native", "cudnn", "xla"
+    backend: str = "default"  # the kernel path forced for this lane: "onednn", "eigen", "native", "cudnn"
 
     @property
     def bound_precision(self):
@@ -56,23 +79,65 @@ class Lane:
         return "tf32" if self.precision == "tf32" else None
 
 
-class Target(abc.ABC):
-    """One framework: its variants (API entry points), devices, dtypes and calls."""
+class Variant:
+    """One API entry point of a framework. Subclasses set ``name`` and ``dialect`` and implement
+    :meth:`native` and :meth:`call`; ``gradients = True`` where :meth:`gradients` is checked."""
 
-    framework: str  # "torch", "tensorflow", "jax"
+    name: str
+    dialect: str  # the ``oracles.dialects`` name whose parameters this variant takes ("canonical" for --impl)
+    checks_gradients: bool = False
 
-    @abc.abstractmethod
+    # -- translation: the test process ---------------------------------------------------------
+
+    def native(self, case: Case) -> dict:
+        """The native parameters this variant is called with for ``case`` (through its dialect's
+        ``from_canonical``); ``NotApplicable`` with the reason where the variant cannot express it."""
+        raise NotImplementedError
+
+    def space(self, lane: Lane) -> dict:
+        """What the lane can run, for the strategies to draw only that (``conformance.strategies.lane_cases``):
+        ``{"dilation": "any"|"string-padding"|"none", "groups": ..., "groups_3d": bool, "string_padding": bool,
+        "ndims": (...)}``; ``{}`` is the whole canonical space."""
+        return {}
+
+    def lane_support(self, lane: Lane) -> str | None:
+        """Why this variant cannot run anything on ``lane`` (the lane is then skipped with this reason), or None."""
+        return None
+
+    def repro(self, case: Case, native: dict, lane: Lane) -> str:
+        """A copy-paste snippet calling the framework's own API with ``native`` (``x``, ``w``, ``bias``
+        as canonical NumPy arrays in scope) that leaves the canonical-layout result in ``y``."""
+        return f"# {self.name}: {native!r}"
+
+    # -- execution: the worker process ---------------------------------------------------------
+
+    def call(self, runtime: "Runtime", native: dict, x: np.ndarray, w: np.ndarray, bias, groups: int, lane: Lane) -> np.ndarray:
+        """Call the framework with its own parameters ``native`` (as the dialect spells them, possibly
+        invalid) on canonical-layout operands holding ``lane.dtype`` values; return the canonical-layout
+        result in the computed dtype. ``Unsupported`` where this build cannot run it, ``FrameworkError``
+        for anything else the framework raised."""
+        raise NotImplementedError
+
+    def gradients(self, runtime: "Runtime", native: dict, x, w, bias, groups: int, upstream, lane: Lane) -> tuple[np.ndarray, np.ndarray]:
+        """``(d x, d w)`` of ``sum(upstream * conv_transpose(x, w, bias))`` in canonical layouts, by the framework's autodiff."""
+        raise NotApplicable(f"{self.name}: no gradient check")
+
+    def __repr__(self) -> str:
+        return f"<variant {self.name} ({self.dialect})>"
+
+
+class Runtime:
+    """A framework loaded in a worker process: what this build and machine offer. Constructed by
+    :meth:`Target.runtime` in the worker, which is where the framework is imported."""
+
     def environment(self) -> dict:
         """Version, devices and precision-relevant settings (TF32 flags, oneDNN), for report headers and
         records; ``support_key`` names the settings that decide which configurations this build can run."""
+        return {}
 
-    @abc.abstractmethod
-    def variants(self) -> tuple[str, ...]:
-        """Variant names, e.g. ``("conv_transpose", "module_output_size", "channels_last")``."""
-
-    @abc.abstractmethod
     def devices(self) -> tuple[str, ...]:
         """Devices present: ``"cpu"`` and one entry per GPU."""
+        return ("cpu",)
 
     def dtypes(self, device: str) -> tuple[str, ...]:
         """dtypes worth testing on ``device`` (float16/bfloat16 only where the device computes them)."""
@@ -84,52 +149,45 @@ class Target(abc.ABC):
 
     def backends(self, device: str, dtype: str) -> tuple[str, ...]:
         """The backend paths this worker runs on ``device`` in ``dtype`` (``conformance.backends``);
-        each becomes a lane, and the target forces it on every call of that lane."""
+        each becomes a lane, and the variants force it on every call of that lane."""
         return ("default",)
 
-    def lane_support(self, variant: str, lane: Lane) -> str | None:
-        """Why ``variant`` cannot run anything on ``lane`` (the lane is then skipped with this reason), or None."""
-        return None
 
-    def space(self, variant: str, lane: Lane) -> dict:
-        """What the lane can run, for the strategies to draw only that (``conformance.strategies.lane_cases``):
-        ``{"dilation": "any"|"string-padding"|"none", "groups": ..., "groups_3d": bool, "string_padding": bool}``;
-        ``{}`` is the whole canonical space."""
-        return {}
+@dataclass(frozen=True)
+class Target:
+    """One framework: its variants (translation, test process) and how to load it (execution, worker).
 
-    @abc.abstractmethod
-    def dialect(self, variant: str) -> str:
-        """The name of the ``oracles.dialects`` dialect whose parameters this variant takes."""
+    ``process_settings`` are backends fixed when the framework loads (TensorFlow reads
+    ``TF_ENABLE_ONEDNN_OPTS`` once): one worker process per setting, started with those variables.
+    ``backends`` lists every backend name its lanes may carry (for validating ``--backends``).
+    """
 
-    @abc.abstractmethod
-    def native(self, variant: str, case: Case) -> dict:
-        """The native parameters this variant is called with for ``case`` (through its dialect's
-        ``from_canonical``); ``NotApplicable`` with the reason where the variant cannot express it."""
+    framework: str
+    requires: tuple[str, ...]  # importable modules whose presence means the framework is installed
+    variants: tuple[Variant, ...]
+    load: object  # () -> Runtime, called in the worker: imports the framework
+    process_settings: dict = field(default_factory=dict)
+    backends: tuple[str, ...] = ("default",)
+    extra: str = ""  # the package extra that installs it (``pip install 'convt-conformance[EXTRA]'``); default: the framework's name
 
-    @abc.abstractmethod
-    def forward_native(self, variant: str, native: dict, x: np.ndarray, w: np.ndarray, bias, groups: int, lane: Lane) -> np.ndarray:
-        """Call the framework with its own parameters ``native`` (as the dialect spells them, possibly
-        invalid) on canonical-layout operands cast to ``lane.dtype``; return the canonical-layout result
-        in the computed dtype.
+    def __post_init__(self):
+        if not self.extra:
+            object.__setattr__(self, "extra", self.framework)
 
-        Raises ``Unsupported`` where this build cannot run it, ``FrameworkError`` for anything else the
-        framework raised.
-        """
+    def variant(self, name: str) -> Variant:
+        for variant in self.variants:
+            if variant.name == name:
+                return variant
+        raise ValueError(f"{self.framework} has no variant {name!r}; it has {', '.join(v.name for v in self.variants)}")
 
-    def forward(self, variant: str, case: Case, x: np.ndarray, w: np.ndarray, bias, lane: Lane) -> np.ndarray:
-        """The transposed convolution of ``case`` computed by the framework (canonical layout)."""
-        return self.forward_native(variant, self.native(variant, case), x, w, bias, case.groups, lane)
+    def installed(self) -> bool:
+        """Whether every module the adapter needs can be imported (found, not imported)."""
+        return all(importlib.util.find_spec(module) is not None for module in self.requires)
 
-    def gradient_variants(self) -> tuple[str, ...]:
-        """The variants whose :meth:`gradients` are checked."""
-        return ()
+    def runtime(self) -> Runtime:
+        return self.load()
 
-    def gradients(self, variant: str, case: Case, x, w, bias, upstream, lane: Lane) -> tuple[np.ndarray, np.ndarray]:
-        """``(d x, d w)`` of ``sum(upstream * conv_transpose(x, w, bias))`` in canonical layouts, by the framework's autodiff."""
-        raise NotApplicable(f"{self.framework} {variant}: no gradient check")
-
-    def repro(self, variant: str, case: Case, lane: Lane) -> str:
-        """A copy-paste snippet calling the framework's own API for ``case`` (x, w, bias as NumPy arrays in scope)."""
-        return f"# {self.framework} {variant}: {self.native(variant, case)!r}"
-
-
+    @property
+    def dialects(self) -> tuple[str, ...]:
+        """The dialects the variants speak, in order (their native strategies are ``conformance.native.<dialect>``)."""
+        return tuple(dict.fromkeys(variant.dialect for variant in self.variants))

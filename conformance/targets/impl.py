@@ -10,6 +10,7 @@ a list, an integer or complex array) fails the check with a message saying what 
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import sys
@@ -18,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..cases import Case
-from .base import FrameworkError, Lane, Target
+from .base import FrameworkError, Lane, Runtime, Target, Variant
 
 
 def parse_spec(spec: str) -> tuple[str, str]:
@@ -51,8 +52,8 @@ def load_function(spec: str):
     return implementation
 
 
-class ImplTarget(Target):
-    framework = "impl"
+class ImplRuntime(Runtime):
+    """The user's function, loaded in the worker (its import may crash or hang: that costs the worker)."""
 
     def __init__(self, spec: str):
         self.spec = spec
@@ -61,22 +62,22 @@ class ImplTarget(Target):
     def environment(self) -> dict:
         return {"framework": "impl", "version": "", "implementation": self.spec, "devices": ["cpu"]}
 
-    def variants(self) -> tuple[str, ...]:
-        return ("function",)
 
-    def devices(self) -> tuple[str, ...]:
-        return ("cpu",)
+class Function(Variant):
+    """The user's function, called with the canonical parameters."""
 
-    def dialect(self, variant: str) -> str:
-        return "canonical"
+    name, dialect = "function", "canonical"
 
-    def native(self, variant: str, case: Case) -> dict:
+    def __init__(self, spec: str):
+        self.spec = spec
+
+    def native(self, case: Case) -> dict:
         return dict(stride=case.stride, padding=case.padding, output_padding=case.output_padding, dilation=case.dilation, groups=case.groups)
 
-    def forward_native(self, variant, native, x, w, bias, groups, lane: Lane) -> np.ndarray:
+    def call(self, runtime, native, x, w, bias, groups, lane: Lane) -> np.ndarray:
         dtype = np.dtype(lane.dtype)
         try:
-            result = self.function(
+            result = runtime.function(
                 x.astype(dtype), w.astype(dtype), None if bias is None else bias.astype(dtype),
                 stride=tuple(native["stride"]), padding=tuple(tuple(p) for p in native["padding"]),
                 output_padding=tuple(native["output_padding"]), dilation=tuple(native["dilation"]), groups=groups,
@@ -84,14 +85,19 @@ class ImplTarget(Target):
             if not isinstance(result, np.ndarray) and hasattr(result, "__array__"):
                 result = np.asarray(result)  # another library's tensor; it may not unpickle in the test process
         except Exception as error:
-            raise FrameworkError(type(error).__name__, str(error).split("\n")[0]) from None
+            raise FrameworkError.of(error) from None
         return result  # anything else as it is: the runner judges it (None, a list, a complex array...)
 
-    def repro(self, variant: str, case: Case, lane: Lane) -> str:
+    def repro(self, case: Case, native: dict, lane: Lane) -> str:
         source, function = parse_spec(self.spec)
-        native = self.native(variant, case)
         return (
             f"# {self.spec}\n"
             f"out = {function}(x.astype('{lane.dtype}'), w.astype('{lane.dtype}'), bias, stride={native['stride']}, "
             f"padding={native['padding']}, output_padding={native['output_padding']}, dilation={native['dilation']}, groups={native['groups']})"
         )
+
+
+@functools.cache
+def impl_target(spec: str) -> Target:
+    """The target for ``--impl SPEC``: one variant, loaded in its worker by :func:`load_function`."""
+    return Target(framework="impl", requires=(), variants=(Function(spec),), load=lambda: ImplRuntime(spec))

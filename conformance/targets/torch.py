@@ -22,59 +22,51 @@ from __future__ import annotations
 import os
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from oracles.dialects.base import NotExpressible, Rejected
 from oracles.dialects.torch import DIALECT
 
 from ..cases import Case
-from .base import FrameworkError, Lane, NotApplicable, Target, Unsupported
-
-# The suite makes many tiny calls: one thread is fastest and keeps several workers from
-# oversubscribing the cores. CONVT_TORCH_THREADS overrides (e.g. to measure threaded kernels).
-torch.set_num_threads(int(os.environ.get("CONVT_TORCH_THREADS", "1")))
-
-DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32, "float64": torch.float64}
-MODULES = {1: torch.nn.ConvTranspose1d, 2: torch.nn.ConvTranspose2d, 3: torch.nn.ConvTranspose3d}
-FUNCTIONS = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
-VARIANTS = ("functional", "emulated", "module", "channels_last")
-GRADIENT_VARIANTS = ("functional", "module")
+from .base import FrameworkError, Lane, NotApplicable, Runtime, Target, Unsupported, Variant, first_line
 
 
 def _ints(values) -> tuple[int, ...]:
     return tuple(int(v) for v in values)
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else ""
+def _plain(params: dict) -> dict:
+    """Dialect output with every per-dim value a tuple of ints."""
+    return {key: _ints(value) for key, value in params.items()}
 
 
 def _framework_error(error: Exception) -> Exception:
     """A torch exception as the suite records it: a missing kernel for a dtype is UNSUPPORTED
     (the build cannot run it); anything else is the framework's own verdict."""
-    message = _first_line(error)
+    message = first_line(error)
     if isinstance(error, (RuntimeError, NotImplementedError)) and "not implemented for" in message:
         return Unsupported(f"{type(error).__name__}: {message}")
     return FrameworkError(type(error).__name__, message)
 
 
-def _tensor(array, lane: Lane):
-    """NumPy -> torch on ``lane.device`` in ``lane.dtype``.
+# ---- worker side: torch is imported only here and in the calls --------------------------------
 
-    bfloat16 arrays (ml_dtypes) have no torch.from_numpy path: widen to float32 first, which is exact.
-    """
+
+def _tensor(array, lane: Lane):
+    """NumPy -> torch on ``lane.device`` in ``lane.dtype`` (float32 carries bfloat16 values exactly)."""
+    import torch
+
     if array is None:
         return None
     array = np.asarray(array)
     if array.dtype.kind not in "fiub":
         array = array.astype(np.float32)
-    return torch.from_numpy(np.ascontiguousarray(array)).to(device=lane.device, dtype=DTYPES[lane.dtype])
+    return torch.from_numpy(np.ascontiguousarray(array)).to(device=lane.device, dtype=getattr(torch, lane.dtype))
 
 
 def _numpy(tensor) -> np.ndarray:
     """Torch -> contiguous NumPy in the computed dtype (bfloat16 as exact float32)."""
+    import torch
+
     tensor = tensor.detach().contiguous().cpu()
     if tensor.dtype == torch.bfloat16:
         tensor = tensor.float()
@@ -87,6 +79,8 @@ def set_precision(lane: Lane) -> None:
     Both APIs are set, legacy first: the legacy setter resets the new per-operator flags, and torch
     raises on reading the legacy flags when the two disagree (a "mix of the legacy and new APIs").
     """
+    import torch
+
     if not lane.device.startswith("cuda"):
         return
     allow = lane.precision == "tf32"
@@ -102,6 +96,8 @@ def set_backend(lane: Lane) -> None:
     """Force the lane's kernel library (``conformance.backends``): oneDNN on or off on CPU, cuDNN on or
     off on CUDA. Both are process-wide switches, so every call sets them; a lane without a backend
     (``"default"``, as a caller outside the suite makes) leaves torch's own settings."""
+    import torch
+
     if lane.backend == "default":
         return
     if lane.device == "cpu":
@@ -113,52 +109,31 @@ def set_backend(lane: Lane) -> None:
 def onednn_dtypes() -> tuple[str, ...]:
     """The dtypes torch's CPU convolutions may run through oneDNN: float32 always (where torch was built
     with it), bfloat16 and float16 where the CPU has the instructions torch requires for them."""
+    import torch
+
     if not torch.backends.mkldnn.is_available():
         return ()
     checks = {"bfloat16": "_is_mkldnn_bf16_supported", "float16": "_is_mkldnn_fp16_supported"}
     return ("float32",) + tuple(name for name, check in checks.items() if getattr(torch.ops.mkldnn, check)())
 
 
-def _call(variant: str, native: dict, x, w, bias, groups: int):
-    """Run one variant on torch tensors; returns ``(y, weight_leaf)`` where ``weight_leaf.grad`` is d w."""
-    ndim = w.dim() - 2
-    if variant == "module":
-        output_size = native.get("output_size")
-        module = torch.nn.utils.skip_init(
-            MODULES[ndim], x.shape[-ndim - 1], w.shape[1] * groups, _ints(w.shape[2:]),
-            stride=native.get("stride", 1), padding=native.get("padding", 0),
-            output_padding=native.get("output_padding", 0), dilation=native.get("dilation", 1),
-            groups=groups, bias=bias is not None, device=w.device, dtype=w.dtype,
-        )
-        with torch.no_grad():
-            module.weight.copy_(w)
-            if bias is not None:
-                module.bias.copy_(bias)
-        y = module(x, output_size=None if output_size is None else list(_ints(output_size)))
-        return y, module.weight
-    function = FUNCTIONS[ndim]
-    params = {name: native[name] for name in ("stride", "padding", "output_padding", "dilation") if name in native}
-    if variant == "channels_last":
-        # channels_last exists for 4-D tensors only: an unbatched input gets a batch dim of 1.
-        unbatched = x.dim() == ndim + 1
-        x_last = (x.unsqueeze(0) if unbatched else x).to(memory_format=torch.channels_last)
-        y = function(x_last, w.to(memory_format=torch.channels_last), bias, groups=groups, **params)
-        return (y[0] if unbatched else y), w
-    y = function(x, w, bias, groups=groups, **params)
-    if variant == "emulated":
-        y = y[(Ellipsis, *(slice(start, stop) for start, stop in native["slices"]))]
-    return y, w
+class TorchRuntime(Runtime):
+    def __init__(self):
+        import torch
 
-
-class TorchTarget(Target):
-    framework = "torch"
+        # The suite makes many tiny calls: one thread is fastest and keeps several workers from
+        # oversubscribing the cores. CONVT_TORCH_THREADS overrides (e.g. to measure threaded kernels).
+        torch.set_num_threads(int(os.environ.get("CONVT_TORCH_THREADS", "1")))
+        self._probed: dict[str, bool] = {}
 
     def environment(self) -> dict:
+        import torch
+
         try:
             tf32 = {"cudnn.allow_tf32": torch.backends.cudnn.allow_tf32,
                     "cuda.matmul.allow_tf32": torch.backends.cuda.matmul.allow_tf32}
         except RuntimeError as error:  # flags set through a mix of legacy and new APIs
-            tf32 = {"error": _first_line(error)}
+            tf32 = {"error": first_line(error)}
         conv = getattr(torch.backends.cudnn, "conv", None)
         if conv is not None and hasattr(conv, "fp32_precision"):
             tf32["cudnn.conv.fp32_precision"] = conv.fp32_precision
@@ -174,10 +149,9 @@ class TorchTarget(Target):
             "onednn_dtypes": list(onednn_dtypes()),
         }
 
-    def variants(self) -> tuple[str, ...]:
-        return VARIANTS
-
     def devices(self) -> tuple[str, ...]:
+        import torch
+
         return ("cpu",) + tuple(f"cuda:{index}" for index in range(torch.cuda.device_count()))
 
     def dtypes(self, device: str) -> tuple[str, ...]:
@@ -185,42 +159,177 @@ class TorchTarget(Target):
         (torch 2.13 CPU runs both; older builds raised "not implemented for 'Half'")."""
         if device != "cpu":
             return ("float16", "bfloat16", "float32", "float64")
-        return ("float32", "float64") + tuple(name for name in ("float16", "bfloat16") if _cpu_probe(name))
+        return ("float32", "float64") + tuple(name for name in ("float16", "bfloat16") if self._cpu_probe(name))
 
     def backends(self, device: str, dtype: str) -> tuple[str, ...]:
         """CPU: ``onednn`` (torch's default: ``torch.backends.mkldnn.enabled``, torch's heuristics then
         choose oneDNN where they allow) and ``native`` (disabled) for the dtypes oneDNN has kernels for,
         else ``native`` only; CUDA: ``cudnn`` and ``native`` (``torch.backends.cudnn.enabled``)."""
+        import torch
+
         if device != "cpu":
             return ("cudnn", "native") if torch.backends.cudnn.is_available() else ("native",)
         return ("onednn", "native") if dtype in onednn_dtypes() else ("native",)
 
-    def space(self, variant: str, lane: Lane) -> dict:
-        """channels_last exists for 4-D tensors: that variant draws 2-D cases only."""
-        return {"ndims": (2,)} if variant == "channels_last" else {}
+    def _cpu_probe(self, dtype: str) -> bool:
+        """Whether a tiny grouped, strided, dilated ``conv_transpose2d`` runs on CPU in ``dtype``."""
+        import torch
 
-    def dialect(self, variant: str) -> str:
-        self._check_variant(variant)
-        return "torch"
+        if dtype not in self._probed:
+            kind = getattr(torch, dtype)
+            try:
+                torch.nn.functional.conv_transpose2d(
+                    torch.ones(1, 2, 2, 2, dtype=kind), torch.ones(2, 1, 2, 2, dtype=kind), torch.ones(2, dtype=kind),
+                    stride=2, padding=1, output_padding=1, groups=2, dilation=2)
+                self._probed[dtype] = True
+            except RuntimeError:
+                self._probed[dtype] = False
+        return self._probed[dtype]
 
-    def native(self, variant: str, case: Case) -> dict:
-        """Native parameters for ``case`` (tuples of ints: JSON-friendly); ``NotApplicable`` with the reason."""
-        self._check_variant(variant)
-        geometry = case.geometry
-        if variant == "channels_last" and geometry.ndim != 2:
-            raise NotApplicable(f"torch channels_last: 2-D only (memory format for 4-D tensors); case has {geometry.ndim} spatial dims")
+
+# ---- variants -----------------------------------------------------------------------------------
+
+
+class Functional(Variant):
+    """``F.conv_transpose{1,2,3}d(x, w, bias, stride, padding, output_padding, groups, dilation)``."""
+
+    name, dialect, checks_gradients = "functional", "torch", True
+
+    def native(self, case: Case) -> dict:
         try:
-            if variant == "emulated":
-                params, slices = DIALECT.emulation(geometry)
-                whole = [(0, o) for o in geometry.output_size]
-                return {**_plain(params), "slices": tuple(
-                    whole[dim] if part == slice(None) else (part.start, part.stop) for dim, part in enumerate(slices)
-                )}
-            params = _plain(DIALECT.from_canonical(geometry))
+            return _plain(DIALECT.from_canonical(case.geometry))
         except NotExpressible as error:
             raise NotApplicable(str(error)) from None
-        if variant != "module":
-            return params
+
+    def apply(self, native: dict, x, w, bias, groups: int):
+        """Run on torch tensors; returns ``(y, weight_leaf)`` where ``weight_leaf.grad`` is d w."""
+        import torch
+
+        function = getattr(torch.nn.functional, f"conv_transpose{w.dim() - 2}d")
+        params = {name: native[name] for name in ("stride", "padding", "output_padding", "dilation") if name in native}
+        return function(x, w, bias, groups=groups, **params), w
+
+    def call(self, runtime, native, x, w, bias, groups, lane):
+        import torch
+
+        self._check(native, w)
+        set_precision(lane)
+        set_backend(lane)
+        x_t, w_t, bias_t = _tensor(x, lane), _tensor(w, lane), _tensor(bias, lane)
+        try:
+            with torch.no_grad():
+                y, _ = self.apply(native, x_t, w_t, bias_t, groups)
+        except Exception as error:  # noqa: BLE001  (whatever torch raises is its verdict, recorded as data)
+            raise _framework_error(error) from None
+        return _numpy(y)
+
+    def gradients(self, runtime, native, x, w, bias, groups, upstream, lane):
+        """``(d x, d w)`` of ``sum(upstream * y)`` by ``torch.autograd``, in the lane's dtype."""
+        import torch
+
+        if not self.checks_gradients:
+            return super().gradients(runtime, native, x, w, bias, groups, upstream, lane)
+        set_precision(lane)
+        set_backend(lane)
+        x_t, w_t, bias_t, upstream_t = (_tensor(a, lane) for a in (x, w, bias, upstream))
+        x_t.requires_grad_(True)
+        w_t.requires_grad_(True)
+        try:
+            with torch.enable_grad():
+                y, weight_leaf = self.apply(native, x_t, w_t, bias_t, groups)
+                (y * upstream_t).sum().backward()
+        except Exception as error:  # noqa: BLE001
+            raise _framework_error(error) from None
+        return _numpy(x_t.grad), _numpy(weight_leaf.grad)
+
+    def _check(self, native, w) -> None:
+        """Native parameters this variant cannot even be handed (a suite bug, not a framework verdict)."""
+
+    def repro(self, case: Case, native: dict, lane: Lane) -> str:
+        """Python that computes ``y`` (a torch tensor) from NumPy ``x``, ``w``, ``bias`` with torch's own API."""
+        return "\n".join(_repro_header(lane) + self.repro_call(case, native, _Expressions(case, lane)))
+
+    def repro_call(self, case: Case, native: dict, e: "_Expressions") -> list[str]:
+        call = (f"torch.nn.functional.conv_transpose{case.ndim}d({e.x}, {e.w}, {e.bias}, stride={native['stride']}, "
+                f"padding={native['padding']}, output_padding={native['output_padding']}, "
+                f"dilation={native['dilation']}, groups={case.groups})")
+        return [f"y = {call}"]
+
+
+class Emulated(Functional):
+    """The dialect's ``emulation``: ``F.conv_transpose*d`` with a smaller ``p`` (and ``op`` to append
+    zeros), then ``y[..., start:stop]`` per dim, so ``cb < ca`` is checked too. Native key ``slices``."""
+
+    name, checks_gradients = "emulated", False
+
+    def native(self, case: Case) -> dict:
+        geometry = case.geometry
+        try:
+            params, slices = DIALECT.emulation(geometry)
+        except NotExpressible as error:
+            raise NotApplicable(str(error)) from None
+        whole = [(0, o) for o in geometry.output_size]
+        return {**_plain(params), "slices": tuple(
+            whole[dim] if part == slice(None) else (part.start, part.stop) for dim, part in enumerate(slices)
+        )}
+
+    def apply(self, native, x, w, bias, groups):
+        y, w = super().apply(native, x, w, bias, groups)
+        return y[(Ellipsis, *(slice(start, stop) for start, stop in native["slices"]))], w
+
+    def _check(self, native, w) -> None:
+        if "slices" not in native:
+            # A suite bug, not a framework verdict: keep it out of the FrameworkError net.
+            raise ValueError(f"torch emulated: native parameters need 'slices'; got {sorted(native)}")
+
+    def repro_call(self, case, native, e):
+        index = ", ".join(f"{start}:{stop}" for start, stop in native["slices"])
+        return super().repro_call(case, native, e) + [f"y = y[..., {index}]"]
+
+
+class ChannelsLast(Functional):
+    """2-D only: ``x`` and ``w`` in ``torch.channels_last`` memory format, then the functional call;
+    the result is made contiguous (canonical NCHW) before it leaves."""
+
+    name, checks_gradients = "channels_last", False
+
+    def space(self, lane: Lane) -> dict:
+        return {"ndims": (2,)}  # channels_last exists for 4-D tensors
+
+    def native(self, case: Case) -> dict:
+        if case.ndim != 2:
+            raise NotApplicable(f"torch channels_last: 2-D only (memory format for 4-D tensors); case has {case.ndim} spatial dims")
+        return super().native(case)
+
+    def apply(self, native, x, w, bias, groups):
+        import torch
+
+        # channels_last exists for 4-D tensors only: an unbatched input gets a batch dim of 1.
+        unbatched = x.dim() == w.dim() - 1
+        x_last = (x.unsqueeze(0) if unbatched else x).to(memory_format=torch.channels_last)
+        y, _ = super().apply(native, x_last, w.to(memory_format=torch.channels_last), bias, groups)
+        return (y[0] if unbatched else y), w
+
+    def _check(self, native, w) -> None:
+        if np.ndim(w) != 4:
+            raise NotApplicable("torch channels_last: 2-D only")
+
+    def repro_call(self, case, native, e):
+        batched = case.batch is not None
+        e.x = f"{e.x}{'' if batched else '.unsqueeze(0)'}.to(memory_format=torch.channels_last)"
+        e.w = f"{e.w}.to(memory_format=torch.channels_last)"
+        return super().repro_call(case, native, e) + [f"y = y{'' if batched else '[0]'}.contiguous()"]
+
+
+class Module(Functional):
+    """``nn.ConvTranspose*d(...).forward(x, output_size=o)``; the module derives
+    ``op = o - ((i-1)*s - 2p + d*(k-1) + 1)`` and accepts only ``op <= s-1`` (not ``< d``)."""
+
+    name = "module"
+
+    def native(self, case: Case) -> dict:
+        params = super().native(case)
+        geometry = case.geometry
         native = {key: params[key] for key in ("stride", "padding", "dilation")}
         native["output_size"] = geometry.output_size
         try:
@@ -233,113 +342,65 @@ class TorchTarget(Target):
         assert module_geometry == geometry, (module_geometry, geometry)
         return native
 
-    def forward_native(self, variant, native, x, w, bias, groups, lane):
-        self._check_variant(variant)
-        if variant == "channels_last" and np.ndim(w) != 4:
-            raise NotApplicable("torch channels_last: 2-D only")
-        if variant == "emulated" and "slices" not in native:
-            # A suite bug, not a framework verdict: keep it out of the FrameworkError net below.
-            raise ValueError(f"torch emulated: native parameters need 'slices'; got {sorted(native)}")
-        set_precision(lane)
-        set_backend(lane)
-        x_t, w_t, bias_t = _tensor(x, lane), _tensor(w, lane), _tensor(bias, lane)
-        try:
-            with torch.no_grad():
-                y, _ = _call(variant, native, x_t, w_t, bias_t, groups)
-        except Exception as error:  # noqa: BLE001  (whatever torch raises is its verdict, recorded as data)
-            raise _framework_error(error) from None
-        return _numpy(y)
+    def apply(self, native, x, w, bias, groups):
+        import torch
 
-    def gradient_variants(self) -> tuple[str, ...]:
-        return GRADIENT_VARIANTS
+        ndim = w.dim() - 2
+        output_size = native.get("output_size")
+        module = torch.nn.utils.skip_init(
+            getattr(torch.nn, f"ConvTranspose{ndim}d"), x.shape[-ndim - 1], w.shape[1] * groups, _ints(w.shape[2:]),
+            stride=native.get("stride", 1), padding=native.get("padding", 0),
+            output_padding=native.get("output_padding", 0), dilation=native.get("dilation", 1),
+            groups=groups, bias=bias is not None, device=w.device, dtype=w.dtype,
+        )
+        with torch.no_grad():
+            module.weight.copy_(w)
+            if bias is not None:
+                module.bias.copy_(bias)
+        return module(x, output_size=None if output_size is None else list(_ints(output_size))), module.weight
 
-    def gradients(self, variant, case, x, w, bias, upstream, lane):
-        """``(d x, d w)`` of ``sum(upstream * y)`` by ``torch.autograd``, in the lane's dtype."""
-        if variant not in GRADIENT_VARIANTS:
-            raise NotApplicable(f"torch {variant}: gradients are checked for {', '.join(GRADIENT_VARIANTS)} only")
-        native = self.native(variant, case)
-        set_precision(lane)
-        set_backend(lane)
-        x_t, w_t, bias_t, upstream_t = (_tensor(a, lane) for a in (x, w, bias, upstream))
-        x_t.requires_grad_(True)
-        w_t.requires_grad_(True)
-        try:
-            with torch.enable_grad():
-                y, weight_leaf = _call(variant, native, x_t, w_t, bias_t, case.groups)
-                (y * upstream_t).sum().backward()
-        except Exception as error:  # noqa: BLE001  (whatever torch raises is its verdict, recorded as data)
-            raise _framework_error(error) from None
-        return _numpy(x_t.grad), _numpy(weight_leaf.grad)
-
-    def repro(self, variant: str, case: Case, lane: Lane) -> str:
-        """Python that computes ``y`` (a torch tensor) from NumPy ``x``, ``w``, ``bias`` with torch's own API."""
-        native = self.native(variant, case)
-        dtype, device = f"torch.{lane.dtype}", lane.device
-        convert = f".to(device={device!r}, dtype={dtype})"
-        lines = ["import torch"]
-        if device == "cpu":
-            lines.append(f"torch.backends.mkldnn.enabled = {lane.backend == 'onednn'}  # the lane's backend ({lane.backend})")
-        else:
-            lines.append(f"torch.backends.cudnn.enabled = {lane.backend == 'cudnn'}  # the lane's backend ({lane.backend})")
-        if device.startswith("cuda"):
-            mode = "tf32" if lane.precision == "tf32" else "ieee"
-            lines += [f"torch.backends.cudnn.allow_tf32 = {mode == 'tf32'}",
-                      f"torch.backends.cuda.matmul.allow_tf32 = {mode == 'tf32'}",
-                      f"torch.backends.cudnn.conv.fp32_precision = {mode!r}  # torch >= 2.9"]
-        x_expr, w_expr = f"torch.from_numpy(x){convert}", f"torch.from_numpy(w){convert}"
-        bias_expr = f"torch.from_numpy(bias){convert}" if case.bias else "None"
-        ndim = case.ndim
-        if variant == "module":
-            lines += [
-                (f"module = torch.nn.ConvTranspose{ndim}d({case.in_channels}, {case.out_channels}, {case.kernel_size}, "
-                 f"stride={native['stride']}, padding={native['padding']}, dilation={native['dilation']}, "
-                 f"groups={case.groups}, bias={case.bias}, device={device!r}, dtype={dtype})"),
-                "with torch.no_grad():",
-                f"    module.weight.copy_({w_expr})",
-            ]
-            if case.bias:
-                lines.append(f"    module.bias.copy_({bias_expr})")
-            lines.append(f"    y = module({x_expr}, output_size={list(native['output_size'])})")
-            return "\n".join(lines)
-        if variant == "channels_last":
-            batched = case.batch is not None
-            x_expr = f"{x_expr}{'' if batched else '.unsqueeze(0)'}.to(memory_format=torch.channels_last)"
-            w_expr = f"{w_expr}.to(memory_format=torch.channels_last)"
-        call = (f"torch.nn.functional.conv_transpose{ndim}d({x_expr}, {w_expr}, {bias_expr}, stride={native['stride']}, "
-                f"padding={native['padding']}, output_padding={native['output_padding']}, "
-                f"dilation={native['dilation']}, groups={case.groups})")
-        lines.append(f"y = {call}")
-        if variant == "emulated":
-            index = ", ".join(f"{start}:{stop}" for start, stop in native["slices"])
-            lines.append(f"y = y[..., {index}]")
-        if variant == "channels_last":
-            lines.append(f"y = y{'' if case.batch is not None else '[0]'}.contiguous()")
-        return "\n".join(lines)
-
-    def _check_variant(self, variant: str) -> None:
-        if variant not in VARIANTS:
-            raise ValueError(f"torch has no variant {variant!r}; choose one of {', '.join(VARIANTS)}")
+    def repro_call(self, case, native, e):
+        lines = [
+            (f"module = torch.nn.ConvTranspose{case.ndim}d({case.in_channels}, {case.out_channels}, {case.kernel_size}, "
+             f"stride={native['stride']}, padding={native['padding']}, dilation={native['dilation']}, "
+             f"groups={case.groups}, bias={case.bias}, device={e.device!r}, dtype={e.dtype})"),
+            "with torch.no_grad():",
+            f"    module.weight.copy_({e.w})",
+        ]
+        if case.bias:
+            lines.append(f"    module.bias.copy_({e.bias})")
+        lines.append(f"    y = module({e.x}, output_size={list(native['output_size'])})")
+        return lines
 
 
-def _plain(params: dict) -> dict:
-    """Dialect output with every per-dim value a tuple of ints."""
-    return {key: _ints(value) for key, value in params.items()}
+class _Expressions:
+    """The repro's operand expressions, which a variant may wrap (memory formats)."""
+
+    def __init__(self, case: Case, lane: Lane):
+        self.dtype, self.device = f"torch.{lane.dtype}", lane.device
+        convert = f".to(device={lane.device!r}, dtype={self.dtype})"
+        self.x, self.w = f"torch.from_numpy(x){convert}", f"torch.from_numpy(w){convert}"
+        self.bias = f"torch.from_numpy(bias){convert}" if case.bias else "None"
 
 
-_PROBED: dict[str, bool] = {}
+def _repro_header(lane: Lane) -> list[str]:
+    """The import and the settings that make torch take the lane's kernels and precision."""
+    lines = ["import torch"]
+    if lane.device == "cpu":
+        lines.append(f"torch.backends.mkldnn.enabled = {lane.backend == 'onednn'}  # the lane's backend ({lane.backend})")
+    else:
+        lines.append(f"torch.backends.cudnn.enabled = {lane.backend == 'cudnn'}  # the lane's backend ({lane.backend})")
+        mode = "tf32" if lane.precision == "tf32" else "ieee"
+        lines += [f"torch.backends.cudnn.allow_tf32 = {mode == 'tf32'}",
+                  f"torch.backends.cuda.matmul.allow_tf32 = {mode == 'tf32'}",
+                  f"torch.backends.cudnn.conv.fp32_precision = {mode!r}  # torch >= 2.9"]
+    return lines
 
 
-def _cpu_probe(dtype: str) -> bool:
-    """Whether a tiny grouped, strided, dilated ``conv_transpose2d`` runs on CPU in ``dtype``."""
-    if dtype not in _PROBED:
-        try:
-            x = torch.ones(1, 2, 2, 2, dtype=DTYPES[dtype])
-            w = torch.ones(2, 1, 2, 2, dtype=DTYPES[dtype])
-            F.conv_transpose2d(x, w, torch.ones(2, dtype=DTYPES[dtype]), stride=2, padding=1, output_padding=1, groups=2, dilation=2)
-            _PROBED[dtype] = True
-        except RuntimeError:
-            _PROBED[dtype] = False
-    return _PROBED[dtype]
-
-
-TARGET = TorchTarget()
+TARGET = Target(
+    framework="torch",
+    requires=("torch",),
+    variants=(Functional(), Emulated(), Module(), ChannelsLast()),
+    load=TorchRuntime,
+    backends=("onednn", "native", "cudnn"),
+)
