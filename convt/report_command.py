@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from conformance.records import RECORDS_FILE, read_run
+from conformance.records import RECORDS_FILE
+from reports.load import read_records_dir
 from reports.summary import build_summary
 from reports.write import write_reports
 
@@ -31,17 +32,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     directory = Path(args.directory)
-    if not directory.exists():
-        raise CliError(f"no such directory: {str(directory)!r}")
-    if not directory.is_dir():
-        raise CliError(f"not a directory: {str(directory)!r}")
-    path = directory / RECORDS_FILE
-    if not path.is_file():
-        raise CliError(f"no {RECORDS_FILE} in {str(directory)!r} (run the suite with --report-dir {directory})")
-    try:
-        run_line, records = read_run(path)  # ValueError naming the line for malformed JSON, lines or fields
-    except UnicodeDecodeError:
-        raise CliError(f"{path}: not a text file") from None
+    path, run_line, records = read_records_dir(directory)  # ValueError: main prints it as one line, exit 2
     if not run_line and not records:
         raise CliError(f"{path}: empty: no run line and no records")
     try:

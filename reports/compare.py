@@ -31,12 +31,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
-
-from conformance.records import RECORDS_FILE, read_run
 
 from .discrepancies import FAILURE_OUTCOMES, discrepancies, discrepancy_id
 from .gateable import gate_problem
+from .load import read_records_dir
 from .validate import record_problem, run_line_problem
 
 # A real regression (a lost bias, a wrong crop, a precision drop to bfloat16) moves the error/bound
@@ -98,16 +96,8 @@ def load(directory, side: str = "") -> tuple[dict, list]:
     """``(run, records)`` of a gateable run's ``directory/records.jsonl``; ``ValueError`` with one clear
     line otherwise, starting with ``side`` (``baseline``, ``candidate``) so the user knows which."""
     prefix = f"{side} " if side else ""
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise ValueError(f"{prefix}{directory}: no such directory (the --report-dir of a conformance run)")
-    path = directory / RECORDS_FILE
-    if not path.is_file():
-        raise ValueError(f"{prefix}{path}: not found; run `pytest --pyargs conformance --report-dir {directory}` first")
     try:
-        run, records = read_run(path)  # ValueError naming the line for malformed JSON, lines or fields
-    except UnicodeDecodeError:
-        raise ValueError(f"{prefix}{path}: not UTF-8 text") from None
+        path, run, records = read_records_dir(directory)
     except ValueError as error:
         raise ValueError(f"{prefix}{error}") from None
     if not run:

@@ -221,6 +221,7 @@ def _write(name, text):
     "setup, args, expected",
     [
         (None, ("{base}", "{tmp}/nowhere"), "no such directory"),
+        (lambda tmp: (tmp / "file").write_text(""), ("{base}", "{tmp}/file"), "candidate {tmp}/file: not a directory"),
         (lambda tmp: (tmp / "empty").mkdir(), ("{base}", "{tmp}/empty"), "records.jsonl: not found"),
         (_write("bad", '{"run": {"a": 1}}\n{"check": "forward"\n'), ("{base}", "{tmp}/bad"), "records.jsonl:2: not a record"),
         (_write("list", '{"run": {"a": 1}}\n[1, 2]\n'), ("{base}", "{tmp}/list"), "not a record"),
@@ -230,7 +231,7 @@ def _write(name, text):
         (None, ("{base}", "{base}", "--growth", "x"), "--growth: expected a number"),
         (None, ("{base}",), "the following arguments are required"),
     ],
-    ids=["missing-dir", "missing-records", "malformed-line", "not-an-object", "empty", "growth-0", "growth-negative", "growth-text", "one-dir"],
+    ids=["missing-dir", "a-file", "missing-records", "malformed-line", "not-an-object", "empty", "growth-0", "growth-negative", "growth-text", "one-dir"],
 )
 def test_cli_bad_input_is_one_line_exit_2(runs, tmp_path, capsys, setup, args, expected):
     base, _ = runs([record()], [record()])
@@ -239,7 +240,7 @@ def test_cli_bad_input_is_one_line_exit_2(runs, tmp_path, capsys, setup, args, e
     argv = [arg.format(base=base, tmp=tmp_path) for arg in args]
     code, out, err = run_main(capsys, "compare", *argv)
     assert code == 2 and out == ""
-    assert err.startswith("convt: error: ") and err.count("\n") == 1 and expected in err
+    assert err.startswith("convt: error: ") and err.count("\n") == 1 and expected.format(tmp=tmp_path) in err
 
 
 def test_compare_rejects_a_growth_below_one(runs):

@@ -192,9 +192,30 @@ def test_options_and_runtime_default():
     assert DIALECT.name == ONNXRUNTIME.name == "onnx"
     assert DIALECT.defaults()["runtime"] == "reference" and ONNXRUNTIME.defaults()["runtime"] == "onnxruntime"
     assert {o.name for o in DIALECT.options} == {"strides", "pads", "auto_pad", "output_padding", "output_shape",
-                                                 "dilations", "runtime"}
+                                                 "dilations", "group", "runtime"}
     with pytest.raises(ValueError):
         OnnxDialect("tensorrt")
+
+
+# ---- the group attribute and groups= ----------------------------------------------------------------
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_group_attribute_agrees_with_groups(runtime):
+    """Either spelling alone, or both equal, give the plain geometry: grouping changes no crop."""
+    plain = DIALECT.to_canonical(3, 2, strides=2, runtime=runtime)
+    for spelling in (dict(group=2), dict(groups=2), dict(groups=2, group=2)):
+        assert DIALECT.to_canonical(3, 2, strides=2, runtime=runtime, **spelling) == plain, spelling
+
+
+def test_group_attribute_that_disagrees_with_groups_is_rejected():
+    with pytest.raises(Rejected, match=r"group=3 disagrees with groups=2"):
+        DIALECT.to_canonical(3, 2, groups=2, group=3)
+
+
+@pytest.mark.parametrize("group", [0, -1])
+def test_group_below_1_is_rejected_in_onnxruntime_words(group):
+    with pytest.raises(Rejected, match=rf"group count is <= 0 group: {group}"):
+        DIALECT.to_canonical(3, 2, group=group)
 
 
 # ---- from_canonical ---------------------------------------------------------------------------------
@@ -305,9 +326,9 @@ def check_against_dialect(modules, runtime, config, seed):
     if config["bias"]:
         feeds["b"] = rng.integers(-3, 4, g * mg).astype(np.float32)
     attributes = config["attributes"]
-    native = {key: value for key, value in attributes.items() if key != "group"}
     try:
-        geometry = DIALECT.to_canonical(config["i"], config["k"], runtime=runtime, **native)
+        # The node's own attributes, group included, and the operands' group count: they must agree.
+        geometry = DIALECT.to_canonical(config["i"], config["k"], runtime=runtime, groups=g, **attributes)
     except Rejected:
         event("rejected")
         try:
@@ -336,6 +357,15 @@ def test_onnxruntime_agrees_with_dialect_and_oracle(onnx_modules, config, seed):
 def test_reference_agrees_with_dialect_and_oracle(onnx_modules, config, seed):
     """1-D (the product-only block check cannot bite), one group, no bias (its value bugs are elsewhere)."""
     check_against_dialect(onnx_modules, "reference", config, seed)
+
+
+@pytest.mark.parametrize("group", [0, -1])
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_group_below_1_fails_in_both_runtimes(onnx_modules, runtime, group):
+    """Why the dialect rejects it: onnxruntime says 'group count is <= 0'; the reference fails in numpy."""
+    feeds = dict(x=np.ones((1, 2, 3), np.float32), w=np.ones((2, 1, 2), np.float32))
+    with pytest.raises(onnx_modules[3] + (ValueError, ZeroDivisionError)):
+        run_model(onnx_modules, runtime, dict(group=group), feeds)
 
 
 @pytest.mark.parametrize("row", SECTION_3, ids=lambda row: str(row[0]))

@@ -201,7 +201,9 @@ def test_a_native_section_names_its_dialect_and_canonical_terms(page):
     known = next(r for r in sample_records() if r.outcome == "known")
     start = re.search(rf'<section [^>]*id="d\d+-{discrepancy_id(known)}"', page).start()
     section = page[start: page.index("</section>", start)]
-    assert "get_dialect(&#39;torch&#39;).to_canonical((3,), (2,), dilation=(1,), output_padding=(1,), padding=(1,), stride=(2,))" in section
+    # Every dialect takes groups= (Dialect.to_canonical), so the snippet passes the case's count.
+    assert ("get_dialect(&#39;torch&#39;).to_canonical((3,), (2,), groups=1, dilation=(1,), output_padding=(1,), "
+            "padding=(1,), stride=(2,))") in section
     assert "native case, mapped by its dialect" in section and "https://github.com/pytorch/pytorch/issues/127734" in section
 
 
@@ -354,7 +356,8 @@ def test_convt_report_round_trip(tmp_path, capsys):
     (lambda d: _write(d / RECORDS_FILE, '{"run": {}}\nnot json\n').parent, "records.jsonl:2: not a record"),
     (lambda d: _write(d / RECORDS_FILE, "[1, 2]\n").parent, "every line must be a JSON object"),
     (lambda d: _write(d / RECORDS_FILE, "").parent, "empty"),
-], ids=["missing-directory", "no-records", "a-file", "missing-fields", "not-json", "not-an-object", "empty"])
+    (lambda d: _write_bytes(d / RECORDS_FILE, b'{"run": {}}\n\xff\n').parent, "records.jsonl: not UTF-8 text"),
+], ids=["missing-directory", "no-records", "a-file", "missing-fields", "not-json", "not-an-object", "empty", "not-utf8"])
 def test_convt_report_bad_input_is_one_line_and_exit_2(tmp_path, capsys, setup, message):
     target = setup(tmp_path)
     assert main(["report", str(target)]) == 2
@@ -365,6 +368,11 @@ def test_convt_report_bad_input_is_one_line_and_exit_2(tmp_path, capsys, setup, 
 
 def _write(path: Path, text: str) -> Path:
     path.write_text(text)
+    return path
+
+
+def _write_bytes(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
     return path
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..geometry import Geometry
+from ..geometry import Geometry, is_int
 
 
 class Rejected(ValueError):
@@ -37,7 +37,7 @@ class Option:
 
     ``kind`` is ``"per_dim"`` (an int or one int per dim), ``"padding"`` (an int, per-dim ints,
     ``(before, after)`` pairs, or one of ``choices``), ``"choice"`` (one of ``choices``), ``"flag"``
-    (a bool) or ``"sizes"`` (one output length per dim, or None).
+    (a bool), ``"sizes"`` (one output length per dim, or None) or ``"int"`` (one int for the whole call).
     """
 
     name: str
@@ -56,12 +56,27 @@ class Dialect(abc.ABC):
     channels_last_default: bool = False
 
     @abc.abstractmethod
-    def to_canonical(self, input_size, kernel_size, **native) -> Geometry:
-        """Canonical geometry for these native parameters; ``Rejected`` where the framework raises."""
+    def to_canonical(self, input_size, kernel_size, *, groups: int = 1, **native) -> Geometry:
+        """Canonical geometry for these native parameters; ``Rejected`` where the framework raises.
+
+        ``groups`` is the channel-group count of the operands. The geometry itself does not depend on
+        it, but some APIs need it to map their parameters (jax: only ``conv_general_dilated`` has
+        ``feature_group_count``; ONNX: the ``group`` attribute must match). A dialect whose
+        ``supports_groups`` is False raises ``NotExpressible`` for ``groups > 1``
+        (:meth:`require_groups`).
+        """
 
     @abc.abstractmethod
     def from_canonical(self, geometry: Geometry) -> dict:
         """Native parameters that give ``geometry``; ``NotExpressible`` (with the reason) where none do."""
+
+    def require_groups(self, groups: int) -> None:
+        """``NotExpressible`` where this API has no channel groups and ``groups > 1``; ``ValueError``
+        for a ``groups`` that is not a positive int (the caller's mistake, not the framework's rule)."""
+        if not is_int(groups) or groups < 1:
+            raise ValueError(f"groups must be a positive integer; got groups={groups!r}")
+        if groups > 1 and not self.supports_groups:
+            raise NotExpressible(f"{self.name} has no grouped transposed convolution (groups={groups})")
 
     def same_conventions(self, input_size: int, kernel_size: int, stride: int, dilation: int = 1) -> dict:
         """1-D canonical geometry of each of this API's 'SAME'-like modes, by label; a ``str`` value is

@@ -125,6 +125,7 @@ class JaxDialect(Dialect):
 
     def to_canonical(self, input_size, kernel_size, *, groups: int = 1, **native) -> Geometry:
         """Canonical geometry; ``Rejected`` where jax raises, ``EmptyOutput`` where it returns length 0."""
+        self.require_groups(groups)
         native = self.native(**native)
         api = _api(native)
         ndim = spatial_rank(input_size, kernel_size)

@@ -49,9 +49,11 @@ class KerasDialect(Dialect):
         Option("backend", "choice", "tensorflow", "the KERAS_BACKEND the layer runs on", choices=BACKENDS),
     )
 
-    def to_canonical(self, input_size, kernel_size, **native) -> Geometry:
+    def to_canonical(self, input_size, kernel_size, *, groups: int = 1, **native) -> Geometry:
         """Crops per the module docstring; ``Rejected`` where Keras or its backend raises; ``EmptyOutput``
-        (from the tensorflow dialect) for the empty 'same' output of ``i = 1``, even ``K``, ``op = 0``."""
+        (from the tensorflow dialect) for the empty 'same' output of ``i = 1``, even ``K``, ``op = 0``;
+        ``NotExpressible`` for ``groups > 1`` (Conv*DTranspose has no groups argument)."""
+        self.require_groups(groups)
         native = self.native(**native)
         ndim = spatial_rank(input_size, kernel_size)
         input_size = positive(per_dim(input_size, ndim, "input_size"), "input_size")

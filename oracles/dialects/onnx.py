@@ -1,8 +1,9 @@
 """ONNX ``ConvTranspose`` in canonical terms, for two runtimes (pure arithmetic; onnx is never imported).
 
 Attributes: ``strides``, ``dilations``, ``pads = [b_1.., e_1..]``, ``auto_pad`` (NOTSET, SAME_UPPER,
-SAME_LOWER, VALID), ``output_padding``, ``output_shape``, ``group``. Weight ``(C_in, C_out/group, *k)``
-is the canonical layout. Per spatial dim, ``K = d*(k-1) + 1``, ``L = (i-1)*s + K``; the spec says::
+SAME_LOWER, VALID), ``output_padding``, ``output_shape``, ``group`` (it must agree with ``groups=``).
+Weight ``(C_in, C_out/group, *k)`` is the canonical layout. Per spatial dim, ``K = d*(k-1) + 1``,
+``L = (i-1)*s + K``; the spec says::
 
     pads:             cb = b,  ca = e - op
     SAME_*:           T = K - s + op (total padding for o = i*s); UPPER cb = floor(T/2), LOWER cb = ceil(T/2)
@@ -57,15 +58,19 @@ class OnnxDialect(Dialect):
             Option("output_padding", "per_dim", 0, "extra length at the end of every spatial dim"),
             Option("output_shape", "sizes", None, "spatial output shape; pads are derived from it"),
             Option("dilations", "per_dim", 1, "kernel dilation per spatial dim"),
+            Option("group", "int", None, "the group attribute; None (absent) means the groups= count"),
             Option("runtime", "choice", runtime, "which implementation's behaviour to model", RUNTIMES),
         )
 
-    def to_canonical(self, input_size, kernel_size, *, strides=1, pads=None, auto_pad="NOTSET", output_padding=0,
-                     output_shape=None, dilations=1, runtime=None) -> Geometry:
+    def to_canonical(self, input_size, kernel_size, *, groups: int = 1, strides=1, pads=None, auto_pad="NOTSET",
+                     output_padding=0, output_shape=None, dilations=1, group=None, runtime=None) -> Geometry:
         """Canonical geometry of ConvTranspose under ``runtime`` (default: this dialect's runtime).
 
-        Raises ``Rejected`` where that runtime raises, with its rule in the message.
+        Raises ``Rejected`` where that runtime raises, with its rule in the message, and where the
+        ``group`` attribute and ``groups`` (the operands' channel-group count) are both given and differ.
         """
+        self.require_groups(groups)
+        _check_group(groups, group)
         runtime = self.runtime if runtime is None else runtime
         if runtime not in RUNTIMES:
             raise ValueError(f"runtime must be one of {RUNTIMES}; got {runtime!r}")
@@ -155,6 +160,25 @@ def onnx_pads(pads, ndim: int) -> tuple[tuple[int, int], ...]:
             return tuple((int(b), int(e)) for b, e in pairs)
     raise ValueError(f"pads must be an int, {ndim} ints, {2 * ndim} ints [b.., e..] or {ndim} (b, e) pairs; "
                      f"got pads={pads!r}")
+
+
+def _check_group(groups: int, group) -> None:
+    """``group`` (the attribute; None where absent) must be a positive int that agrees with ``groups``.
+
+    ``groups=1`` is the keyword's default, so only ``groups > 1`` counts as given. A mismatch need not
+    raise (where ``C_in`` divides by ``group`` both runtimes run the node and compute another
+    convolution), so the dialect refuses it: its geometry would describe a computation the node does not do.
+    """
+    if group is None:
+        return
+    if not is_int(group):
+        raise ValueError(f"group must be an int; got group={group!r}")
+    if group < 1:
+        # onnxruntime's wording; onnx.reference fails too (ZeroDivisionError or a reshape ValueError).
+        raise Rejected(f"group count is <= 0 group: {group}")
+    if groups != 1 and group != groups:
+        raise Rejected(f"the ConvTranspose attribute group={group} disagrees with groups={groups}, the operands' "
+                       f"channel-group count: give one of them, or the same value")
 
 
 def _split(total: int, upper: bool) -> tuple[int, int]:

@@ -94,9 +94,11 @@ class TensorFlowDialect(Dialect):
         padding, pads = _padding(native["padding"], ndim, channels_last)
         return NativeArgs(input_size, kernel_size, output_size, stride, dilation, padding, pads, data_format)
 
-    def to_canonical(self, input_size, kernel_size, **native) -> Geometry:
+    def to_canonical(self, input_size, kernel_size, *, groups: int = 1, **native) -> Geometry:
         """Crops per the module docstring; ``Rejected`` where TF raises, whatever the build;
-        ``EmptyOutput`` for an ``output_shape`` with a 0."""
+        ``EmptyOutput`` for an ``output_shape`` with a 0. ``groups`` changes no crop (TF infers it from
+        the channel counts); which builds run it is :func:`cpu_support`'s business."""
+        self.require_groups(groups)
         args = self.parse(input_size, kernel_size, **native)
         crop_before, crop_after = [], []
         per_dim_args = zip(args.input_size, args.stride, args.full_size, args.output_size, args.pads)
@@ -262,7 +264,7 @@ def cpu_outcome(input_size, kernel_size, *, dtype="float32", onednn: bool = True
     onednn_path = uses_onednn(dtype=dtype, onednn=onednn, padding=native.get("padding", "SAME"))
     reason = cpu_support(input_size, kernel_size, dtype=dtype, onednn=onednn, groups=groups, **native)
     try:
-        geometry = DIALECT.to_canonical(input_size, kernel_size, **native)
+        geometry = DIALECT.to_canonical(input_size, kernel_size, groups=groups, **native)
     except Rejected as exc:
         geometry = onednn_valid_prefix(input_size, kernel_size, **native) if onednn_path else None
         if geometry is None:

@@ -34,13 +34,14 @@ class TorchDialect(Dialect):
         Option("output_size", "sizes", None, "module form: forward(x, output_size=o); overrides output_padding"),
     )
 
-    def to_canonical(self, input_size, kernel_size, *, stride=1, padding=0, output_padding=0, dilation=1,
-                     output_size=None) -> Geometry:
+    def to_canonical(self, input_size, kernel_size, *, groups: int = 1, stride=1, padding=0, output_padding=0,
+                     dilation=1, output_size=None) -> Geometry:
         """``cb = p``, ``ca = p - op`` per dim; with ``output_size``, ``op = o - ((i-1)*s - 2p + d*(k-1) + 1)``.
 
         Raises ``Rejected`` (torch's wording) where torch raises, in torch's order: the module's
         ``output_size`` range check (Python, before the kernel), then the kernel's checks.
         """
+        self.require_groups(groups)
         if isinstance(padding, str):
             # The functional form raises TypeError; nn.ConvTranspose*d(padding='same') is accepted by
             # the constructor and fails at forward (pytorch#95123). Either way: no string padding.
