@@ -12,13 +12,14 @@ draws them; "checked of drawn" is the share of draws that became checks. Times t
 """
 
 import argparse
-import importlib.util
 import sys
 import time
 
 from hypothesis import given, settings
 
-from conformance.runner import Runner, TargetLane
+from conformance import targets
+from conformance.lanes import TargetLane
+from conformance.runner import Runner
 from conformance.backends import workers
 from conformance.strategies import lane_cases
 from conformance.targets.base import Lane
@@ -55,7 +56,7 @@ class Timed:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=60)
-    parser.add_argument("--frameworks", default=",".join(f for f in ("torch", "tensorflow", "jax") if importlib.util.find_spec(f)))
+    parser.add_argument("--frameworks", default=",".join(name for name, target in targets.targets().items() if target.installed()))
     args = parser.parse_args(argv)
     pool = WorkerPool(timeout=300)
     print(f"{args.examples} cases drawn per lane from what it can run (its space), CPU float32 lanes, one run")
@@ -64,19 +65,19 @@ def main(argv=None):
         for framework in filter(None, args.frameworks.split(",")):
             for worker in workers(framework):
                 start = time.perf_counter()
-                variants = pool.call(worker, "variants")  # the first call also loads the framework
+                pool.call(worker, "environment")  # the first call loads the framework
                 print(f"{worker}: worker start and import {time.perf_counter() - start:.1f} s")
                 for backend in pool.call(worker, "backends", "cpu", "float32"):
-                    for variant in variants:
+                    for variant in targets.get(worker).variants:
                         lane = Lane("cpu", "float32", "default", backend)
-                        if pool.call(worker, "lane_support", variant, lane):
+                        if variant.lane_support(lane):
                             continue
-                        space = pool.call(worker, "space", variant, lane)
+                        space = variant.space(lane)
                         drawn = draw_cases(args.examples, space)
                         runner = Runner(pool, emit=lambda record, verdict: None)
                         runner.pool = _TimedPool(pool)
                         runner._expected = Timed(runner._expected)
-                        target = TargetLane(worker, framework, variant, lane, space=space)
+                        target = TargetLane(worker, framework, variant.name, lane, space=space)
                         runner.forward(target, drawn[0])  # warm-up: first-call compilation, caches
                         runner.pool.seconds, runner._expected.seconds = 0.0, 0.0
                         start = time.perf_counter()

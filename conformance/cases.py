@@ -130,10 +130,10 @@ def case_from_data(data: dict) -> Case | NativeCase:
     if unknown or missing:
         problem = "; ".join(part for part in (unknown and f"unknown fields {sorted(unknown)}", missing and f"missing fields {sorted(missing)}") if part)
         raise ValueError(f"not a {kind.__name__}: {problem}")
-    values = {name: _tuples(value) if isinstance(value, list) else value for name, value in data.items()}
+    values = {name: tuples(value) if isinstance(value, list) else value for name, value in data.items()}
     return kind(**values)
 
 
-def _tuples(value):
+def tuples(value):
     """JSON's lists back into (nested) tuples."""
-    return tuple(_tuples(item) for item in value) if isinstance(value, (list, tuple)) else value
+    return tuple(tuples(item) for item in value) if isinstance(value, (list, tuple)) else value

@@ -35,6 +35,8 @@ from pathlib import Path
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
+from .cases import Case, case_from_data, tuples
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -44,59 +46,43 @@ DEFAULT_FILE = Path(__file__).with_name("known_discrepancies.toml")
 REQUIRED = ("id", "framework", "versions", "reason", "link")
 
 
-def _native(record) -> dict:
-    return record.native or {}
+def _geometry(case):
+    """The case's canonical geometry: its own, or its dialect's mapping of a native case."""
+    return case.geometry if isinstance(case, Case) else case.canonical().geometry
 
 
-def _torch_output_lengths(record) -> list[int]:
-    """``(i-1)*s - 2p + d*(k-1) + op + 1`` per dim, from a torch-dialect record's case and parameters."""
-    native, case = _native(record), record.case
-    ndim = len(case["input_size"])
+def _torch_output_lengths(case, native) -> list[int]:
+    """``(i-1)*s - 2p + d*(k-1) + op + 1`` per dim, from a torch-dialect case and its parameters."""
     if native.get("output_size") is not None:  # the module form asks for its output length directly
         return list(native["output_size"])
 
     def dims(name, default):
         value = native.get(name, default)
-        return [value] * ndim if isinstance(value, int) else list(value)
+        return [value] * case.ndim if isinstance(value, int) else list(value)
 
     return [
         (i - 1) * s - 2 * p + d * (k - 1) + op + 1
-        for i, k, s, p, op, d in zip(case["input_size"], case["kernel_size"], dims("stride", 1), dims("padding", 0), dims("output_padding", 0), dims("dilation", 1))
+        for i, k, s, p, op, d in zip(case.input_size, case.kernel_size, dims("stride", 1), dims("padding", 0), dims("output_padding", 0), dims("dilation", 1))
     ]
 
 
-def _tf_conv3d_same_offset(record) -> bool:
+def _tf_conv3d_same_offset(case, native) -> bool:
     """3-D 'SAME' with an output at least 2 longer than the full length L in some dim (the entry's
     ``backends`` keeps it to the Eigen lanes)."""
-    from oracles.geometry import Geometry
-
-    case = record.case
-    if len(case["input_size"]) != 3 or _native(record).get("padding") != "SAME":
+    if case.ndim != 3 or native.get("padding") != "SAME":
         return False
-    geometry = Geometry.from_arguments(case["input_size"], case["kernel_size"], stride=case["stride"], padding=[tuple(p) for p in case["padding"]], output_padding=case["output_padding"], dilation=case["dilation"])
+    geometry = _geometry(case)
     return any(o - L >= 2 for L, o in zip(geometry.full_size, geometry.output_size))
 
 
-def _canonical_geometry(record):
-    """The record's geometry in canonical terms: from a canonical case, or through the dialect for a native one."""
-    from oracles.dialects import get_dialect
-    from oracles.geometry import Geometry
-
-    case = record.case
-    if "stride" in case:
-        return Geometry.from_arguments(case["input_size"], case["kernel_size"], stride=case["stride"], padding=[tuple(p) for p in case["padding"]], output_padding=case["output_padding"], dilation=case["dilation"])
-    native = {k: tuple(tuple(x) if isinstance(x, list) else x for x in v) if isinstance(v, list) else v for k, v in _native(record).items()}
-    return get_dialect(case["dialect"]).to_canonical(case["input_size"], case["kernel_size"], **native)
-
-
-def _xla_negative_low_padding(record) -> bool:
+def _xla_negative_low_padding(case, native) -> bool:
     """XLA lowers a transposed convolution to a correlation padded by ``(K-1-cb, K-1-ca)``; the Eigen
     kernel misreads a dim padded by ``low < 0 < high <= -low``, with at most 16 input channels."""
     try:
-        geometry = _canonical_geometry(record)
+        geometry = _geometry(case)
     except ValueError:
         return False
-    if record.case["groups"] * record.case["in_per_group"] > 16:
+    if case.in_channels > 16:
         return False
     return any(
         (K - 1 - cb) < 0 < (K - 1 - ca) <= -(K - 1 - cb)
@@ -104,26 +90,24 @@ def _xla_negative_low_padding(record) -> bool:
     )
 
 
-def _keras_bias_on_last_axis(record) -> bool:
+def _keras_bias_on_last_axis(case, native) -> bool:
     """A channels_first Keras layer whose last output length equals its filter count (see the keras dialect)."""
     from oracles.dialects.keras import bias_on_last_axis
 
-    native = {k: v for k, v in _native(record).items() if k in ("strides", "padding", "output_padding", "dilation_rate", "data_format", "backend")}
+    native = {k: v for k, v in native.items() if k in ("strides", "padding", "output_padding", "dilation_rate", "data_format", "backend")}
     try:
-        geometry = _canonical_geometry(record)
-        native = {k: tuple(v) if isinstance(v, list) else v for k, v in native.items()}
-        return bias_on_last_axis(geometry.output_size, record.case["groups"] * record.case["out_per_group"], **native)
+        return bias_on_last_axis(_geometry(case).output_size, case.out_channels, **native)
     except (ValueError, TypeError, KeyError):
         return False
 
 
-# Named conditions an entry can require, over the record of the failing check.
+# Named conditions an entry can require, over the failing check's case and native parameters.
 PREDICATES = {
     "keras_bias_on_last_axis": _keras_bias_on_last_axis,
     "xla_negative_low_padding": _xla_negative_low_padding,
     "tf_conv3d_same_offset": _tf_conv3d_same_offset,
-    "explicit_padding": lambda record: not isinstance(_native(record).get("padding"), str),
-    "torch_zero_output_length": lambda record: 0 in _torch_output_lengths(record) and min(_torch_output_lengths(record)) >= 0,
+    "explicit_padding": lambda case, native: not isinstance(native.get("padding"), str),
+    "torch_zero_output_length": lambda case, native: 0 in _torch_output_lengths(case, native) and min(_torch_output_lengths(case, native)) >= 0,
 }
 
 
@@ -156,7 +140,12 @@ class Discrepancy:
         return True
 
     def matches(self, record) -> bool:
-        return self.covers(record) and (not self.predicate or PREDICATES[self.predicate](record))
+        if not self.covers(record):
+            return False
+        if not self.predicate:
+            return True
+        native = {key: tuples(value) for key, value in (record.native or {}).items()}
+        return PREDICATES[self.predicate](case_from_data(record.case), native)
 
 
 def _version_in(version: str, specifier: str) -> bool:

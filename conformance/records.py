@@ -28,7 +28,7 @@ PROPERTY = "convt_record"
 class Record:
     """One check: what ran where, what it was compared with, and the outcome."""
 
-    check: str  # forward, native, gradient-input, gradient-weight, linearity, batch-split, determinism, same-agreement, unsupported-rule
+    check: str  # one of conformance.check_kinds.ALL
     target: str  # "<framework>.<variant>", e.g. "torch.functional"
     framework: str
     version: str
@@ -36,7 +36,7 @@ class Record:
     dtype: str
     precision: str
     outcome: str  # see conformance.checks: pass, mismatch, shape-mismatch, error-mismatch, unsupported, crash, timeout, known, not-applicable
-    case: dict  # the canonical case (or the native case's operand recipe)
+    case: dict  # the case's to_data() form: conformance.cases.case_from_data(record.case) gives it back
     native: dict | None = None  # the parameters the framework was called with
     message: str = ""
     max_abs_error: float | None = None
@@ -50,7 +50,7 @@ class Record:
     test: str = ""  # the pytest node id, filled in by the plugin
     environment: str = ""  # key of the environment that decides support (e.g. "onednn=1")
     # The backend path the lane forces (TensorFlow "onednn"/"eigen", PyTorch "onednn"/"native",
-    # "cudnn"/"native" on CUDA, JAX "xla"; "default" where the target has one path).
+    # "cudnn"/"native" on CUDA; "default" where the target has one path).
     backend: str = "default"
 
     def to_json(self) -> str:

@@ -14,6 +14,11 @@ from hypothesis import strategies as st
 from .cases import Case
 
 
+# Spatial input lengths the native strategies draw, by spatial rank: small products of sizes keep the
+# oracle and the framework calls cheap.
+MAX_NATIVE_INPUT = {1: 6, 2: 4, 3: 3}
+
+
 @st.composite
 def canonical_dims(draw, *, max_input=5, max_kernel=4, max_stride=4, max_dilation=3, max_extension=2):
     """One spatial dim: ``(i, k, s, d, (crop_before, crop_after + op), op)``.

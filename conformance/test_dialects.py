@@ -1,28 +1,35 @@
 """Each framework driven in its own parameter space: it raises exactly where its dialect says it
-rejects, and elsewhere has the documented output size and the oracle's values."""
+rejects, and elsewhere has the documented output size and the oracle's values.
+
+The parameter spaces are the native strategies of the dialects a target's variants speak
+(``conformance.native.<dialect>``), read from the target registry: a new target with a strategy for its
+dialect is tested here without this module changing.
+"""
 
 import dataclasses
 import importlib
+import importlib.util
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from . import targets
 from .assertions import assert_verdict
-from .plugin import frameworks
+from .parametrize import frameworks
 
-# The dialects each framework's variants speak (modules under conformance/native/).
-NATIVE = {"torch": ("torch",), "tensorflow": ("tensorflow", "keras"), "jax": ("jax",)}
+
+def native_modules(framework: str) -> list:
+    """The native-strategy modules of the dialects ``framework``'s variants speak."""
+    names = [f"conformance.native.{dialect}" for dialect in targets.get(framework).dialects]
+    return [importlib.import_module(name) for name in names if importlib.util.find_spec(name) is not None]
 
 
 def native_cases(framework, spaces=None):
-    """The framework's native strategies; ``spaces`` (variant -> ``Target.space``) keeps TensorFlow's to its lane."""
-    modules = [importlib.import_module(f"conformance.native.{name}") for name in NATIVE[framework]]
-    if spaces is None or framework != "tensorflow":
-        return st.one_of(*[module.native_cases() for module in modules])
-    return st.one_of(*[module.native_cases(spaces=spaces) for module in modules])
+    """The framework's native strategies; ``spaces`` (variant -> ``Variant.space``) keeps them to the lane."""
+    return st.one_of(*[module.native_cases(spaces=spaces) for module in native_modules(framework)])
 
 
-@frameworks(*NATIVE, one_variant=True)
+@frameworks(*(name for name in targets.frameworks() if native_modules(name)), one_variant=True)
 @given(data=st.data())
 def test_dialect_parameters(convt, runner, target, data):
     spaces = {t.variant: t.space for t, skip in convt.lanes() if skip is None and t.worker == target.worker and t.lane == target.lane}

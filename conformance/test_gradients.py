@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from .assertions import assert_verdict
-from .plugin import gradient_check
+from .parametrize import gradient_check
 from .strategies import lane_cases
 
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from .assertions import assert_verdict
 from .cases import NativeCase
-from .plugin import frameworks
+from .parametrize import frameworks
 from .strategies import batched_cases, lane_cases
 
 

@@ -8,7 +8,7 @@ import dataclasses
 
 import pytest
 
-from .cases import Case, NativeCase
+from .cases import case_from_data
 from .checks import FAILURES, KNOWN
 from .known import KnownDiscrepancies
 
@@ -17,15 +17,11 @@ def _entries():
     return [entry for entry in KnownDiscrepancies.load().entries if entry.example]
 
 
-def _tuples(value):
-    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
-
-
 @pytest.mark.parametrize("entry", _entries(), ids=lambda entry: entry.id)
 def test_known_discrepancy_still_reproduces(convt, entry):
     """The example must still fail the check the entry covers (strict: passing is a failure)."""
     example = dict(entry.example)
-    variant, check = example.pop("variant"), example.pop("check", "forward")
+    variant, check = example.pop("variant"), example.pop("check", "forward")  # a runner method: forward, native, gradients
     device, dtype, backend = example.pop("device", "cpu"), example.pop("dtype", "float32"), example.pop("backend", None)
     lane = next((
         t for t, skip in convt.lanes()
@@ -36,12 +32,10 @@ def test_known_discrepancy_still_reproduces(convt, entry):
         wanted = " ".join(part for part in (entry.framework, device, backend, dtype) if part)
         pytest.skip(f"the example's lane ({wanted}) is not among this run's lanes")
     target = dataclasses.replace(lane, variant=variant)
-    fields = {key: _tuples(value) for key, value in example.items()}
-    if check == "native":
-        fields["native"] = tuple(sorted((k, _tuples(v)) for k, v in example["native"].items()))
-        verdict = convt.runner.native(target, NativeCase(variant=variant, **fields))
-    else:
-        verdict = getattr(convt.runner, check)(target, Case(**fields))
+    if check == "native":  # the example spells its parameters as a table: a case holds sorted pairs
+        example.update(variant=variant, native=sorted(example["native"].items()))
+    case = case_from_data(example)
+    verdict = getattr(convt.runner, check)(target, case)
     verdicts = verdict if isinstance(verdict, list) else [verdict]
     if not any(v.outcome in FAILURES + (KNOWN,) for v in verdicts):
         outcomes = ", ".join(v.outcome for v in verdicts)

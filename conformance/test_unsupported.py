@@ -10,6 +10,7 @@ import dataclasses
 
 import pytest
 
+from . import check_kinds
 from .cases import Case
 from .checks import UNSUPPORTED
 
@@ -40,7 +41,7 @@ def test_unsupported_rules(convt, rule, backend, variant, geometry, groups, mess
         pytest.skip(f"no tensorflow cpu {backend} float32 lane in this run")
     case = Case(batch=1, groups=groups, in_per_group=1, out_per_group=1, bias=False, **geometry)
     # Recorded as its own check: it is the rule's test, not a draw of the lane's value checks.
-    verdict = convt.runner.forward(dataclasses.replace(lane, variant=variant), case, check="unsupported-rule")
+    verdict = convt.runner.forward(dataclasses.replace(lane, variant=variant), case, check=check_kinds.UNSUPPORTED_RULE)
     assert verdict.outcome == UNSUPPORTED, (
         f"rule {rule} no longer holds on {lane.lane_id}: TensorFlow gave {verdict.outcome} ({verdict.message}); "
         f"widen the lane's space in conformance/targets/tensorflow.py"

@@ -8,11 +8,12 @@ import oracles
 from conformance import checks, results
 from conformance.cases import Case, NativeCase
 from conformance.known import Discrepancy, KnownDiscrepancies
-from conformance.runner import Runner, TargetLane
+from conformance.lanes import TargetLane
+from conformance.runner import Runner
 from conformance.targets.base import Lane
 from conformance.worker import Crash, Timeout
 
-TARGET = TargetLane("impl:fake", "impl", "function", Lane("cpu", "float64"))
+TARGET = TargetLane("impl:fake.py:function", "impl", "function", Lane("cpu", "float64"))
 
 
 def case(seed: int, **changes) -> Case:
@@ -21,20 +22,27 @@ def case(seed: int, **changes) -> Case:
     return Case(**{**fields, **changes})
 
 
+def seed_of(x) -> int | None:
+    """Which ``case(seed)`` made the input ``x`` (or one of its samples): calls carry operands, not cases."""
+    for seed in range(10):
+        full = case(seed).arrays()[0]
+        if np.array_equal(full, x) or any(np.array_equal(sample, x) for sample in full):
+            return seed
+    return None
+
+
 class ScriptedPool:
-    """Answers the runner's calls from ``answer(*args[1:])`` (the case, or a native call's parameters,
-    then the operands): a value, or an exception to raise; the metadata calls a failing record asks for with empty strings.
-    Keeps the computing calls and the result-size limit each named."""
+    """Answers the runner's worker calls ``(method, variant, native, x, w, bias, ...)`` from
+    ``answer(native, x, w, bias, ...)``: a value, or an exception to raise. Keeps the calls (method and
+    the seed of the case whose operands they carry) and the result-size limit each named."""
 
     def __init__(self, answer):
         self.answer, self.calls, self.limits = answer, [], []
 
-    def call(self, worker, method, *args, max_elements=None):
-        if method in ("native", "repro"):
-            return ""
-        self.calls.append((method, args[1]))
+    def call(self, worker, method, variant, native, *args, max_elements=None):
+        self.calls.append((method, seed_of(args[0])))
         self.limits.append(max_elements)
-        result = self.answer(*args[1:])
+        result = self.answer(native, *args)
         if isinstance(result, Exception):
             raise result
         return result
@@ -46,13 +54,14 @@ def make_runner(answer):
     return Runner(pool, lambda record, verdict: emitted.append(record)), pool, emitted
 
 
-def correct(c, x, w, b, *_):
-    return oracles.conv_transpose(x, w, b, **c.oracle_kwargs())
+def correct(native, x, w, b, *_):
+    """The right answer for ``--impl``'s native parameters, which are the oracle's own."""
+    return oracles.conv_transpose(x, w, b, **native)
 
 
 def test_a_crashed_case_is_called_once_and_the_cases_after_it_not_at_all():
     crashing = case(1)
-    runner, pool, _ = make_runner(lambda c, *_: Crash("impl worker died during forward (exit code -11)") if c == crashing else correct(c, *_))
+    runner, pool, _ = make_runner(lambda native, x, *rest: Crash("impl worker died during call (exit code -11)") if seed_of(x) == 1 else correct(native, x, *rest))
     runner.start_test()
     assert runner.forward(TARGET, case(0)).outcome == checks.PASS
     assert runner.forward(TARGET, crashing).outcome == checks.CRASH
@@ -61,7 +70,7 @@ def test_a_crashed_case_is_called_once_and_the_cases_after_it_not_at_all():
     replay = runner.forward(TARGET, crashing)  # hypothesis's final replay
     assert replay.outcome == checks.CRASH and "exit code -11" in replay.message
     assert runner.forward(TARGET, case(0)).outcome == checks.PASS  # ran to the end before the crash: replayed for real
-    assert [c.seed for _, c in pool.calls] == [0, 1, 0]
+    assert [seed for _, seed in pool.calls] == [0, 1, 0]
 
 
 def test_a_timed_out_case_is_remembered_the_same_way():
@@ -84,7 +93,7 @@ def test_the_memory_of_a_crash_ends_with_its_test():
 
 def test_a_crash_mid_check_is_the_whole_case_s_verdict_on_replay():
     """Linearity calls three times; a crash on the second makes the replay stop at the first."""
-    answers = iter([correct(case(1), *case(1).arrays()), Crash("died on the second call")])
+    answers = iter([oracles.conv_transpose(*case(1).arrays(), **case(1).oracle_kwargs()), Crash("died on the second call")])
     runner, pool, _ = make_runner(lambda c, *_: next(answers))
     runner.start_test()
     assert runner.linearity(TARGET, case(1)).outcome == checks.CRASH
@@ -106,7 +115,7 @@ def test_a_known_crash_stops_nothing():
     """A crash that matches a known discrepancy passes its example; the test's other examples still run."""
     known = KnownDiscrepancies([Discrepancy(id="torch-crash", framework="torch", versions=">=2", reason="r", link="https://example.org", checks=("forward",))])
     target = TargetLane("torch", "torch", "functional", Lane("cpu", "float64"), version="2.5.0")
-    pool = ScriptedPool(lambda c, *_: Crash("died") if c.seed == 1 else correct(c, *_))
+    pool = ScriptedPool(lambda native, x, w, b, *_: Crash("died") if seed_of(x) == 1 else oracles.conv_transpose(x, w, b, **case(2).oracle_kwargs()))
     runner = Runner(pool, lambda record, verdict: None, known)
     runner.start_test()
     assert runner.forward(target, case(1)).outcome == checks.KNOWN
@@ -158,7 +167,7 @@ def test_a_correct_result_still_passes_every_check():
 
 
 def test_each_gradient_is_judged_on_its_own():
-    runner, pool, emitted = make_runner(lambda c, *_: (None, np.zeros(c.weight_shape())))
+    runner, pool, emitted = make_runner(lambda native, x, w, *_: (None, np.zeros(w.shape)))
     dx, dw = runner.gradients(TARGET, case(1))
     assert dx.outcome == checks.SHAPE_MISMATCH and dx.message.startswith("dx is None, but should be an array of shape (2, 1, 3) [")
     assert dw.outcome == checks.MISMATCH  # judged: the right shape, the wrong values
@@ -192,7 +201,7 @@ def test_a_native_call_that_should_raise_is_an_error_mismatch_whatever_it_return
 
 def test_agreement_judges_each_dialect_s_result():
     native = NativeCase(dialect="tensorflow", variant="nn", native=(("output_shape", (6,)), ("padding", "SAME"), ("strides", (2,))), **NATIVE)
-    other = TargetLane("impl:other", "impl", "other", Lane("cpu", "float64"))
+    other = TargetLane("impl:other.py:function", "impl", "other", Lane("cpu", "float64"))
     runner, _, emitted = make_runner(lambda parameters, *_: np.zeros((1, 1, 6)) if parameters["padding"] == "SAME" else None)
     verdict = runner.agreement([TARGET, other], [{"padding": "SAME"}, {"padding": "same"}], native)
     assert verdict.outcome == checks.SHAPE_MISMATCH and verdict.message.startswith("out is None, but should be an array of shape (1, 1, 6) [impl.other ")

@@ -14,14 +14,39 @@ from hypothesis import strategies as st
 pytest.importorskip("jax")
 
 import oracles  # noqa: E402
+from oracles.gradients import weight_gradient  # noqa: E402
 from conformance.cases import Case  # noqa: E402
 from conformance.native.jax import native_cases  # noqa: E402
 from conformance.strategies import cases  # noqa: E402
 from conformance.targets.base import FrameworkError, Lane, NotApplicable  # noqa: E402
-from conformance.targets.jax import GRADIENT_VARIANTS, TARGET, VARIANTS  # noqa: E402
+from conformance.targets.jax import TARGET  # noqa: E402
 from oracles.bounds import gamma, unit_roundoff  # noqa: E402
 from oracles.dialects import Rejected  # noqa: E402
 from oracles.dialects.jax import DIALECT, EmptyOutput  # noqa: E402
+
+RUNTIME = TARGET.runtime()
+VARIANTS = tuple(variant.name for variant in TARGET.variants)
+GRADIENT_VARIANTS = tuple(variant.name for variant in TARGET.variants if variant.checks_gradients)
+
+
+def forward(variant: str, case: Case, x, w, bias, lane: Lane):
+    """The variant's call as the worker makes it, in this process: native parameters, then the call."""
+    api = TARGET.variant(variant)
+    return api.call(RUNTIME, api.native(case), x, w, bias, case.groups, lane)
+
+
+def forward_native(variant: str, native: dict, x, w, bias, groups: int, lane: Lane):
+    return TARGET.variant(variant).call(RUNTIME, native, x, w, bias, groups, lane)
+
+
+def gradients(variant: str, case: Case, x, w, bias, upstream, lane: Lane):
+    api = TARGET.variant(variant)
+    return api.gradients(RUNTIME, api.native(case), x, w, bias, case.groups, upstream, lane)
+
+
+def repro(variant: str, case: Case, lane: Lane) -> str:
+    api = TARGET.variant(variant)
+    return api.repro(case, api.native(case), lane)
 
 F64, F32 = Lane("cpu", "float64"), Lane("cpu", "float32")
 # Groups > 1 leave only two of the five variants applicable: draw group-free cases half the time.
@@ -60,7 +85,7 @@ def assert_within(actual, expected, bound, exact, context):
 def check_forward(case: Case, variant: str, lane: Lane, dtype, bound_dtype: str, factor: float = 1.0):
     x, w, b = operands(case, dtype)
     try:
-        actual = TARGET.forward(variant, case, x, w, b, lane)
+        actual = forward(variant, case, x, w, b, lane)
     except NotApplicable:
         assert case.groups > 1 and variant not in ("conv_general_dilated", "vjp")
         return
@@ -93,67 +118,41 @@ def test_seed_golden_1d():
     case = Case(batch=None, groups=1, in_per_group=1, out_per_group=1, input_size=(2,), kernel_size=(3,),
                 bias=False, stride=(2,), dilation=(1,), padding=((0, 0),), output_padding=(0,))
     for variant in VARIANTS:
-        out = TARGET.forward(variant, case, np.array([[2.0, 3.0]]), np.array([[[1.0, 2.0, 3.0]]]), None, F64)
+        out = forward(variant, case, np.array([[2.0, 3.0]]), np.array([[[1.0, 2.0, 3.0]]]), None, F64)
         assert out.tolist() == [[2, 4, 9, 6, 9]], variant
 
 
 def test_native_parameters_per_variant():
     case = Case(batch=1, groups=1, in_per_group=1, out_per_group=1, input_size=(3, 4), kernel_size=(3, 2),
                 bias=False, stride=(2, 1), dilation=(1, 1), padding=((0, 1), (0, 1)), output_padding=(0, 0))
-    assert TARGET.native("conv_transpose", case)["padding"] == "SAME"
-    kernel = TARGET.native("conv_transpose_kernel", case)
+    assert TARGET.variant("conv_transpose").native(case)["padding"] == "SAME"
+    kernel = TARGET.variant("conv_transpose_kernel").native(case)
     assert kernel["padding"] == ((0, 1), (0, 1)) and kernel["use_consistent_padding"] and kernel["transpose_kernel"]
-    assert TARGET.native("channels_first", case)["dimension_numbers"] == ("NCHW", "OIHW", "NCHW")
-    assert TARGET.native("vjp", case)["primal_size"] == (6, 4)
+    assert TARGET.variant("channels_first").native(case)["dimension_numbers"] == ("NCHW", "OIHW", "NCHW")
+    assert TARGET.variant("vjp").native(case)["primal_size"] == (6, 4)
     grouped = Case(**{**case.__dict__, "groups": 2})
     for variant in ("conv_transpose", "conv_transpose_kernel", "channels_first"):
         with pytest.raises(NotApplicable, match="no groups"):
-            TARGET.native(variant, grouped)
-    assert TARGET.native("conv_general_dilated", grouped)["api"] == "conv_general_dilated"
+            TARGET.variant(variant).native(grouped)
+    assert TARGET.variant("conv_general_dilated").native(grouped)["api"] == "conv_general_dilated"
 
 
 def test_description():
-    environment = TARGET.environment()
+    environment = RUNTIME.environment()
     assert environment["x64"] is True and environment["version"] and environment["jaxlib"]
     assert {"backend", "devices", "default_matmul_precision"} <= set(environment)
-    assert TARGET.devices()[0] == "cpu"
-    assert TARGET.dtypes("cpu") == ("float16", "bfloat16", "float32", "float64")
-    assert TARGET.precisions("gpu:0", "float32") == ("highest", "tf32")
+    assert RUNTIME.devices()[0] == "cpu"
+    assert RUNTIME.dtypes("cpu") == ("float16", "bfloat16", "float32", "float64")
+    assert RUNTIME.precisions("gpu:0", "float32") == ("highest", "tf32")
 
 
 # Gradients.
-
-def weight_gradient(x, upstream, geometry, groups):
-    """``dW`` of ``sum(upstream * y)``, from the canonical definition alone.
-
-    With ``y[n, g*Mg+m, p] = sum_{c, j, t : j*s + t*d = p + cb} x[n, g*Cg+c, j] * W[g*Cg+c, m, t] + bias[...]``
-    (per dim, ``p`` the output index)::
-
-        dW[g*Cg+c, m, t] = sum_{n, j} x[n, g*Cg+c, j] * upstream[n, g*Mg+m, j*s + t*d - cb]
-
-    where terms whose output index lies outside ``[0, o)`` (cropped away, or never produced) are zero.
-    """
-    batch, in_channels = x.shape[:2]
-    per_group_in, per_group_out = in_channels // groups, upstream.shape[1] // groups
-    dw = np.zeros((in_channels, per_group_out, *geometry.kernel_size))
-    for tap in np.ndindex(*geometry.kernel_size):
-        gathered = upstream
-        for dim, (i, s, d, cb, o) in enumerate(zip(geometry.input_size, geometry.stride, geometry.dilation,
-                                                  geometry.crop_before, geometry.output_size)):
-            index = np.arange(i) * s + tap[dim] * d - cb
-            inside = ((index >= 0) & (index < o)).reshape((-1,) + (1,) * (geometry.ndim - 1 - dim))
-            gathered = np.take(gathered, np.clip(index, 0, o - 1), axis=2 + dim) * inside
-        products = np.einsum("ngcp,ngmp->gcm", x.reshape(batch, groups, per_group_in, -1),
-                             gathered.reshape(batch, groups, per_group_out, -1))
-        dw[(slice(None), slice(None)) + tap] = products.reshape(in_channels, per_group_out)
-    return dw
-
 
 @examples(12)
 @given(CASES, st.sampled_from(GRADIENT_VARIANTS))
 def test_gradients_match_oracle(case, variant):
     """``d x = conv(upstream, w)`` with the same stride, dilation, groups and padding ``(cb, ca)``
-    (docs/semantics.md, 'Equivalent formulations', 2); ``d w`` by :func:`weight_gradient`."""
+    (docs/semantics.md, 'Equivalent formulations', 2); ``d w`` by the oracle's ``weight_gradient`` (its adjointness is tested in test_oracle_properties)."""
     x, w, b = operands(case)
     geometry = case.geometry
     batched = case.batch is not None
@@ -161,17 +160,17 @@ def test_gradients_match_oracle(case, variant):
     rng = np.random.default_rng(case.seed + 1)
     upstream = rng.integers(-4, 5, out_shape).astype(float) if case.values == "integer" else rng.standard_normal(out_shape)
     try:
-        d_x, d_w = TARGET.gradients(variant, case, x, w, b, upstream, F64)
+        d_x, d_w = gradients(variant, case, x, w, b, upstream, F64)
     except NotApplicable:
         assert case.groups > 1 and variant == "conv_transpose"
         return
     conv = dict(stride=geometry.stride, padding=geometry.padding(), dilation=geometry.dilation, groups=case.groups)
     x4, u4 = (x, upstream) if batched else (x[None], upstream[None])
     expected_x = oracles.conv(upstream, w, **conv)
-    expected_w = weight_gradient(x4, u4, geometry, case.groups)
+    expected_w = weight_gradient(x4, u4, case.kernel_size, **case.oracle_kwargs())
     u = unit_roundoff("float64")
     bound_x = 2 * gamma(w.shape[1] * int(np.prod(case.kernel_size)), u) * oracles.conv(np.abs(upstream), np.abs(w), **conv)
-    bound_w = 2 * gamma(x4.shape[0] * int(np.prod(case.input_size)), u) * weight_gradient(np.abs(x4), np.abs(u4), geometry, case.groups)
+    bound_w = 2 * gamma(x4.shape[0] * int(np.prod(case.input_size)), u) * weight_gradient(np.abs(x4), np.abs(u4), case.kernel_size, **case.oracle_kwargs())
     exact = case.values == "integer"
     assert_within(d_x, expected_x, bound_x, exact, f"jax {variant} d x {case}")
     assert_within(d_w, expected_w, bound_w, exact, f"jax {variant} d w {case}")
@@ -182,7 +181,7 @@ def test_gradients_not_applicable_elsewhere():
                 stride=(1,), dilation=(1,), padding=((0, 0),), output_padding=(0,))
     x, w, _ = case.arrays()
     with pytest.raises(NotApplicable):
-        TARGET.gradients("vjp", case, x, w, None, np.ones((1, 1, 4)), F64)
+        gradients("vjp", case, x, w, None, np.ones((1, 1, 4)), F64)
 
 
 # Repro snippets.
@@ -191,7 +190,7 @@ def test_gradients_not_applicable_elsewhere():
 @given(CASES, st.sampled_from(VARIANTS), st.sampled_from([F64, F32]))
 def test_repro_snippet_runs_and_agrees(case, variant, lane):
     try:
-        snippet = TARGET.repro(variant, case, lane)
+        snippet = repro(variant, case, lane)
     except NotApplicable:
         return
     dtype = np.float64 if lane.dtype == "float64" else np.float32
@@ -215,15 +214,15 @@ def test_native_configs_follow_the_dialect(native_case):
         geometry = DIALECT.to_canonical(native_case.input_size, native_case.kernel_size,
                                         groups=native_case.groups, **parameters)
     except EmptyOutput:
-        out = TARGET.forward_native(native_case.variant, parameters, x, w, b, native_case.groups, F64)
+        out = forward_native(native_case.variant, parameters, x, w, b, native_case.groups, F64)
         assert 0 in out.shape[-native_case.ndim:], f"expected an empty output, got {out.shape} [{native_case}]"
         return
     except Rejected as rejection:
         with pytest.raises(FrameworkError):
-            TARGET.forward_native(native_case.variant, parameters, x, w, b, native_case.groups, F64)
+            forward_native(native_case.variant, parameters, x, w, b, native_case.groups, F64)
             pytest.fail(f"jax did not raise; the dialect says {rejection} [{native_case}]")
         return
-    out = TARGET.forward_native(native_case.variant, parameters, x, w, b, native_case.groups, F64)
+    out = forward_native(native_case.variant, parameters, x, w, b, native_case.groups, F64)
     kwargs = dict(stride=geometry.stride, padding=geometry.padding(), dilation=geometry.dilation, groups=native_case.groups)
     expected = oracles.conv_transpose(x, w, b, **kwargs)
     bound = 2 * oracles.error_bound(x, w, b, **kwargs, dtype="float64")
@@ -232,7 +231,7 @@ def test_native_configs_follow_the_dialect(native_case):
 
 def test_framework_error_carries_jax_exception():
     with pytest.raises(FrameworkError) as caught:
-        TARGET.forward_native("conv_transpose", {"strides": (2,), "padding": "same"}, np.ones((1, 1, 3)),
+        forward_native("conv_transpose", {"strides": (2,), "padding": "same"}, np.ones((1, 1, 3)),
                               np.ones((1, 1, 2)), None, 1, F64)
     assert caught.value.kind in ("ValueError", "TypeError", "RuntimeError") and "\n" not in caught.value.message
 
@@ -250,15 +249,36 @@ def test_adapter_runs_in_a_worker():
         environment = pool.call("jax", "environment")
         assert environment["x64"] is True
         for variant in ("conv_general_dilated", "vjp"):
-            out = pool.call("jax", "forward", variant, case, x, w, b, F64)
+            out = pool.call("jax", "call", variant, TARGET.variant(variant).native(case), x, w, b, case.groups, F64)
             assert out.dtype == np.float64
             expected = oracles.conv_transpose(x, w, b, **case.oracle_kwargs())
             bound = 2 * oracles.error_bound(x, w, b, **case.oracle_kwargs(), dtype="float64")
             assert_within(out, expected, bound, False, f"worker {variant}")
-        with pytest.raises(NotApplicable):
-            pool.call("jax", "forward", "conv_transpose", case, x, w, b, F64)
+        with pytest.raises(NotApplicable):  # translated in the test process: no worker call
+            TARGET.variant("conv_transpose").native(case)
         with pytest.raises(FrameworkError):
-            pool.call("jax", "forward_native", "conv_transpose", {"strides": 2, "padding": "valid"},
+            pool.call("jax", "call", "conv_transpose", {"strides": 2, "padding": "valid"},
                       np.ones((1, 1, 3)), np.ones((1, 1, 2)), None, 1, F64)
     finally:
         pool.close()
+
+
+def test_translation_imports_no_jax():
+    """Native parameters, spaces and repros are made in the test process, which must never load jax."""
+    import subprocess
+    import sys
+
+    script = """
+import sys
+from conformance.cases import Case
+from conformance.targets.base import Lane
+from conformance.targets import jax as adapter
+case = Case(batch=1, groups=1, in_per_group=1, out_per_group=1, input_size=(3, 3), kernel_size=(2, 2), stride=(2, 2),
+            dilation=(1, 1), padding=((0, 0), (0, 0)), output_padding=(0, 0), bias=True)
+for variant in adapter.TARGET.variants:
+    variant.space(Lane("cpu", "float32"))
+    variant.repro(case, variant.native(case), Lane("cpu", "float32"))
+assert "jax" not in sys.modules, "translation imported jax"
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr

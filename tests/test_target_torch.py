@@ -1,8 +1,8 @@
 """The PyTorch adapter, in-process: forward and gradients against the oracle, applicability against the
 torch dialect, invalid native parameters against torch raising, repro snippets, and one worker call.
 
-Expected values come from ``oracles`` (float64 NumPy, no framework); gradients from formulas stated in
-:func:`oracle_gradients`, checked once by linearity so that they do not rest on torch.
+Expected values come from ``oracles`` (float64 NumPy, no framework), gradients included
+(``oracles.gradients``).
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ import pytest
 from hypothesis import event, find, given, settings
 from hypothesis import strategies as st
 
-torch = pytest.importorskip("torch")  # the adapter module imports torch at its top
+torch = pytest.importorskip("torch")
 
 import oracles
+from oracles.gradients import input_gradient, weight_gradient
 from conformance.cases import Case
 from conformance.native.torch import native_cases
 from conformance.strategies import cases
@@ -24,10 +25,13 @@ from conformance.targets import torch as adapter
 from conformance.targets.base import FrameworkError, Lane, NotApplicable
 from conformance.worker import WorkerPool
 from oracles.bounds import gamma, unit_roundoff
-from oracles.dialects.base import NotExpressible, Rejected
+from oracles.dialects.base import Rejected
 from oracles.dialects.torch import DIALECT
 
 TARGET = adapter.TARGET
+RUNTIME = TARGET.runtime()
+VARIANTS = [variant.name for variant in TARGET.variants]
+GRADIENT_VARIANTS = [variant.name for variant in TARGET.variants if variant.checks_gradients]
 CPU64, CPU32 = Lane("cpu", "float64"), Lane("cpu", "float32")
 
 
@@ -54,47 +58,48 @@ def oracle_bound(case: Case, x, w, bias, dtype: str) -> np.ndarray:
 
 
 def expected_applicable(variant: str, case: Case) -> bool:
-    """Per the dialect: functional/channels_last need ``from_canonical`` (channels_last also 2-D),
-    emulated needs ``emulation``, the module additionally ``op = cb - ca < s`` (its range check)."""
+    """torch's own rules, written out per dim (crops ``cb``, ``ca``; ``F.conv_transpose`` takes
+    ``padding = cb`` and ``output_padding = cb - ca`` and requires ``padding >= 0`` and
+    ``0 <= output_padding < max(stride, dilation)``):
+
+    - functional: those rules in every dim; channels_last: the same, 2-D only;
+    - module: also ``output_padding < stride`` (``forward(output_size=...)``'s range check);
+    - emulated: a larger ``padding`` is sliced off afterwards, so ``cb >= 0`` suffices before, and after
+      the output ``-ca`` appended zeros must fit in ``output_padding``: ``-ca < max(stride, dilation)``.
+    """
     geometry = case.geometry
-    try:
-        if variant == "emulated":
-            DIALECT.emulation(geometry)
-            return True
-        DIALECT.from_canonical(geometry)
-    except NotExpressible:
-        return False
+    dims = list(zip(geometry.crop_before, geometry.crop_after, geometry.stride, geometry.dilation))
+    if variant == "emulated":
+        return all(cb >= 0 and -ca < max(s, d) for cb, ca, s, d in dims)
+    direct = all(cb >= 0 and 0 <= cb - ca < max(s, d) for cb, ca, s, d in dims)
     if variant == "channels_last":
-        return geometry.ndim == 2
+        return direct and geometry.ndim == 2
     if variant == "module":
-        return all(cb - ca < s for cb, ca, s in zip(geometry.crop_before, geometry.crop_after, geometry.stride))
-    return True
+        return direct and all(cb - ca < s for cb, ca, s, d in dims)
+    return direct
+
+
+def forward(variant: str, case: Case, x, w, bias, lane: Lane):
+    """The variant's call as the worker makes it, in this process: native parameters, then the call."""
+    api = TARGET.variant(variant)
+    return api.call(RUNTIME, api.native(case), x, w, bias, case.groups, lane)
+
+
+def gradients(variant: str, case: Case, x, w, bias, upstream, lane: Lane):
+    api = TARGET.variant(variant)
+    return api.gradients(RUNTIME, api.native(case), x, w, bias, case.groups, upstream, lane)
+
+
+def repro(variant: str, case: Case, lane: Lane) -> str:
+    api = TARGET.variant(variant)
+    return api.repro(case, api.native(case), lane)
 
 
 def oracle_gradients(case: Case, x, w, upstream):
-    """``(d x, d w)`` of ``sum(U * conv_transpose(x, W))`` from the oracle's forward correlation.
-
-    With ``y[n, gMg+m, j*s + t*d - cb] += x[n, gCg+c, j] * W[gCg+c, m, t]``:
-
-    - ``d x = conv(U, W, stride=s, padding=(cb, ca), dilation=d, groups)``: W read as a forward weight.
-    - ``d W[gCg+c, m, t] = sum_{n, j} x[n, gCg+c, j] * Upad[n, gMg+m, t*d + j*s]`` with ``U`` zero-padded
-      by ``(cb, ca)`` (negative = cropped) to the full length ``L``. That is a forward correlation with
-      the roles swapped: input ``Z[m, g*N + n, :] = U[n, gMg+m, :]``, weight ``X[gCg+c, n, :] = x[n, gCg+c, :]``,
-      stride ``d``, dilation ``s``, the same groups; its output ``(Mg, C_in, k)`` is ``d W`` with the
-      first two axes swapped. Its length is ``(L - (i-1)*s - 1)/d + 1 = k``.
-    """
-    batched = case.batch is not None
-    x, upstream = (x, upstream) if batched else (x[None], upstream[None])
-    pads = case.geometry.padding()
-    kwargs = {"stride": case.stride, "padding": pads, "dilation": case.dilation, "groups": case.groups}
-    dx = oracles.conv(upstream, w, **kwargs)
-    batch, groups, mg = x.shape[0], case.groups, case.out_per_group
-    spatial = upstream.shape[2:]
-    swapped_upstream = upstream.reshape(batch, groups, mg, *spatial).swapaxes(0, 2).reshape(mg, groups * batch, *spatial)
-    swapped_input = x.swapaxes(0, 1)
-    dw = oracles.conv(swapped_upstream, swapped_input, stride=case.dilation, padding=pads, dilation=case.stride,
-                      groups=groups).swapaxes(0, 1)
-    return (dx if batched else dx[0]), dw
+    """``(d x, d w)`` of ``sum(U * conv_transpose(x, W))`` by the oracle (its adjointness to the forward
+    transposed convolution is tested in tests/test_oracle_properties.py)."""
+    kwargs = case.oracle_kwargs()
+    return input_gradient(upstream, w, case.input_size, **kwargs), weight_gradient(x, upstream, case.kernel_size, **kwargs)
 
 
 def make_upstream(case: Case, dtype=np.float64):
@@ -111,13 +116,7 @@ SMALL = Case(batch=2, groups=2, in_per_group=2, out_per_group=3, input_size=(3, 
 def expressible_cases():
     """Canonical cases torch expresses directly: valid functional native cases mapped through the dialect
     (the generic canonical strategy rarely meets ``cb >= ca`` in every dim)."""
-    def to_case(native_case):
-        geometry = DIALECT.to_canonical(native_case.input_size, native_case.kernel_size, **native_case.parameters)
-        operands = {name: getattr(native_case, name) for name in (
-            "batch", "groups", "in_per_group", "out_per_group", "input_size", "kernel_size", "bias", "values", "seed")}
-        return Case(**operands, stride=geometry.stride, dilation=geometry.dilation, padding=geometry.padding(),
-                    output_padding=(0,) * geometry.ndim)
-    return native_cases(variants=st.just("functional"), invalid=False).map(to_case)
+    return native_cases(variants=st.just("functional"), invalid=False).map(lambda native_case: native_case.canonical())
 
 
 # ---- forward --------------------------------------------------------------------------------------
@@ -125,10 +124,10 @@ def expressible_cases():
 @settings(max_examples=60, deadline=None)
 @given(st.one_of(cases(), expressible_cases()))
 def test_forward_matches_oracle_float64_and_float32(case):
-    for variant in TARGET.variants():
+    for variant in VARIANTS:
         applicable = expected_applicable(variant, case)
         try:
-            TARGET.native(variant, case)
+            TARGET.variant(variant).native(case)
         except NotApplicable:
             assert not applicable, f"{variant} NotApplicable, but the dialect expresses {case.geometry}"
             continue
@@ -137,7 +136,7 @@ def test_forward_matches_oracle_float64_and_float32(case):
         for lane in (CPU64, CPU32):
             x, w, bias = case.arrays(lane.dtype)
             expected = oracles.conv_transpose(x, w, bias, **case.oracle_kwargs())
-            actual = TARGET.forward(variant, case, x, w, bias, lane)
+            actual = forward(variant, case, x, w, bias, lane)
             assert actual.dtype == np.dtype(lane.dtype)
             assert_within(actual, expected, oracle_bound(case, x, w, bias, lane.dtype), f"torch.{variant} {lane.dtype}: {case}")
 
@@ -146,55 +145,41 @@ def test_not_applicable_examples():
     tf_same = Case(batch=1, groups=1, in_per_group=1, out_per_group=1, input_size=(3,), kernel_size=(2,), stride=(1,),
                    dilation=(1,), padding=((0, 1),), output_padding=(0,), bias=False)  # TF 'SAME': cb < ca
     with pytest.raises(NotApplicable, match="crop_before=0 < crop_after=1"):
-        TARGET.native("functional", tf_same)
-    assert TARGET.native("emulated", tf_same)["slices"] == ((0, 3),)
+        TARGET.variant("functional").native(tf_same)
+    assert TARGET.variant("emulated").native(tf_same)["slices"] == ((0, 3),)
     zeros_before = replace(tf_same, padding=((-1, 0),))
     with pytest.raises(NotApplicable, match="slicing cannot"):
-        TARGET.native("emulated", zeros_before)
+        TARGET.variant("emulated").native(zeros_before)
     # s=1, d=2, op=1: legal for F.conv_transpose1d, outside the module's output_size range.
     dilated = replace(tf_same, dilation=(2,), padding=((0, 0),), output_padding=(1,))
-    assert TARGET.native("functional", dilated)["output_padding"] == (1,)
+    assert TARGET.variant("functional").native(dilated)["output_padding"] == (1,)
     with pytest.raises(NotApplicable, match="stride-1 extra"):
-        TARGET.native("module", dilated)
+        TARGET.variant("module").native(dilated)
     with pytest.raises(NotApplicable, match="2-D only"):
-        TARGET.native("channels_last", tf_same)
+        TARGET.variant("channels_last").native(tf_same)
 
 
 def test_emulated_slices_agree_with_oracle_for_tf_same():
     case = Case(batch=None, groups=1, in_per_group=2, out_per_group=2, input_size=(3, 3), kernel_size=(4, 3),
                 stride=(1, 2), dilation=(1, 1), padding=((1, 2), (0, 1)), output_padding=(0, 0), bias=True, seed=3)
     x, w, bias = case.arrays()
-    actual = TARGET.forward("emulated", case, x, w, bias, CPU64)
+    actual = forward("emulated", case, x, w, bias, CPU64)
     assert_within(actual, oracles.conv_transpose(x, w, bias, **case.oracle_kwargs()),
                   oracle_bound(case, x, w, bias, "float64"), "torch.emulated TF SAME")
 
 
 # ---- gradients ------------------------------------------------------------------------------------
 
-def test_weight_gradient_formula_by_linearity():
-    """``d W[e] = <U, conv_transpose(x, E_e)>`` (y is linear in W): checks ``oracle_gradients`` without torch."""
-    case = replace(SMALL, input_size=(2, 3), kernel_size=(2, 2), bias=False)
-    x, w, _ = case.arrays()
-    upstream = make_upstream(case)
-    _, dw = oracle_gradients(case, x, w, upstream)
-    by_linearity = np.zeros_like(w)
-    for index in np.ndindex(*w.shape):
-        unit = np.zeros_like(w)
-        unit[index] = 1.0
-        by_linearity[index] = np.sum(upstream * oracles.conv_transpose(x, unit, **case.oracle_kwargs()))
-    np.testing.assert_allclose(dw, by_linearity, rtol=1e-12, atol=1e-12)
-
-
 @settings(max_examples=30, deadline=None)
 @given(st.one_of(cases(), expressible_cases()))
 def test_gradients_match_oracle(case):
-    for variant in adapter.GRADIENT_VARIANTS:
+    for variant in GRADIENT_VARIANTS:
         if not expected_applicable(variant, case):
             continue
         for lane in (CPU64, CPU32):
             x, w, bias = case.arrays(lane.dtype)
             upstream = make_upstream(case, lane.dtype)
-            dx, dw = TARGET.gradients(variant, case, x, w, bias, upstream, lane)
+            dx, dw = gradients(variant, case, x, w, bias, upstream, lane)
             expected_dx, expected_dw = oracle_gradients(case, x, w, upstream)
             magnitude_dx, magnitude_dw = oracle_gradients(case, np.abs(x), np.abs(w), np.abs(upstream))
             u = 0.0 if case.values == "integer" else unit_roundoff(lane.dtype)
@@ -208,8 +193,9 @@ def test_gradients_match_oracle(case):
 
 def test_gradients_not_applicable_for_other_variants():
     x, w, bias = SMALL.arrays()
+    assert set(GRADIENT_VARIANTS) == {"functional", "module"}
     with pytest.raises(NotApplicable):
-        TARGET.gradients("channels_last", SMALL, x, w, bias, make_upstream(SMALL), CPU64)
+        gradients("channels_last", SMALL, x, w, bias, make_upstream(SMALL), CPU64)
 
 
 # ---- native parameters, valid and invalid --------------------------------------------------------
@@ -226,7 +212,7 @@ def dialect_verdict(native_case):
 def test_native_cases_rejected_exactly_where_torch_raises(native_case):
     verdict = dialect_verdict(native_case)
     x, w, bias = native_case.arrays()
-    call = lambda: TARGET.forward_native(native_case.variant, native_case.parameters, x, w, bias, native_case.groups, CPU64)
+    call = lambda: TARGET.variant(native_case.variant).call(RUNTIME, native_case.parameters, x, w, bias, native_case.groups, CPU64)
     context = f"torch.{native_case.variant} {native_case.parameters} input={native_case.input_size} kernel={native_case.kernel_size}"
     if isinstance(verdict, Rejected):
         event(f"{native_case.variant}: rejected")
@@ -267,7 +253,7 @@ def test_native_strategy_draws_valid_and_invalid(variant):
 def test_invalid_native_raises_framework_error(variant, native, kind):
     x, w = np.ones((1, 1, 3)), np.ones((1, 1, 2))  # i=3, k=2: L = 2s + d + 1
     with pytest.raises(FrameworkError) as raised:
-        TARGET.forward_native(variant, native, x, w, None, 1, CPU64)
+        TARGET.variant(variant).call(RUNTIME, native, x, w, None, 1, CPU64)
     assert raised.value.kind == kind
     assert "\n" not in raised.value.message
 
@@ -278,40 +264,40 @@ def test_invalid_native_raises_framework_error(variant, native, kind):
 @given(st.one_of(cases(dims=st.just(2)), expressible_cases()))
 def test_repro_snippet_executes_and_agrees(case):
     x, w, bias = case.arrays()
-    for variant in TARGET.variants():
+    for variant in VARIANTS:
         try:
-            snippet = TARGET.repro(variant, case, CPU32)
+            snippet = repro(variant, case, CPU32)
         except NotApplicable:
             continue
         scope = {"x": x, "w": w, "bias": bias}
         exec(compile(snippet, f"<repro torch.{variant}>", "exec"), scope)  # noqa: S102  (the point of the test)
-        expected = TARGET.forward(variant, case, x, w, bias, CPU32)
+        expected = forward(variant, case, x, w, bias, CPU32)
         np.testing.assert_array_equal(scope["y"].detach().numpy(), expected, err_msg=snippet)
 
 
 def test_repro_names_torch_api():
-    snippet = TARGET.repro("functional", SMALL, CPU32)
+    snippet = repro("functional", SMALL, CPU32)
     assert "torch.nn.functional.conv_transpose2d(" in snippet and "stride=(2, 1)" in snippet and "groups=2" in snippet
-    assert "torch.nn.ConvTranspose2d(4, 6, (3, 2)" in TARGET.repro("module", SMALL, CPU32)
+    assert "torch.nn.ConvTranspose2d(4, 6, (3, 2)" in repro("module", SMALL, CPU32)
 
 
 def test_environment_devices_dtypes():
-    environment = TARGET.environment()
+    environment = RUNTIME.environment()
     assert environment["framework"] == "torch" and environment["version"] == torch.__version__
     assert environment["devices"][0] == "cpu" and set(environment["tf32"]) >= {"cudnn.allow_tf32", "cuda.matmul.allow_tf32"}
-    assert {"float32", "float64"} <= set(TARGET.dtypes("cpu"))
-    assert TARGET.dtypes("cuda:0") == ("float16", "bfloat16", "float32", "float64")
-    assert TARGET.precisions("cuda:0", "float32") == ("highest", "tf32")
+    assert {"float32", "float64"} <= set(RUNTIME.dtypes("cpu"))
+    assert RUNTIME.dtypes("cuda:0") == ("float16", "bfloat16", "float32", "float64")
+    assert RUNTIME.precisions("cuda:0", "float32") == ("highest", "tf32")
 
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 def test_reduced_precision_on_cpu_where_offered(dtype):
     """Where the CPU offers a narrow dtype, results are in it (bfloat16 as exact float32), exact for integers."""
-    if dtype not in TARGET.dtypes("cpu"):
+    if dtype not in RUNTIME.dtypes("cpu"):
         pytest.skip(f"{dtype} not offered on this CPU build")
     case = replace(SMALL, values="integer")
     x, w, bias = case.arrays()
-    actual = TARGET.forward("functional", case, x, w, bias, Lane("cpu", dtype))
+    actual = forward("functional", case, x, w, bias, Lane("cpu", dtype))
     assert actual.dtype == (np.float16 if dtype == "float16" else np.float32)
     np.testing.assert_array_equal(actual, oracles.conv_transpose(x, w, bias, **case.oracle_kwargs()))
 
@@ -321,10 +307,10 @@ def test_set_precision_flags_on_a_cuda_lane():
     saved = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
     try:
         adapter.set_precision(Lane("cuda:0", "float32", "highest"))
-        assert TARGET.environment()["tf32"]["cudnn.allow_tf32"] is False
+        assert RUNTIME.environment()["tf32"]["cudnn.allow_tf32"] is False
         assert torch.backends.cudnn.conv.fp32_precision == "ieee"
         adapter.set_precision(Lane("cuda:0", "float32", "tf32"))
-        assert TARGET.environment()["tf32"]["cudnn.allow_tf32"] is True
+        assert RUNTIME.environment()["tf32"]["cudnn.allow_tf32"] is True
         assert torch.backends.cudnn.conv.fp32_precision == "tf32"
     finally:
         torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
@@ -334,8 +320,29 @@ def test_forward_through_worker_process():
     x, w, bias = SMALL.arrays()
     pool = WorkerPool(timeout=60)
     try:
-        actual = pool.call("torch", "forward", "functional", SMALL, x, w, bias, CPU64)
+        actual = pool.call("torch", "call", "functional", TARGET.variant("functional").native(SMALL), x, w, bias, SMALL.groups, CPU64)
     finally:
         pool.close()
     assert_within(actual, oracles.conv_transpose(x, w, bias, **SMALL.oracle_kwargs()),
                   oracle_bound(SMALL, x, w, bias, "float64"), "torch.functional in a worker")
+
+
+def test_translation_imports_no_torch():
+    """Native parameters, spaces and repros are made in the test process, which must never load torch."""
+    import subprocess
+    import sys
+
+    script = """
+import sys
+from conformance.cases import Case
+from conformance.targets.base import Lane
+from conformance.targets import torch as adapter
+case = Case(batch=1, groups=1, in_per_group=1, out_per_group=1, input_size=(3, 3), kernel_size=(2, 2), stride=(2, 2),
+            dilation=(1, 1), padding=((0, 0), (0, 0)), output_padding=(0, 0), bias=True)
+for variant in adapter.TARGET.variants:
+    variant.space(Lane("cpu", "float32"))
+    variant.repro(case, variant.native(case), Lane("cpu", "float32", backend="onednn"))
+assert "torch" not in sys.modules, "translation imported torch"
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr

@@ -32,8 +32,9 @@ LOWERCASE = ("same", "valid", "Same", "SAME_LOWER", "same_lower")
 
 
 @st.composite
-def native_cases(draw, *, variants=st.sampled_from(VARIANTS), values=st.sampled_from(["float", "integer"])):
+def native_cases(draw, *, variants=st.sampled_from(VARIANTS), values=st.sampled_from(["float", "integer"]), spaces=None):
     """A :class:`NativeCase` for the jax dialect; about a third are invalid or quirky on purpose.
+    ``spaces`` is ignored: every jax lane runs the whole space.
 
     ``vjp`` is not drawn: its parameters are a forward conv's, derived from a canonical case.
     """

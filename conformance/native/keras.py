@@ -14,9 +14,8 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from ..cases import NativeCase
-from ..strategies import operand_recipe
+from ..strategies import MAX_NATIVE_INPUT, operand_recipe
 
-MAX_INPUT = {1: 6, 2: 4, 3: 3}
 
 
 @st.composite
@@ -54,7 +53,7 @@ def native_cases(draw, *, data_formats=(None, "channels_last", "channels_first")
     )
     return NativeCase(
         dialect="keras", variant="keras", native=tuple(sorted(native.items())),
-        input_size=tuple(draw(st.integers(1, MAX_INPUT[ndim])) for _ in range(ndim)),
+        input_size=tuple(draw(st.integers(1, MAX_NATIVE_INPUT[ndim])) for _ in range(ndim)),
         kernel_size=tuple(draw(st.integers(1, 3)) for _ in range(ndim)),
         **draw(operand_recipe(max_groups=1, max_per_group=3, max_batch=2)),
     )

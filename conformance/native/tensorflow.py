@@ -19,10 +19,9 @@ from hypothesis import strategies as st
 from oracles.dialects.tensorflow import DATA_FORMATS
 
 from ..cases import NativeCase
-from ..strategies import operand_recipe
+from ..strategies import MAX_NATIVE_INPUT, operand_recipe
 
 VARIANT_FORMAT = {"nn": 0, "nn_channels_first": 1}
-MAX_INPUT = {1: 6, 2: 4, 3: 3}
 MISSPELLED = ("same", "valid", "Same", "Valid")
 
 
@@ -74,7 +73,7 @@ def native_cases(draw, *, variants=tuple(VARIANT_FORMAT), spaces=None):
     padding = draw(st.sampled_from(("SAME", "VALID", "EXPLICIT") if explicit else ("SAME", "VALID")))
     max_dilation = 2 if _allowed(space.get("dilation", "any"), padding) else 1
     grouped = _allowed(space.get("groups", "any"), padding) and (ndim < 3 or space.get("groups_3d", True))
-    dims = [draw(native_dims(padding, MAX_INPUT[ndim], max_dilation)) for _ in range(ndim)]
+    dims = [draw(native_dims(padding, MAX_NATIVE_INPUT[ndim], max_dilation)) for _ in range(ndim)]
     outputs = [draw(st.sampled_from(admissible)) for *_, admissible, _ in dims]
     flaw = draw(st.sampled_from(("none", "none", "invalid")))
     if flaw == "invalid":  # explicit pads are lists, not strings: only the output can be wrong there

@@ -59,6 +59,21 @@ def first_line(error: BaseException) -> str:
     return text.splitlines()[0] if text else ""
 
 
+def batched(x, w) -> tuple[np.ndarray, bool]:
+    """``x`` with a batch dim (most APIs have no unbatched convolution) and whether it had one; an
+    unbatched input has one dim fewer than the weight."""
+    x = np.asarray(x)
+    return (x, True) if x.ndim == np.ndim(w) else (x[np.newaxis], False)
+
+
+def computed(array) -> np.ndarray:
+    """A result as NumPy in the dtype it was computed in; bfloat16 (which NumPy lacks: ml_dtypes'
+    type) as the float32 holding the same values, exactly (same exponent range, 24 >= 8 significand
+    bits), so the test process needs no ml_dtypes."""
+    array = np.asarray(array)
+    return array.astype(np.float32) if array.dtype.name == "bfloat16" else array
+
+
 @dataclass(frozen=True)
 class Lane:
     """Where and how a call runs: device (``cpu``, ``cuda:0``, ``gpu:0``), dtype name, precision mode.

@@ -24,11 +24,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-import jax
-import jax.numpy as jnp
-import jaxlib
 import numpy as np
-from jax import lax
 
 from oracles.dialects.base import NotExpressible
 from oracles.dialects.jax import (
@@ -40,13 +36,8 @@ from oracles.dialects.jax import (
 )
 
 from ..cases import Case
-from .base import FrameworkError, Lane, NotApplicable, Target
+from .base import FrameworkError, Lane, NotApplicable, Runtime, Target, Variant, batched, computed
 
-jax.config.update("jax_enable_x64", True)
-
-VARIANTS = ("conv_transpose", "conv_transpose_kernel", "channels_first", "conv_general_dilated", "vjp")
-GRADIENT_VARIANTS = ("conv_transpose", "conv_general_dilated")
-DTYPES = {"float16": jnp.float16, "bfloat16": jnp.bfloat16, "float32": jnp.float32, "float64": jnp.float64}
 # Every dtype computes on jax's CPU backend too (checked: conv_transpose in float16 and bfloat16
 # returns that dtype), so CPU lanes get all four.
 ALL_DTYPES = ("float16", "bfloat16", "float32", "float64")
@@ -60,14 +51,17 @@ ALL_DTYPES = ("float16", "bfloat16", "float32", "float64")
 CACHE_SIZE = 256
 
 
-class JaxTarget(Target):
-    framework = "jax"
-
+class JaxRuntime(Runtime):
     def __init__(self):
+        import jax
+
+        jax.config.update("jax_enable_x64", True)  # float64 lanes silently become float32 without it
         self._cache: OrderedDict = OrderedDict()
 
-    # Description.
     def environment(self) -> dict:
+        import jax
+        import jaxlib
+
         return {
             "framework": "jax",
             "version": jax.__version__,
@@ -78,10 +72,9 @@ class JaxTarget(Target):
             "x64": bool(jax.config.jax_enable_x64),
         }
 
-    def variants(self) -> tuple[str, ...]:
-        return VARIANTS
-
     def devices(self) -> tuple[str, ...]:
+        import jax
+
         try:
             gpus = jax.devices("gpu")
         except RuntimeError:  # no GPU backend in this jaxlib, or no device
@@ -91,118 +84,7 @@ class JaxTarget(Target):
     def dtypes(self, device: str) -> tuple[str, ...]:
         return ALL_DTYPES
 
-    def dialect(self, variant: str) -> str:
-        return "jax"
-
-    # Native parameters.
-    def native(self, variant: str, case: Case) -> dict:
-        """The jax parameters for ``case``; ``vjp`` returns ``vjp_forward_params`` plus
-        ``primal_size`` (the forward conv's input length ``o``, which its parameters alone leave
-        ambiguous because of the floor in ``floor((o+cb+ca-K)/s)+1 = i``)."""
-        _check_variant(variant)
-        geometry = case.geometry
-        if variant == "vjp":
-            return {**vjp_forward_params(geometry, groups=case.groups), "primal_size": tuple(geometry.output_size)}
-        if variant != "conv_general_dilated" and case.groups != 1:
-            raise NotApplicable(f"jax {variant}: lax.conv_transpose has no groups (groups={case.groups})")
-        options = {
-            "conv_transpose": dict(api="conv_transpose"),
-            "conv_transpose_kernel": dict(api="conv_transpose", transpose_kernel=True, use_consistent_padding=True),
-            "channels_first": dict(api="conv_transpose", dimension_numbers=_channels_first_specs(geometry.ndim, case.seed)),
-            "conv_general_dilated": dict(api="conv_general_dilated"),
-        }[variant]
-        try:
-            native = DIALECT.from_canonical(geometry, groups=case.groups, **options)
-        except NotExpressible as error:
-            raise NotApplicable(f"jax {variant}: {error}") from None
-        if variant == "conv_transpose_kernel":
-            # from_canonical would still pick 'SAME'/'VALID' when they fit; this variant exists to
-            # exercise the consistent-padding tuples.
-            native["padding"] = tuple(geometry.padding())
-        return native
-
-    # Calls.
-    def forward_native(self, variant, native, x, w, bias, groups, lane: Lane) -> np.ndarray:
-        _check_variant(variant)
-        x, batched = _batched(x, w)
-        device, dtype = _device(lane.device), DTYPES[lane.dtype]
-        lhs, rhs = self._native_operands(variant, native, x, w, groups)
-        key = ("forward", variant, repr(sorted(native.items())), groups, lane, bias is None, lhs.shape, rhs.shape)
-        function = self._cached(key, lambda: jax.jit(self._build(variant, native, groups, lane, x.ndim - 2)))
-        try:
-            out = function(*_put([lhs, rhs, bias], dtype, device))
-            out = np.asarray(out)
-        except Exception as error:  # anything jax raised, at trace, compile or run time
-            raise _framework_error(error) from None
-        return _result(out if batched else out[0])
-
-    def gradients(self, variant: str, case: Case, x, w, bias, upstream, lane: Lane):
-        """``(d x, d w)`` of ``sum(upstream * y)`` by ``jax.vjp`` with respect to the native operands,
-        mapped back with the dialect's layout conversions (permutations and flips, so the gradient
-        of the canonical operand is the native gradient converted like the operand itself)."""
-        if variant not in GRADIENT_VARIANTS:
-            raise NotApplicable(f"jax {variant}: no gradient check")
-        native = self.native(variant, case)
-        x, batched = _batched(x, w)
-        upstream = np.asarray(upstream)[None] if not batched else np.asarray(upstream)
-        device, dtype = _device(lane.device), DTYPES[lane.dtype]
-        lhs, rhs = self._native_operands(variant, native, x, w, case.groups)
-        forward = self._build(variant, native, case.groups, lane, x.ndim - 2)
-
-        def pullback(lhs, rhs, bias, cotangent):
-            _, back = jax.vjp(lambda lhs, rhs: forward(lhs, rhs, bias), lhs, rhs)
-            return back(cotangent)
-
-        key = ("gradients", variant, repr(sorted(native.items())), case.groups, lane, bias is None, lhs.shape, rhs.shape)
-        function = self._cached(key, lambda: jax.jit(pullback))
-        try:
-            d_lhs, d_rhs = function(*_put([lhs, rhs, bias, upstream], dtype, device))
-            d_lhs, d_rhs = np.asarray(d_lhs), np.asarray(d_rhs)
-        except Exception as error:
-            raise _framework_error(error) from None
-        d_x = DIALECT.input_to_canonical(d_lhs, **native)
-        d_w = DIALECT.weight_to_canonical(d_rhs, groups=case.groups, **native)
-        return _result(d_x if batched else d_x[0]), _result(d_w)
-
-    def _native_operands(self, variant, native, x, w, groups):
-        """Canonical ``x`` (batched) and ``w`` as the native lhs and rhs (NumPy, still float64)."""
-        if variant == "vjp":
-            return np.asarray(x), vjp_weight_from_canonical(w)
-        return DIALECT.input_from_canonical(x, **native), DIALECT.weight_from_canonical(w, groups=groups, **native)
-
-    def _build(self, variant, native, groups, lane, ndim):
-        """``f(lhs, rhs, bias) -> canonical (N, C_out, *o)``: the jax call, the layout change back to
-        channels-first and the bias add, all in the lane's dtype (the framework's own rounding)."""
-        precision = lax.Precision.HIGHEST if lane.precision == "highest" else None  # None: jax's default
-        if variant == "vjp":
-            params = {name: value for name, value in native.items() if name != "primal_size"}
-            primal_size = tuple(native["primal_size"])
-
-            def call(lhs, rhs):
-                # The forward conv maps (N, C_out, *o) to (N, C_in, *i); rhs is (C_in, C_out/groups, *k).
-                primal = jnp.zeros((lhs.shape[0], rhs.shape[1] * groups, *primal_size), lhs.dtype)
-                _, back = jax.vjp(lambda z: lax.conv_general_dilated(z, rhs, **params, precision=precision), primal)
-                return back(lhs)[0]
-
-            to_canonical = tuple(range(ndim + 2))
-        else:
-            name, kwargs = DIALECT.call_arguments(ndim, groups=groups, **native)
-            function = getattr(lax, name)
-            _, rhs_spec, out_spec = kwargs["dimension_numbers"]
-            to_canonical = spec_permutation(out_spec, ("N", "C"), rhs_spec)
-
-            def call(lhs, rhs):
-                return function(lhs, rhs, **kwargs, precision=precision)
-
-        def run(lhs, rhs, bias):
-            out = jnp.transpose(call(lhs, rhs), to_canonical)
-            if bias is not None:
-                out = out + bias.reshape((-1,) + (1,) * ndim)
-            return out
-
-        return run
-
-    def _cached(self, key, make):
+    def cached(self, key, make):
         """The jitted function for ``key``, made on a miss; least recently used entries are dropped."""
         if key in self._cache:
             self._cache.move_to_end(key)
@@ -212,12 +94,94 @@ class JaxTarget(Target):
             self._cache.popitem(last=False)
         return function
 
-    # Reproduction.
-    def repro(self, variant: str, case: Case, lane: Lane) -> str:
+
+class ConvTranspose(Variant):
+    """``lax.conv_transpose`` with channels-last defaults and ``transpose_kernel=False``."""
+
+    name, dialect, checks_gradients = "conv_transpose", "jax", True
+    options: dict = {"api": "conv_transpose"}
+
+    # -- translation -----------------------------------------------------------------------------
+
+    def native(self, case: Case) -> dict:
+        if case.groups != 1:
+            raise NotApplicable(f"jax {self.name}: lax.conv_transpose has no groups (groups={case.groups})")
+        return self._from_canonical(case, self.options_for(case))
+
+    def options_for(self, case: Case) -> dict:
+        return self.options
+
+    def _from_canonical(self, case: Case, options: dict) -> dict:
+        try:
+            return DIALECT.from_canonical(case.geometry, groups=case.groups, **options)
+        except NotExpressible as error:
+            raise NotApplicable(f"jax {self.name}: {error}") from None
+
+    # -- execution -------------------------------------------------------------------------------
+
+    def call(self, runtime, native, x, w, bias, groups, lane: Lane) -> np.ndarray:
+        import jax
+
+        x, had_batch = batched(x, w)
+        lhs, rhs = self.native_operands(native, x, w, groups)
+        key = ("forward", self.name, repr(sorted(native.items())), groups, lane, bias is None, lhs.shape, rhs.shape)
+        function = runtime.cached(key, lambda: jax.jit(self.build(native, groups, lane, x.ndim - 2)))
+        try:
+            out = np.asarray(function(*_put([lhs, rhs, bias], lane)))
+        except Exception as error:  # anything jax raised, at trace, compile or run time
+            raise FrameworkError.of(error) from None
+        return computed(out if had_batch else out[0])
+
+    def gradients(self, runtime, native, x, w, bias, groups, upstream, lane: Lane):
+        """``(d x, d w)`` of ``sum(upstream * y)`` by ``jax.vjp`` with respect to the native operands,
+        mapped back with the dialect's layout conversions (permutations and flips, so the gradient
+        of the canonical operand is the native gradient converted like the operand itself)."""
+        import jax
+
+        if not self.checks_gradients:
+            return super().gradients(runtime, native, x, w, bias, groups, upstream, lane)
+        x, had_batch = batched(x, w)
+        upstream = np.asarray(upstream)[None] if not had_batch else np.asarray(upstream)
+        lhs, rhs = self.native_operands(native, x, w, groups)
+        forward = self.build(native, groups, lane, x.ndim - 2)
+
+        def pullback(lhs, rhs, bias, cotangent):
+            _, back = jax.vjp(lambda lhs, rhs: forward(lhs, rhs, bias), lhs, rhs)
+            return back(cotangent)
+
+        key = ("gradients", self.name, repr(sorted(native.items())), groups, lane, bias is None, lhs.shape, rhs.shape)
+        function = runtime.cached(key, lambda: jax.jit(pullback))
+        try:
+            d_lhs, d_rhs = function(*_put([lhs, rhs, bias, upstream], lane))
+            d_lhs, d_rhs = np.asarray(d_lhs), np.asarray(d_rhs)
+        except Exception as error:
+            raise FrameworkError.of(error) from None
+        d_x = DIALECT.input_to_canonical(d_lhs, **native)
+        d_w = DIALECT.weight_to_canonical(d_rhs, groups=groups, **native)
+        return computed(d_x if had_batch else d_x[0]), computed(d_w)
+
+    def native_operands(self, native, x, w, groups):
+        """Canonical ``x`` (batched) and ``w`` as the native lhs and rhs (NumPy, still float64)."""
+        return DIALECT.input_from_canonical(x, **native), DIALECT.weight_from_canonical(w, groups=groups, **native)
+
+    def build(self, native, groups, lane, ndim):
+        """``f(lhs, rhs, bias) -> canonical (N, C_out, *o)``: the jax call, the layout change back to
+        channels-first and the bias add, all in the lane's dtype (the framework's own rounding)."""
+        from jax import lax
+
+        name, kwargs = DIALECT.call_arguments(ndim, groups=groups, **native)
+        function = getattr(lax, name)
+        _, rhs_spec, out_spec = kwargs["dimension_numbers"]
+        precision = _precision(lane)
+        return _with_bias(lambda lhs, rhs: function(lhs, rhs, **kwargs, precision=precision),
+                          spec_permutation(out_spec, ("N", "C"), rhs_spec), ndim)
+
+    # -- reproduction ----------------------------------------------------------------------------
+
+    def repro(self, case: Case, native: dict, lane: Lane) -> str:
         """Standalone code: imports, the layout and weight conversions written out, the jax call, and
         ``y`` as a canonical ``(N, C_out, *o)`` NumPy array (float32 for bfloat16)."""
-        native = self.native(variant, case)
-        ndim, groups = case.ndim, case.groups
+        ndim = case.ndim
         precision = ", precision=lax.Precision.HIGHEST" if lane.precision == "highest" else ""
         kind, _, index = lane.device.partition(":")
         lines = [
@@ -229,19 +193,7 @@ class JaxTarget(Target):
             "# Canonical operands: x (N, C_in, *i), w (C_in, C_out/groups, *k), bias (C_out,).",
             "lhs = x[None]  # jax needs a batch dim" if case.batch is None else "lhs = x",
         ]
-        if variant == "vjp":
-            params = {name: value for name, value in native.items() if name != "primal_size"}
-            lines += [
-                "# The forward conv whose input-gradient is the transposed conv; its rhs is w itself (OIH..).",
-                f"params = {params!r}",
-                "put = lambda a: jax.device_put(np.asarray(a).astype(dtype), device)",
-                "lhs, rhs = put(lhs), put(w)",
-                f"primal = jnp.zeros((lhs.shape[0], rhs.shape[1] * {groups}, *{tuple(native['primal_size'])!r}), dtype)",
-                f"_, pullback = jax.vjp(lambda z: lax.conv_general_dilated(z, rhs, **params{precision}), primal)",
-                "out = pullback(lhs)[0]  # already (N, C_out, *o)",
-            ]
-        else:
-            lines += self._repro_native_call(native, ndim, groups, precision)
+        lines += self.repro_call(native, ndim, case.groups, precision)
         if case.bias:
             lines.append(f"out = out + jnp.asarray(bias, dtype).reshape((-1,){' + (1,) * ' + str(ndim)})")
         lines.append("y = np.asarray(out)" + ("[0]" if case.batch is None else ""))
@@ -249,7 +201,7 @@ class JaxTarget(Target):
             lines.append("y = y.astype(np.float32)")
         return "\n".join(lines) + "\n"
 
-    def _repro_native_call(self, native, ndim, groups, precision) -> list[str]:
+    def repro_call(self, native, ndim, groups, precision) -> list[str]:
         name, kwargs = DIALECT.call_arguments(ndim, groups=groups, **native)
         lhs_spec, rhs_spec, out_spec = kwargs["dimension_numbers"]
         to_lhs = tuple(int(v) for v in np.argsort(spec_permutation(lhs_spec, ("N", "C"), rhs_spec)))
@@ -282,23 +234,115 @@ class JaxTarget(Target):
         return lines
 
 
-def _check_variant(variant: str) -> None:
-    if variant not in VARIANTS:
-        raise ValueError(f"jax has no variant {variant!r}; it has {', '.join(VARIANTS)}")
+
+class ConvTransposeKernel(ConvTranspose):
+    """``transpose_kernel=True`` (rhs ``W[c, m, t] = rhs[t, m, c]``) with ``use_consistent_padding=True``
+    and explicit ``(cb, ca)`` tuples, always (never a string)."""
+
+    name, checks_gradients = "conv_transpose_kernel", False
+    options = {"api": "conv_transpose", "transpose_kernel": True, "use_consistent_padding": True}
+
+    def native(self, case: Case) -> dict:
+        native = super().native(case)
+        # from_canonical would still pick 'SAME'/'VALID' when they fit; this variant exists to
+        # exercise the consistent-padding tuples.
+        native["padding"] = tuple(case.geometry.padding())
+        return native
 
 
-def _channels_first_specs(ndim: int, seed: int) -> tuple[str, str, str]:
-    letters = SPATIAL_LETTERS[:ndim]
-    return ("NC" + letters, ("OI" if seed % 2 == 0 else "IO") + letters, "NC" + letters)
+class ChannelsFirst(ConvTranspose):
+    """conv_transpose with ``('NC..', 'OI..' or 'IO..', 'NC..')``; the rhs spec alternates with the
+    case's seed so both kernel orders are exercised."""
+
+    name, checks_gradients = "channels_first", False
+
+    def options_for(self, case: Case) -> dict:
+        letters = SPATIAL_LETTERS[:case.ndim]
+        specs = ("NC" + letters, ("OI" if case.seed % 2 == 0 else "IO") + letters, "NC" + letters)
+        return {"api": "conv_transpose", "dimension_numbers": specs}
 
 
-def _batched(x, w) -> tuple[np.ndarray, bool]:
-    """``x`` with a batch dim (jax has no unbatched convolution) and whether it had one."""
-    x = np.asarray(x)
-    return (x, True) if x.ndim == np.ndim(w) else (x[None], False)
+class ConvGeneralDilated(ConvTranspose):
+    """``lhs_dilation=s``, pads ``(K-1-cb, K-1-ca)``, ``feature_group_count=groups``: the only jax
+    spelling with groups."""
+
+    name, checks_gradients = "conv_general_dilated", True
+    options = {"api": "conv_general_dilated"}
+
+    def native(self, case: Case) -> dict:
+        return self._from_canonical(case, self.options)
+
+
+class Vjp(ConvTranspose):
+    """``jax.vjp`` of the forward ``conv_general_dilated`` (``window_strides=s``, padding ``(cb, ca)``,
+    rhs = W itself) at an input of length ``o``, pulled back at ``x``. Native parameters are
+    ``vjp_forward_params`` plus ``primal_size`` (the forward conv's input length ``o``, which its
+    parameters alone leave ambiguous because of the floor in ``floor((o+cb+ca-K)/s)+1 = i``)."""
+
+    name, checks_gradients = "vjp", False
+
+    def native(self, case: Case) -> dict:
+        geometry = case.geometry
+        return {**vjp_forward_params(geometry, groups=case.groups), "primal_size": tuple(geometry.output_size)}
+
+    def native_operands(self, native, x, w, groups):
+        return np.asarray(x), vjp_weight_from_canonical(w)
+
+    def build(self, native, groups, lane, ndim):
+        import jax
+        import jax.numpy as jnp
+        from jax import lax
+
+        params = {name: value for name, value in native.items() if name != "primal_size"}
+        primal_size = tuple(native["primal_size"])
+        precision = _precision(lane)
+
+        def call(lhs, rhs):
+            # The forward conv maps (N, C_out, *o) to (N, C_in, *i); rhs is (C_in, C_out/groups, *k).
+            primal = jnp.zeros((lhs.shape[0], rhs.shape[1] * groups, *primal_size), lhs.dtype)
+            _, back = jax.vjp(lambda z: lax.conv_general_dilated(z, rhs, **params, precision=precision), primal)
+            return back(lhs)[0]
+
+        return _with_bias(call, tuple(range(ndim + 2)), ndim)
+
+    def repro_call(self, native, ndim, groups, precision) -> list[str]:
+        params = {name: value for name, value in native.items() if name != "primal_size"}
+        return [
+            "# The forward conv whose input-gradient is the transposed conv; its rhs is w itself (OIH..).",
+            f"params = {params!r}",
+            "put = lambda a: jax.device_put(np.asarray(a).astype(dtype), device)",
+            "lhs, rhs = put(lhs), put(w)",
+            f"primal = jnp.zeros((lhs.shape[0], rhs.shape[1] * {groups}, *{tuple(native['primal_size'])!r}), dtype)",
+            f"_, pullback = jax.vjp(lambda z: lax.conv_general_dilated(z, rhs, **params{precision}), primal)",
+            "out = pullback(lhs)[0]  # already (N, C_out, *o)",
+        ]
+
+
+# ---- worker-side helpers ------------------------------------------------------------------------
+
+
+def _precision(lane: Lane):
+    from jax import lax
+
+    return lax.Precision.HIGHEST if lane.precision == "highest" else None  # None: jax's default
+
+
+def _with_bias(call, to_canonical, ndim):
+    """``f(lhs, rhs, bias)``: ``call``, its output permuted to ``(N, C, *spatial)``, plus the bias."""
+    import jax.numpy as jnp
+
+    def run(lhs, rhs, bias):
+        out = jnp.transpose(call(lhs, rhs), to_canonical)
+        if bias is not None:
+            out = out + bias.reshape((-1,) + (1,) * ndim)
+        return out
+
+    return run
 
 
 def _device(name: str):
+    import jax
+
     kind, _, index = name.partition(":")
     if kind == "cpu":
         return jax.devices("cpu")[0]
@@ -307,20 +351,18 @@ def _device(name: str):
     raise ValueError(f"unknown device {name!r} for jax; use 'cpu' or 'gpu:N'")
 
 
-def _put(arrays, dtype, device):
-    """Cast on the host (NumPy rounds to nearest even, as jax does), then place on ``device``."""
+def _put(arrays, lane: Lane):
+    """Cast on the host (NumPy rounds to nearest even, as jax does), then place on the lane's device."""
+    import jax
+    import jax.numpy as jnp
+
+    dtype, device = getattr(jnp, lane.dtype), _device(lane.device)
     return [None if a is None else jax.device_put(np.asarray(a).astype(dtype), device) for a in arrays]
 
 
-def _result(array: np.ndarray) -> np.ndarray:
-    """bfloat16 comes back as float32 holding the same values (every bfloat16 is a float32), so
-    callers need no ml_dtypes; other dtypes are returned as computed."""
-    return array.astype(np.float32) if array.dtype == jnp.bfloat16 else array
-
-
-def _framework_error(error: Exception) -> FrameworkError:
-    text = str(error).strip()
-    return FrameworkError(type(error).__name__, text.splitlines()[0] if text else "")
-
-
-TARGET = JaxTarget()
+TARGET = Target(
+    framework="jax",
+    requires=("jax",),
+    variants=(ConvTranspose(), ConvTransposeKernel(), ChannelsFirst(), ConvGeneralDilated(), Vjp()),
+    load=JaxRuntime,
+)

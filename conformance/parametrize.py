@@ -1,0 +1,51 @@
+"""Which lanes each suite test runs on: ``target`` parametrized over the run's lanes, and the markers
+with which a test narrows them (``@frameworks(...)``, ``@gradient_check``)."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def parametrize(metafunc, session) -> None:
+    """Parametrize a suite test's ``target`` over the lanes of the run (each skipped lane with its reason)."""
+    wanted = getattr(metafunc.function, "convt_frameworks", None)
+    gradients = getattr(metafunc.function, "convt_gradients", False)
+    one_variant = getattr(metafunc.function, "convt_one_variant", False)
+    params, seen = [], set()
+    for target, skip in session.lanes():
+        if wanted is not None and target.framework not in wanted:
+            continue
+        if gradients and skip is None and not target.api.checks_gradients:
+            continue
+        if one_variant:  # the test picks its own variants: one parameter per lane
+            key = (target.worker, target.lane)
+            if key in seen:
+                continue
+            seen.add(key)
+        marks = [pytest.mark.skip(reason=skip)] if skip else []
+        ident = target.id if not one_variant else f"{target.framework}-{target.lane_id}"
+        if ident in seen:
+            continue
+        seen.add(ident)
+        params.append(pytest.param(target, id=ident, marks=marks))
+    if not params:
+        params.append(pytest.param(None, id="no-target", marks=pytest.mark.skip(reason="no selected framework has a lane for this test")))
+    metafunc.parametrize("target", params)
+
+
+def gradient_check(function):
+    """Parametrize a test only over the variants whose gradients their target checks."""
+    function.convt_gradients = True
+    return function
+
+
+def frameworks(*names, one_variant=False):
+    """Restrict a test to targets of these frameworks; with ``one_variant`` it is parametrized once
+    per lane and chooses variants itself."""
+
+    def mark(function):
+        function.convt_frameworks = names
+        function.convt_one_variant = one_variant
+        return function
+
+    return mark
