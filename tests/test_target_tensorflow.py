@@ -21,6 +21,7 @@ from conformance.native import keras as keras_native
 from conformance.native import tensorflow as tf_native
 from conformance.strategies import cases
 from conformance.targets.base import FrameworkError, Lane, NotApplicable, Unsupported
+from conformance.targets.tensorflow import TARGET  # imports no TensorFlow: translation runs in the test process
 from oracles.bounds import gamma, unit_roundoff
 from oracles.dialects import keras as keras_dialect
 from oracles.dialects import tensorflow as tf_dialect
@@ -42,22 +43,21 @@ DIALECT_MODELS_DTYPE = {
     "float16": not ({"avx512_fp16", "amx_fp16", "avx_ne_convert"} & CPU_FLAGS),
 }
 VARIANTS = ("nn", "nn_channels_first", "keras")
+KERAS = TARGET.variant("keras")
 
 
 @pytest.fixture(scope="module")
-def target():
+def runtime():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     pytest.importorskip("tensorflow")
-    from conformance.targets import tensorflow as module
-
-    return module.TARGET
+    return TARGET.runtime()
 
 
-def onednn() -> bool:
-    from conformance.targets.tensorflow import onednn_enabled
-
-    return onednn_enabled()
+def run(runtime, variant: str, case: Case, x, w, b, lane: Lane):
+    """The variant's call on ``case``'s native parameters, as the runner makes it."""
+    api = TARGET.variant(variant)
+    return api.call(runtime, api.native(case), x, w, b, case.groups, lane)
 
 
 def rounded(array, dtype: str):
@@ -75,11 +75,11 @@ def operands(case, dtype: str):
     return tuple(rounded(a, dtype) for a in case.arrays())
 
 
-def predicted_unsupported(variant: str, native: dict, case, dtype: str) -> str | None:
+def predicted_unsupported(variant: str, native: dict, case, dtype: str, onednn: bool) -> str | None:
     """The dialect's reason this CPU build cannot run the call, or None."""
     if variant == "keras":
-        return keras_dialect.cpu_support(case.input_size, case.kernel_size, dtype=dtype, onednn=onednn(), **native)
-    outcome = tf_dialect.cpu_outcome(case.input_size, case.kernel_size, dtype=dtype, onednn=onednn(), groups=case.groups, **native)
+        return keras_dialect.cpu_support(case.input_size, case.kernel_size, dtype=dtype, onednn=onednn, **native)
+    outcome = tf_dialect.cpu_outcome(case.input_size, case.kernel_size, dtype=dtype, onednn=onednn, groups=case.groups, **native)
     assert outcome.kind != "rejected", outcome  # from_canonical must give arguments TF accepts
     return outcome.reason if outcome.kind == "unsupported" else None
 
@@ -123,29 +123,30 @@ CASES = st.one_of(cases(), expressible_cases(), expressible_cases())
 
 @FEW
 @given(CASES, st.sampled_from(["float64", "float32", "float32", "bfloat16", "float16"]))
-def test_forward_matches_oracle(target, case, dtype):
+def test_forward_matches_oracle(runtime, case, dtype):
     """Each variant agrees with the oracle within the bound (exactly for integer cases in float32/64),
     or raises Unsupported exactly where the dialect predicts."""
     lane = Lane("cpu", dtype)
     x, w, b = operands(case, dtype)
     expected = oracles.conv_transpose(x, w, b, **case.oracle_kwargs())
     for variant in VARIANTS:
+        api = TARGET.variant(variant)
         try:
-            native = target.native(variant, case)
+            native = api.native(case)
         except NotApplicable:
             event(f"{variant}: not applicable")
             continue
         if not DIALECT_MODELS_DTYPE.get(dtype, True):
             event(f"{variant}: {dtype} on this CPU is not modelled by the dialect")
             continue
-        reason = predicted_unsupported(variant, native, case, dtype)
+        reason = predicted_unsupported(variant, native, case, dtype, runtime.onednn)
         if reason:
             event(f"{variant}: unsupported")
             with pytest.raises(Unsupported, match=reason[:40]):
-                target.forward(variant, case, x, w, b, lane)
+                api.call(runtime, native, x, w, b, case.groups, lane)
             continue
         event(f"{variant}: ran")
-        y = target.forward(variant, case, x, w, b, lane)
+        y = api.call(runtime, native, x, w, b, case.groups, lane)
         assert str(y.dtype) == ("float32" if dtype == "bfloat16" else dtype)
         if case.values == "integer" and dtype in ("float32", "float64"):
             np.testing.assert_array_equal(y, expected, err_msg=f"{variant} {case}")
@@ -177,7 +178,7 @@ def weight_gradient(x, upstream, case: Case) -> np.ndarray:
     return dw
 
 
-def conv3d_same_offset(case, native: dict, dtype: str) -> bool:
+def conv3d_same_offset(case, native: dict, dtype: str, onednn: bool) -> bool:
     """Where TF's input gradient is wrong (a finding, see :func:`test_tf_conv3d_same_gradient_finding`).
 
     The input gradient of ``conv3d_transpose`` is ``tf.nn.conv3d(upstream, filters, padding='SAME')``.
@@ -188,46 +189,45 @@ def conv3d_same_offset(case, native: dict, dtype: str) -> bool:
     geometry = case.geometry
     return (
         case.ndim == 3 and native["padding"] == "SAME"
-        and not tf_dialect.uses_onednn(dtype=dtype, onednn=onednn(), padding="SAME")
+        and not tf_dialect.uses_onednn(dtype=dtype, onednn=onednn, padding="SAME")
         and any(o - L >= 2 for L, o in zip(geometry.full_size, geometry.output_size))
     )
 
 
 @FEW
 @given(CASES, st.sampled_from(["float64", "float32"]))
-def test_gradients_match_oracle(target, case, dtype):
+def test_gradients_match_oracle(runtime, case, dtype):
     """``dx = conv(upstream, w, stride, padding=crops, dilation, groups)`` (the adjoint); ``dw`` per
     :func:`weight_gradient`; each within ``2 * gamma_n * magnitude`` (magnitude: the same formula on |.|)."""
-    lane = Lane("cpu", dtype)
+    lane, api = Lane("cpu", dtype), TARGET.variant("nn")
     try:
-        native = target.native("nn", case)
+        native = api.native(case)
     except NotApplicable:
         event("not applicable")
         return
     x, w, b = operands(case, dtype)
     shape = oracles.conv_transpose(x, w, **case.oracle_kwargs()).shape
     upstream = rounded(np.random.default_rng(case.seed).standard_normal(shape), dtype)
-    reason = predicted_unsupported("nn", native, case, dtype)
-    if reason:
+    if predicted_unsupported("nn", native, case, dtype, runtime.onednn):
         event("unsupported")
         with pytest.raises(Unsupported):
-            target.gradients("nn", case, x, w, b, upstream, lane)
+            api.gradients(runtime, native, x, w, b, case.groups, upstream, lane)
         return
     event(dtype)
-    dx, dw = target.gradients("nn", case, x, w, b, upstream, lane)
+    dx, dw = api.gradients(runtime, native, x, w, b, case.groups, upstream, lane)
     g = case.geometry
     conv = dict(stride=g.stride, padding=g.padding(), dilation=g.dilation, groups=case.groups)
     u = unit_roundoff(dtype)
     n_dx = case.out_per_group * int(np.prod(case.kernel_size))
     n_dw = (case.batch or 1) * int(np.prod(case.input_size))
-    if conv3d_same_offset(case, native, dtype):
+    if conv3d_same_offset(case, native, dtype, runtime.onednn):
         event("dx skipped: known TF conv3d SAME finding")
     else:
         assert_close(dx, oracles.conv(upstream, w, **conv), 2 * gamma(n_dx, u) * oracles.conv(abs(upstream), abs(w), **conv) + 1e-300, f"dx {case}")
     assert_close(dw, weight_gradient(x, upstream, case), 2 * gamma(n_dw, u) * weight_gradient(abs(x), abs(upstream), case) + 1e-300, f"dw {case}")
 
 
-def test_tf_conv3d_same_gradient_finding(target):
+def test_tf_conv3d_same_gradient_finding(runtime):
     """A TF finding, pinned: the input gradient of a 3-D 'SAME' transposed conv with ``o >= L + 2``.
 
     ``i = k = 1, s = 3, o = 3`` (``L = 1``): ``y = [x*w, 0, 0]``, so ``dx = upstream[0] * w``; TF's
@@ -237,56 +237,62 @@ def test_tf_conv3d_same_gradient_finding(target):
     """
     case = Case(batch=1, groups=1, in_per_group=1, out_per_group=1, input_size=(1, 1, 1), kernel_size=(1, 1, 1),
                 stride=(3, 1, 1), dilation=(1, 1, 1), padding=((0, -2), (0, 0), (0, 0)), output_padding=(0, 0, 0), bias=False)
-    assert target.native("nn", case)["padding"] == "SAME"
+    api = TARGET.variant("nn")
+    native = api.native(case)
+    assert native["padding"] == "SAME"
     x, w = np.full((1, 1, 1, 1, 1), 2.0), np.full((1, 1, 1, 1, 1), 3.0)
     upstream = np.array([5.0, 7.0, 11.0]).reshape(1, 1, 3, 1, 1)
-    np.testing.assert_array_equal(target.forward("nn", case, x, w, None, Lane("cpu", "float64")).ravel(), [6, 0, 0])
-    dx, dw = target.gradients("nn", case, x, w, None, upstream, Lane("cpu", "float64"))
+    np.testing.assert_array_equal(api.call(runtime, native, x, w, None, 1, Lane("cpu", "float64")).ravel(), [6, 0, 0])
+    dx, dw = api.gradients(runtime, native, x, w, None, 1, upstream, Lane("cpu", "float64"))
     assert dw.ravel().tolist() == [10.0]  # upstream[0] * x: right
     assert dx.ravel().tolist() == [21.0]  # upstream[1] * w; the right value is upstream[0] * w = 15
 
 
-def test_gradients_only_for_nn(target):
+def test_gradients_only_for_nn():
+    """Only ``nn`` says it checks gradients; the others decline without touching TF (no runtime needed)."""
     case = Case(batch=1, groups=1, in_per_group=1, out_per_group=1, input_size=(3,), kernel_size=(2,), stride=(2,),
                 dilation=(1,), padding=((0, 0),), output_padding=(0,), bias=False)
     x, w, _ = case.arrays()
-    with pytest.raises(NotApplicable):
-        target.gradients("keras", case, x, w, None, np.ones((1, 1, 6)), Lane("cpu", "float32"))
+    assert [v.name for v in TARGET.variants if v.checks_gradients] == ["nn"]
+    for variant in ("nn_channels_first", "keras"):
+        api = TARGET.variant(variant)
+        with pytest.raises(NotApplicable):
+            api.gradients(None, api.native(case), x, w, None, 1, np.ones((1, 1, 6)), Lane("cpu", "float32"))
 
 
 # ---- repro snippets -------------------------------------------------------------------------------
 
 @settings(max_examples=15, deadline=None)
 @given(st.one_of(cases(max_groups=1), expressible_cases()), st.sampled_from(VARIANTS), st.sampled_from(["float32", "bfloat16"]))
-def test_repro_snippets_run_and_agree(target, case, variant, dtype):
-    lane = Lane("cpu", dtype)
+def test_repro_snippets_run_and_agree(runtime, case, variant, dtype):
+    lane, api = Lane("cpu", dtype, backend="onednn" if runtime.onednn else "eigen"), TARGET.variant(variant)
     try:
-        snippet = target.repro(variant, case, lane)
-        native = target.native(variant, case)
+        native = api.native(case)
     except NotApplicable:
         return
-    if not DIALECT_MODELS_DTYPE.get(dtype, True) or predicted_unsupported(variant, native, case, dtype):
+    snippet = api.repro(case, native, lane)
+    if not DIALECT_MODELS_DTYPE.get(dtype, True) or predicted_unsupported(variant, native, case, dtype, runtime.onednn):
         return
     x, w, b = operands(case, dtype)
     scope = dict(x=x, w=w, bias=b)
     exec(snippet, scope)  # noqa: S102 (the point of the test)
-    np.testing.assert_array_equal(scope["y"], target.forward(variant, case, x, w, b, lane), err_msg=snippet)
+    np.testing.assert_array_equal(scope["y"], api.call(runtime, native, x, w, b, case.groups, lane), err_msg=snippet)
 
 
 # ---- native cases ---------------------------------------------------------------------------------
 
 @FEW
 @given(tf_native.native_cases(), st.sampled_from(["float32", "float64"]))
-def test_tf_native_cases(target, case, dtype):
+def test_tf_native_cases(runtime, case, dtype):
     """Rejected -> FrameworkError (the predicted class), UNSUPPORTED -> Unsupported, else the oracle."""
     try:
-        outcome = tf_dialect.cpu_outcome(case.input_size, case.kernel_size, dtype=dtype, onednn=onednn(), groups=case.groups, **case.parameters)
+        outcome = tf_dialect.cpu_outcome(case.input_size, case.kernel_size, dtype=dtype, onednn=runtime.onednn, groups=case.groups, **case.parameters)
     except NotExpressible:  # EmptyOutput: outside the model
         event("empty output")
         return
     event(outcome.kind)
     x, w, b = (rounded(a, dtype) for a in case.arrays())
-    call = lambda: target.forward_native(case.variant, case.parameters, x, w, b, case.groups, Lane("cpu", dtype))  # noqa: E731
+    call = lambda: TARGET.variant(case.variant).call(runtime, case.parameters, x, w, b, case.groups, Lane("cpu", dtype))  # noqa: E731
     if outcome.kind == "rejected":
         with pytest.raises(FrameworkError) as raised:
             call()
@@ -303,7 +309,7 @@ def test_tf_native_cases(target, case, dtype):
 
 @FEW
 @given(keras_native.native_cases(), st.sampled_from(["float32", "float64"]))
-def test_keras_native_cases(target, case, dtype):
+def test_keras_native_cases(runtime, case, dtype):
     """Rejected -> FrameworkError; UNSUPPORTED -> Unsupported; else the oracle, with the documented
     channels_first bias quirk (``keras_dialect.bias_on_last_axis``) applied to the expectation."""
     native = case.parameters
@@ -312,14 +318,14 @@ def test_keras_native_cases(target, case, dtype):
     except Rejected:
         event("rejected")
         with pytest.raises(FrameworkError):
-            target.forward_native("keras", native, *case.arrays(), 1, Lane("cpu", dtype))
+            KERAS.call(runtime, native, *case.arrays(), 1, Lane("cpu", dtype))
         return
     except NotExpressible:
         event("empty output")
         return
     x, w, b = (rounded(a, dtype) for a in case.arrays())
-    call = lambda: target.forward_native("keras", native, x, w, b, 1, Lane("cpu", dtype))  # noqa: E731
-    if keras_dialect.cpu_support(case.input_size, case.kernel_size, dtype=dtype, onednn=onednn(), **native):
+    call = lambda: KERAS.call(runtime, native, x, w, b, 1, Lane("cpu", dtype))  # noqa: E731
+    if keras_dialect.cpu_support(case.input_size, case.kernel_size, dtype=dtype, onednn=runtime.onednn, **native):
         event("unsupported")
         with pytest.raises(Unsupported):
             call()
@@ -337,27 +343,27 @@ def test_keras_native_cases(target, case, dtype):
     assert_close(call(), expected, bound, f"{case}")
 
 
-def test_lowercase_padding_is_a_framework_error(target):
+def test_lowercase_padding_is_a_framework_error(runtime):
     """Not swallowed: TF's case-sensitive padding attr surfaces as FrameworkError."""
     x = np.ones((1, 1, 3))
     with pytest.raises(FrameworkError):
-        target.forward_native("nn", dict(output_shape=(6,), strides=2, padding="same"), x, np.ones((1, 1, 2)), None, 1, Lane("cpu", "float32"))
+        TARGET.variant("nn").call(runtime, dict(output_shape=(6,), strides=2, padding="same"), x, np.ones((1, 1, 2)), None, 1, Lane("cpu", "float32"))
 
 
 # ---- devices, dtypes, environment, worker ----------------------------------------------------------
 
-def test_cpu_dtypes_run(target):
+def test_cpu_dtypes_run(runtime):
     case = Case(batch=2, groups=1, in_per_group=2, out_per_group=2, input_size=(3, 2), kernel_size=(2, 2), stride=(2, 1),
                 dilation=(1, 1), padding=((0, 0), (0, 0)), output_padding=(0, 0), bias=True, values="integer")
-    assert target.devices()[0] == "cpu"
-    for dtype in target.dtypes("cpu"):
+    assert runtime.devices()[0] == "cpu"
+    for dtype in runtime.dtypes("cpu"):
         x, w, b = operands(case, dtype)
-        y = target.forward("nn", case, x, w, b, Lane("cpu", dtype))
+        y = run(runtime, "nn", case, x, w, b, Lane("cpu", dtype))
         np.testing.assert_array_equal(y, oracles.conv_transpose(x, w, b, **case.oracle_kwargs()), err_msg=dtype)
 
 
-def test_environment(target):
-    env = target.environment()
+def test_environment(runtime):
+    env = runtime.environment()
     assert env["version"] and env["keras_backend"] == "tensorflow" and "onednn_enabled" in env
 
 
@@ -369,7 +375,7 @@ def test_through_worker_pool():
     x, w, b = case.arrays(np.float32)
     pool = WorkerPool(timeout=60)
     try:
-        y = pool.call("tensorflow", "forward", "nn", case, x, w, b, Lane("cpu", "float32"))
+        y = pool.call("tensorflow", "call", "nn", TARGET.variant("nn").native(case), x, w, b, case.groups, Lane("cpu", "float32"))
         assert pool.call("tensorflow", "environment")["intra_op_threads"] == int(os.environ.get("CONVT_TF_THREADS", "1"))
     finally:
         pool.close()
