@@ -3,12 +3,15 @@
 Every expected value comes from the NumPy oracle or from a formula stated here, never from TF.
 Outcomes that a CPU build cannot run are predicted by the dialects (``cpu_outcome``/``cpu_support``):
 the adapter must raise ``Unsupported`` exactly there, and ``FrameworkError`` where the dialect says
-TF rejects the arguments. One test goes through ``conformance.worker.WorkerPool``.
+TF rejects the arguments. What an ``Unsupported`` says is checked against TensorFlow's own texts (a
+table of them, and TF called directly here), never against the reason the adapter builds it from.
+One test goes through ``conformance.worker.WorkerPool``.
 """
 
 from __future__ import annotations
 
 import os
+import re
 
 import numpy as np
 import pytest
@@ -45,6 +48,20 @@ DIALECT_MODELS_DTYPE = {
 VARIANTS = ("nn", "nn_channels_first", "keras")
 KERAS = TARGET.variant("keras")
 
+# What TensorFlow's CPU kernels say when they lack a feature (tensorflow/core/kernels/conv_grad_input_ops.cc,
+# conv_grad_ops_3d.cc, mkl/mkl_conv_grad_input_ops.cc), as TF 2.21 raises them; Keras wraps any of them
+# in a first line of its own.
+TF_CANNOT_RUN = (
+    "Conv2DCustomBackpropInputOp only supports NHWC",
+    "Conv3DBackpropInputOpV2 only supports NDHWC on the CPU",
+    "Current CPU implementations do not yet support dilation rates larger than 1",  # 2-D (and 1-D)
+    "Current CPU implementation does not yet support dilation rates larger than 1",  # 3-D
+    "Gradients for grouped convolutions are not supported on CPU",
+    "input and filter_sizes must have the same number of channels",  # grouped 3-D, Eigen
+    "input and filter must have the same depth",  # grouped 3-D, oneDNN
+)
+KERAS_WRAPPER = re.compile(r"Exception encountered when calling Conv[123]DTranspose\.call\(\)")
+
 
 @pytest.fixture(scope="module")
 def runtime():
@@ -54,10 +71,29 @@ def runtime():
     return TARGET.runtime()
 
 
+@pytest.fixture(scope="module")
+def tf(runtime):
+    import tensorflow
+
+    return tensorflow
+
+
 def run(runtime, variant: str, case: Case, x, w, b, lane: Lane):
     """The variant's call on ``case``'s native parameters, as the runner makes it."""
     api = TARGET.variant(variant)
     return api.call(runtime, api.native(case), x, w, b, case.groups, lane)
+
+
+def tf_first_line(error: BaseException) -> str:
+    """The first line of TF's message, without the ``{{function_node ...}}`` device prefix of eager errors."""
+    return re.sub(r"^\{\{function_node [^}]*\}\}\s*", "", str(error).strip().splitlines()[0])
+
+
+def assert_quotes_tf(raised: pytest.ExceptionInfo, keras: bool = False) -> None:
+    """The Unsupported message quotes what TF (or Keras) raised, and that is one of their own can't-run texts."""
+    quoted = re.search(r"\(TF (\w+): (.*)\)$", str(raised.value))
+    assert quoted and quoted[1] == "InvalidArgumentError", raised.value
+    assert (KERAS_WRAPPER.match(quoted[2]) if keras else quoted[2].startswith(TF_CANNOT_RUN)), raised.value
 
 
 def rounded(array, dtype: str):
@@ -125,7 +161,7 @@ CASES = st.one_of(cases(), expressible_cases(), expressible_cases())
 @given(CASES, st.sampled_from(["float64", "float32", "float32", "bfloat16", "float16"]))
 def test_forward_matches_oracle(runtime, case, dtype):
     """Each variant agrees with the oracle within the bound (exactly for integer cases in float32/64),
-    or raises Unsupported exactly where the dialect predicts."""
+    or raises Unsupported exactly where the dialect predicts, quoting TF's own refusal."""
     lane = Lane("cpu", dtype)
     x, w, b = operands(case, dtype)
     expected = oracles.conv_transpose(x, w, b, **case.oracle_kwargs())
@@ -139,11 +175,11 @@ def test_forward_matches_oracle(runtime, case, dtype):
         if not DIALECT_MODELS_DTYPE.get(dtype, True):
             event(f"{variant}: {dtype} on this CPU is not modelled by the dialect")
             continue
-        reason = predicted_unsupported(variant, native, case, dtype, runtime.onednn)
-        if reason:
+        if predicted_unsupported(variant, native, case, dtype, runtime.onednn):
             event(f"{variant}: unsupported")
-            with pytest.raises(Unsupported, match=reason[:40]):
+            with pytest.raises(Unsupported) as raised:
                 api.call(runtime, native, x, w, b, case.groups, lane)
+            assert_quotes_tf(raised, keras=variant == "keras")
             continue
         event(f"{variant}: ran")
         y = api.call(runtime, native, x, w, b, case.groups, lane)
@@ -210,8 +246,9 @@ def test_gradients_match_oracle(runtime, case, dtype):
     upstream = rounded(np.random.default_rng(case.seed).standard_normal(shape), dtype)
     if predicted_unsupported("nn", native, case, dtype, runtime.onednn):
         event("unsupported")
-        with pytest.raises(Unsupported):
+        with pytest.raises(Unsupported) as raised:
             api.gradients(runtime, native, x, w, b, case.groups, upstream, lane)
+        assert_quotes_tf(raised)
         return
     event(dtype)
     dx, dw = api.gradients(runtime, native, x, w, b, case.groups, upstream, lane)
@@ -299,8 +336,9 @@ def test_tf_native_cases(runtime, case, dtype):
         assert outcome.error is None or raised.value.kind == outcome.error, (raised.value, outcome)
         return
     if outcome.kind == "unsupported":
-        with pytest.raises(Unsupported):
+        with pytest.raises(Unsupported) as raised:
             call()
+        assert_quotes_tf(raised)
         return
     g = outcome.geometry
     expected = oracles.conv_transpose(x, w, b, stride=g.stride, dilation=g.dilation, padding=g.padding(), groups=case.groups)
@@ -327,8 +365,9 @@ def test_keras_native_cases(runtime, case, dtype):
     call = lambda: KERAS.call(runtime, native, x, w, b, 1, Lane("cpu", dtype))  # noqa: E731
     if keras_dialect.cpu_support(case.input_size, case.kernel_size, dtype=dtype, onednn=runtime.onednn, **native):
         event("unsupported")
-        with pytest.raises(Unsupported):
+        with pytest.raises(Unsupported) as raised:
             call()
+        assert_quotes_tf(raised, keras=True)
         return
     event("ok")
     kwargs = dict(stride=geometry.stride, dilation=geometry.dilation, padding=geometry.padding())
@@ -343,11 +382,15 @@ def test_keras_native_cases(runtime, case, dtype):
     assert_close(call(), expected, bound, f"{case}")
 
 
-def test_lowercase_padding_is_a_framework_error(runtime):
-    """Not swallowed: TF's case-sensitive padding attr surfaces as FrameworkError."""
-    x = np.ones((1, 1, 3))
-    with pytest.raises(FrameworkError):
-        TARGET.variant("nn").call(runtime, dict(output_shape=(6,), strides=2, padding="same"), x, np.ones((1, 1, 2)), None, 1, Lane("cpu", "float32"))
+def test_lowercase_padding_is_a_framework_error(runtime, tf):
+    """Not swallowed: TF's case-sensitive padding attr surfaces as FrameworkError, with TF's own words."""
+    native = dict(output_shape=(6,), strides=2, padding="same")
+    with pytest.raises(FrameworkError) as raised:
+        TARGET.variant("nn").call(runtime, native, np.ones((1, 1, 3)), np.ones((1, 1, 2)), None, 1, Lane("cpu", "float32"))
+    with pytest.raises(Exception) as direct:  # the same call, made here in TF's own terms
+        tf.nn.conv_transpose(tf.ones((1, 3, 1)), tf.ones((2, 1, 1)), [1, 6, 1], 2, padding="same")
+    assert raised.value.kind == type(direct.value).__name__
+    assert raised.value.message == tf_first_line(direct.value)
 
 
 # ---- devices, dtypes, environment, worker ----------------------------------------------------------
@@ -381,3 +424,68 @@ def test_through_worker_pool():
         pool.close()
     expected = oracles.conv_transpose(x, w, b, **case.oracle_kwargs())
     assert_close(y, expected, forward_bound(case, x, w, b, "float32"), f"{case}")
+
+
+# ---- what an Unsupported says: TF's own text ------------------------------------------------------
+
+# Configurations no CPU build runs, whatever TF_ENABLE_ONEDNN_OPTS says (float64 never takes oneDNN):
+# variant, its native arguments, canonical x and w shapes, groups, and the text TF refuses them with.
+CANNOT_RUN = {
+    "1-D dilation": ("nn", dict(output_shape=(7,), strides=1, padding="VALID", dilations=2), (1, 2, 3), (2, 4, 3), 1,
+                     "Current CPU implementations do not yet support dilation rates larger than 1"),
+    "2-D dilation": ("nn", dict(output_shape=(7, 7), strides=1, padding="VALID", dilations=2), (1, 2, 3, 3), (2, 4, 3, 3), 1,
+                     "Current CPU implementations do not yet support dilation rates larger than 1"),
+    "3-D dilation": ("nn", dict(output_shape=(7, 7, 7), strides=1, padding="VALID", dilations=2), (1, 2, 3, 3, 3), (2, 4, 3, 3, 3), 1,
+                     "Current CPU implementation does not yet support dilation rates larger than 1"),
+    "NCHW": ("nn_channels_first", dict(output_shape=(5, 5), strides=1, padding="VALID", data_format="NCHW"), (1, 2, 3, 3), (2, 4, 3, 3), 1,
+             "Conv2DCustomBackpropInputOp only supports NHWC"),
+    "NCDHW": ("nn_channels_first", dict(output_shape=(5, 5, 5), strides=1, padding="VALID", data_format="NCDHW"), (1, 2, 3, 3, 3),
+              (2, 4, 3, 3, 3), 1, "Conv3DBackpropInputOpV2 only supports NDHWC on the CPU"),
+    "2-D groups": ("nn", dict(output_shape=(5, 5), strides=1, padding="VALID"), (1, 4, 3, 3), (4, 1, 3, 3), 2,
+                   "Gradients for grouped convolutions are not supported on CPU"),
+    "3-D groups": ("nn", dict(output_shape=(5, 5, 5), strides=1, padding="VALID"), (1, 4, 3, 3, 3), (4, 1, 3, 3, 3), 2,
+                   "input and filter_sizes must have the same number of channels"),
+    "Keras dilation": ("keras", dict(strides=1, padding="valid", dilation_rate=2), (1, 2, 3, 3), (2, 4, 3, 3), 1,
+                       "Current CPU implementations do not yet support dilation rates larger than 1"),
+    "Keras channels_first": ("keras", dict(strides=1, padding="valid", data_format="channels_first"), (1, 2, 3, 3), (2, 4, 3, 3), 1,
+                             "Conv2DCustomBackpropInputOp only supports NHWC"),
+}
+
+
+def raised_directly(tf, variant: str, native: dict, x, w, groups: int) -> Exception:
+    """What TF (or Keras) raises when called here, without the adapter, with ``native`` on float64 ``x``, ``w``."""
+    channels_first = variant == "nn_channels_first" or native.get("data_format") == "channels_first"
+    x_native, kernel = (x if channels_first else np.moveaxis(x, 1, -1)), np.moveaxis(w, (0, 1), (-1, -2))
+    try:
+        if variant == "keras":
+            import keras
+
+            layer = getattr(keras.layers, f"Conv{w.ndim - 2}DTranspose")(
+                filters=w.shape[1], kernel_size=w.shape[2:], use_bias=False, dtype="float64", **native)
+            layer.build(x_native.shape)
+            layer.set_weights([kernel])
+            layer(x_native)
+        else:
+            n, channels, spatial = x.shape[0], w.shape[1] * groups, list(native["output_shape"])
+            output_shape = [n, channels, *spatial] if channels_first else [n, *spatial, channels]
+            tf.nn.conv_transpose(x_native, kernel, output_shape, native["strides"], native["padding"],
+                                 data_format=native.get("data_format"), dilations=native.get("dilations", 1))
+    except Exception as error:  # noqa: BLE001 (what TF raises is the expectation)
+        return error
+    pytest.fail(f"TF ran {variant} {native}")
+
+
+@pytest.mark.parametrize("name", CANNOT_RUN)
+def test_unsupported_quotes_tf(runtime, tf, name):
+    """The Unsupported names what TF refused with: the table's text, which TF called directly here raises
+    too, and the first line of TF's own message (without its ``{{function_node ...}}`` device prefix)."""
+    variant, native, x_shape, w_shape, groups, text = CANNOT_RUN[name]
+    x, w = np.ones(x_shape), np.ones(w_shape)
+    with pytest.raises(Unsupported) as raised:
+        TARGET.variant(variant).call(runtime, native, x, w, None, groups, Lane("cpu", "float64"))
+    direct = raised_directly(tf, variant, native, x, w, groups)
+    assert type(direct).__name__ == "InvalidArgumentError" and text in str(direct), direct
+    tf_line = tf_first_line(direct)
+    assert f"(TF InvalidArgumentError: {tf_line})" in str(raised.value)
+    if variant != "keras":  # Keras's first line is its own wrapper ("Exception encountered when calling ...")
+        assert text in tf_line
