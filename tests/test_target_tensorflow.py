@@ -5,13 +5,18 @@ Outcomes that a CPU build cannot run are predicted by the dialects (``cpu_outcom
 the adapter must raise ``Unsupported`` exactly there, and ``FrameworkError`` where the dialect says
 TF rejects the arguments. What an ``Unsupported`` says is checked against TensorFlow's own texts (a
 table of them, and TF called directly here), never against the reason the adapter builds it from.
+Translation (``native``, ``space``, ``repro``) must not load TensorFlow: checked in a fresh process.
 One test goes through ``conformance.worker.WorkerPool``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,9 +27,9 @@ import oracles
 from conformance.cases import Case
 from conformance.native import keras as keras_native
 from conformance.native import tensorflow as tf_native
-from conformance.strategies import cases
+from conformance.strategies import cases, lane_cases
 from conformance.targets.base import FrameworkError, Lane, NotApplicable, Unsupported
-from conformance.targets.tensorflow import TARGET  # imports no TensorFlow: translation runs in the test process
+from conformance.targets.tensorflow import TARGET  # imports no TensorFlow (test_translation_imports_no_framework)
 from oracles.bounds import gamma, unit_roundoff
 from oracles.dialects import keras as keras_dialect
 from oracles.dialects import tensorflow as tf_dialect
@@ -489,3 +494,75 @@ def test_unsupported_quotes_tf(runtime, tf, name):
     assert f"(TF InvalidArgumentError: {tf_line})" in str(raised.value)
     if variant != "keras":  # Keras's first line is its own wrapper ("Exception encountered when calling ...")
         assert text in tf_line
+
+
+# ---- translation: lanes, spaces, and no framework in the test process ----------------------------
+
+CPU_LANES = [Lane("cpu", "float32", backend="onednn"), Lane("cpu", "bfloat16", backend="onednn"),
+             Lane("cpu", "float32", backend="eigen"), Lane("cpu", "float64", backend="eigen")]
+
+
+def test_lane_support():
+    """Only channels-first on an Eigen lane is skipped, for the reason TF gives itself."""
+    for api in TARGET.variants:
+        for lane in CPU_LANES + [Lane("gpu:0", "float32", "highest", "cudnn")]:
+            reason = api.lane_support(lane)
+            if api.name == "nn_channels_first" and lane.backend == "eigen":
+                assert "Conv2DCustomBackpropInputOp only supports NHWC" in reason
+            else:
+                assert reason is None, (api, lane)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data(), st.sampled_from(VARIANTS), st.sampled_from(CPU_LANES))
+def test_spaces_draw_only_what_the_lane_runs(data, variant, lane):
+    """A case drawn from a variant's space on a CPU lane is one the dialect says that lane runs (the
+    lane's backend deciding oneDNN), so a run never spends its examples on UNSUPPORTED."""
+    api = TARGET.variant(variant)
+    assume(api.lane_support(lane) is None)
+    case = data.draw(lane_cases(api.space(lane)))
+    try:
+        native = api.native(case)
+    except NotApplicable:
+        event("not applicable")
+        return
+    assert not predicted_unsupported(variant, native, case, lane.dtype, onednn=lane.backend == "onednn"), (variant, lane, case)
+
+
+TRANSLATE = """
+import json, sys
+from conformance.cases import Case
+from conformance.targets.base import Lane, NotApplicable
+from conformance.targets.tensorflow import TARGET
+
+def case(ndim, groups=1, batch=1, crops=(0, 0), dilation=1):
+    return Case(batch=batch, groups=groups, in_per_group=2, out_per_group=1, input_size=(3,) * ndim, kernel_size=(2,) * ndim,
+                stride=(2,) * ndim, dilation=(dilation,) * ndim, padding=(crops,) * ndim, output_padding=(0,) * ndim, bias=True)
+
+cases = [case(1), case(2), case(3), case(2, groups=2), case(2, batch=None, crops=(1, 0)), case(2, dilation=2)]
+lanes = [Lane("cpu", "float32", backend="onednn"), Lane("cpu", "float64", backend="eigen"), Lane("gpu:0", "bfloat16", "tf32", "cudnn")]
+made = {}
+for variant in TARGET.variants:
+    for lane in lanes:
+        variant.space(lane), variant.lane_support(lane)
+    for c in cases:
+        try:
+            native = variant.native(c)
+        except NotApplicable:
+            continue
+        for lane in lanes:
+            made[variant.name] = made.get(variant.name, 0) + bool(variant.repro(c, native, lane))
+print(json.dumps({"made": made, "loaded": sorted(m for m in sys.modules if m.partition(".")[0] in ("tensorflow", "keras"))}))
+"""
+
+
+def test_translation_imports_no_framework():
+    """Importing the adapter and translating every variant (``native``, ``space``, ``lane_support``,
+    ``repro``) in a fresh process loads neither TensorFlow nor Keras: the test process stays light."""
+    root = str(Path(__file__).resolve().parents[1])
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run([sys.executable, "-c", TRANSLATE], cwd=root, env=environment, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["loaded"] == []
+    assert sorted(result["made"]) == sorted(VARIANTS) and min(result["made"].values()) > 0, result
