@@ -24,12 +24,13 @@ from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
 import oracles
+from conformance import backends
 from conformance.cases import Case
 from conformance.native import keras as keras_native
 from conformance.native import tensorflow as tf_native
 from conformance.strategies import cases, lane_cases
 from conformance.targets.base import FrameworkError, Lane, NotApplicable, Unsupported
-from conformance.targets.tensorflow import TARGET  # imports no TensorFlow (test_translation_imports_no_framework)
+from conformance.targets.tensorflow import TARGET, onednn_default  # imports no TensorFlow (test_translation_imports_no_framework)
 from oracles.bounds import gamma, unit_roundoff
 from oracles.dialects import keras as keras_dialect
 from oracles.dialects import tensorflow as tf_dialect
@@ -416,19 +417,39 @@ def test_environment(runtime):
 
 
 def test_through_worker_pool():
+    """Both process settings of ``TARGET`` as workers: oneDNN on and off as declared (on where the build
+    has it: x86-64 Linux/Windows), the call's result the oracle's, and each worker refusing what its
+    kernels lack in TF's own words."""
     from conformance.worker import WorkerPool
 
+    assert backends.workers("tensorflow") == ["tensorflow@onednn", "tensorflow@eigen"]
     case = Case(batch=None, groups=1, in_per_group=2, out_per_group=2, input_size=(4, 3), kernel_size=(3, 2), stride=(2, 2),
                 dilation=(1, 1), padding=((0, 1), (0, 0)), output_padding=(0, 0), bias=True, seed=7)
+    grouped_3d = Case(batch=1, groups=2, in_per_group=1, out_per_group=1, input_size=(2, 2, 2), kernel_size=(2, 2, 2),
+                      stride=(1, 1, 1), dilation=(1, 1, 1), padding=((0, 0),) * 3, output_padding=(0, 0, 0), bias=False)
     x, w, b = case.arrays(np.float32)
+    nn, channels_first = TARGET.variant("nn"), TARGET.variant("nn_channels_first")
     pool = WorkerPool(timeout=60)
     try:
-        y = pool.call("tensorflow", "call", "nn", TARGET.variant("nn").native(case), x, w, b, case.groups, Lane("cpu", "float32"))
-        assert pool.call("tensorflow", "environment")["intra_op_threads"] == int(os.environ.get("CONVT_TF_THREADS", "1"))
+        pool.start(["tensorflow@onednn", "tensorflow@eigen"])  # their TF imports overlap
+        environments = {backend: pool.call(f"tensorflow@{backend}", "environment") for backend in ("onednn", "eigen")}
+        results = {backend: pool.call(f"tensorflow@{backend}", "call", "nn", nn.native(case), x, w, b, 1, Lane("cpu", "float32", backend=backend))
+                   for backend in ("onednn", "eigen")}
+        assert pool.call("tensorflow@eigen", "backends", "cpu", "float32") == ("eigen",)
+        with pytest.raises(Unsupported, match="Conv2DCustomBackpropInputOp only supports NHWC"):
+            pool.call("tensorflow@eigen", "call", "nn_channels_first", channels_first.native(case), x, w, b, 1, Lane("cpu", "float32", backend="eigen"))
+        x3, w3, _ = grouped_3d.arrays(np.float32)
+        with pytest.raises(Unsupported, match="input and filter must have the same depth" if onednn_default() else None):
+            pool.call("tensorflow@onednn", "call", "nn", nn.native(grouped_3d), x3, w3, None, 2, Lane("cpu", "float32", backend="onednn"))
     finally:
         pool.close()
+    assert environments["eigen"]["TF_ENABLE_ONEDNN_OPTS"] == "0" and not environments["eigen"]["onednn_enabled"]
+    assert environments["onednn"]["TF_ENABLE_ONEDNN_OPTS"] == "1" and environments["onednn"]["onednn_enabled"] == onednn_default()
+    for environment in environments.values():
+        assert environment["intra_op_threads"] == int(os.environ.get("CONVT_TF_THREADS", "1"))
     expected = oracles.conv_transpose(x, w, b, **case.oracle_kwargs())
-    assert_close(y, expected, forward_bound(case, x, w, b, "float32"), f"{case}")
+    for y in results.values():
+        assert_close(y, expected, forward_bound(case, x, w, b, "float32"), f"{case}")
 
 
 # ---- what an Unsupported says: TF's own text ------------------------------------------------------
