@@ -1,12 +1,12 @@
 """TensorFlow adapter: ``tf.nn.conv_transpose`` channels-last and channels-first, and Keras 3 ``Conv*DTranspose``.
 
-Imported only inside a worker process (``conformance.worker``), which sets ``TF_CPP_MIN_LOG_LEVEL=2``
-and ``KERAS_BACKEND=tensorflow``. Variants:
+Variants (translation in the test process, calls in a worker that sets ``TF_CPP_MIN_LOG_LEVEL=2`` and
+``KERAS_BACKEND=tensorflow``; TensorFlow and Keras are imported only by the runtime and the calls):
 
 - ``nn``: ``tf.nn.conv_transpose`` (which dispatches to ``conv{1,2,3}d_transpose`` by the length of
   ``output_shape``), NWC/NHWC/NDHWC, ``padding`` as the tensorflow dialect's ``from_canonical`` prefers
   ('SAME', then 'VALID', then explicit pairs in 2-D), ``output_shape = [N, *o, C_out]``; the bias is
-  added by ``tf.nn.bias_add``.
+  added by ``tf.nn.bias_add``. Its gradients are checked.
 - ``nn_channels_first``: the same in NCW/NCHW/NCDHW, ``output_shape = [N, C_out, *o]``. CPU builds run
   it only through oneDNN (float32/bfloat16); elsewhere it is UNSUPPORTED, as the dialect predicts.
 - ``keras``: ``keras.layers.Conv{1,2,3}DTranspose`` with the keras dialect's parameters, weights set by
@@ -30,41 +30,19 @@ rarely repeat, so eager wins.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import sys
 
 import numpy as np
-import tensorflow as tf
 
 from oracles.dialects import keras as keras_dialect
 from oracles.dialects import tensorflow as tf_dialect
 from oracles.dialects.base import NotExpressible
 
 from ..cases import Case
-from .base import FrameworkError, Lane, NotApplicable, Target, Unsupported
-
-VARIANTS = ("nn", "nn_channels_first", "keras")
-DIALECT_OF = {"nn": "tensorflow", "nn_channels_first": "tensorflow", "keras": "keras"}
-TF_DTYPES = {"float16": tf.float16, "bfloat16": tf.bfloat16, "float32": tf.float32, "float64": tf.float64}
-
-
-def _configure_threads() -> None:
-    """One intra/inter-op thread unless ``CONVT_TF_THREADS`` says otherwise ("0": TF's default).
-
-    The cases are tiny, so thread start-up costs more than it saves, and workers of several
-    frameworks share the machine. Must run before TF executes its first op.
-    """
-    threads = int(os.environ.get("CONVT_TF_THREADS", "1"))
-    if threads > 0:
-        try:
-            tf.config.threading.set_intra_op_parallelism_threads(threads)
-            tf.config.threading.set_inter_op_parallelism_threads(threads)
-        except RuntimeError:  # TF already ran ops in this process (in-process self-tests): keep its pools
-            pass
-
-
-_configure_threads()
+from .base import FrameworkError, Lane, NotApplicable, Runtime, Target, Unsupported, Variant, first_line
 
 
 def onednn_default() -> bool:
@@ -72,56 +50,32 @@ def onednn_default() -> bool:
     return platform.machine().lower() in ("x86_64", "amd64") and sys.platform in ("linux", "win32")
 
 
-def onednn_from_environment() -> bool:
-    """``TF_ENABLE_ONEDNN_OPTS`` as TF's ``ReadBoolFromEnvVar`` reads it ("0"/"false" off, "1"/"true" on)."""
-    value = os.environ.get("TF_ENABLE_ONEDNN_OPTS")
-    if value is None or value.strip() == "":
-        return onednn_default()
-    return value.strip().lower() in ("1", "true")
-
-
 def onednn_enabled() -> bool:
     """Whether this process runs oneDNN kernels: TF's own answer where it exposes one (a build without
-    oneDNN says no whatever the variable says), else the environment variable with its default."""
+    oneDNN says no whatever the variable says), else ``TF_ENABLE_ONEDNN_OPTS`` as TF's ``ReadBoolFromEnvVar``
+    reads it ("0"/"false" off, "1"/"true" on; unset or blank: :func:`onednn_default`). Imports TensorFlow."""
     try:
         from tensorflow.python.util import _pywrap_util_port
 
         return bool(_pywrap_util_port.IsMklEnabled())
     except (ImportError, AttributeError):
-        return onednn_from_environment()
-
-
-def _cpu_flags() -> set[str]:
-    """The CPU's feature flags (Linux /proc/cpuinfo; empty elsewhere)."""
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as stream:
-            for line in stream:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
+        value = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "").strip().lower()
+        return value in ("1", "true") if value else onednn_default()
 
 
 def onednn_dtypes() -> tuple[str, ...]:
-    """The dtypes TF's CPU kernels run through oneDNN when it is on: float32 everywhere; bfloat16 where
-    the CPU has AVX-512 (else TF logs "oneDNN supports DT_BF16 only on platforms with AVX-512" and
-    falls back to Eigen); float16 only with AVX512-FP16 or AMX-FP16 (an AVX-512 CPU without them
-    still falls back, as measured on this project's machine)."""
-    flags = _cpu_flags()
-    dtypes = ["float32"]
-    if "avx512f" in flags:
-        dtypes.append("bfloat16")
-    if flags & {"avx512_fp16", "amx_fp16"}:
-        dtypes.append("float16")
-    return tuple(dtypes)
-
-
-def _keras():
-    # Keras is imported on first use: it takes seconds, and an "nn"-only worker never needs it.
-    import keras
-
-    return keras
+    """The dtypes TF's CPU kernels run through oneDNN when it is on, by the CPU's flags (Linux
+    /proc/cpuinfo; none elsewhere): float32 everywhere; bfloat16 where the CPU has AVX-512 (else TF
+    logs "oneDNN supports DT_BF16 only on platforms with AVX-512" and falls back to Eigen); float16
+    only with AVX512-FP16 or AMX-FP16 (an AVX-512 CPU without them still falls back, as measured on
+    this project's machine)."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as stream:
+            flags = set(next((line for line in stream if line.startswith("flags")), ":").split(":", 1)[1].split())
+    except OSError:
+        flags = set()
+    needs = {"bfloat16": {"avx512f"}, "float16": {"avx512_fp16", "amx_fp16"}}  # any one of the flags
+    return ("float32",) + tuple(dtype for dtype, flag in needs.items() if flags & flag)
 
 
 def _tf_device(device: str) -> str:
@@ -134,30 +88,6 @@ def _tf_device(device: str) -> str:
     return f"/GPU:{index or 0}"
 
 
-def _first_line(error: Exception) -> str:
-    """TF's message without the ``{{function_node ...}}`` prefix that eager errors carry (it names the
-    device and changes between calls, which would split one finding into many)."""
-    lines = str(error).strip().splitlines() or [""]
-    line = lines[0]
-    if line.startswith("{{function_node") and "}}" in line:
-        line = line.split("}}", 1)[1].strip()
-    return line
-
-
-def _to_tf(array, dtype: str):
-    """A NumPy array as a TF tensor of ``dtype``, via float64: exact for values representable in
-    ``dtype`` (the suite sends operands already rounded to the lane's dtype); others are rounded by TF's cast."""
-    return tf.cast(tf.constant(np.asarray(array, dtype=np.float64)), TF_DTYPES[dtype])
-
-
-def _to_numpy(tensor) -> np.ndarray:
-    """The computed values in the computed dtype; bfloat16 (which NumPy lacks) as float32, which holds
-    every bfloat16 value exactly (same exponent range, 24 >= 8 significand bits)."""
-    if tensor.dtype == tf.bfloat16:
-        tensor = tf.cast(tensor, tf.float32)
-    return np.asarray(tensor.numpy())
-
-
 def _listify(value):
     """Tuples (as the strategies spell sequences, to stay hashable) -> lists, as TF users write them."""
     if isinstance(value, (tuple, list)):
@@ -165,10 +95,88 @@ def _listify(value):
     return value
 
 
-class TensorFlowTarget(Target):
-    framework = "tensorflow"
+def _first_line(error: BaseException) -> str:
+    """TF's message without the ``{{function_node ...}}`` prefix that eager errors carry (it names the
+    device and changes between calls, which would split one finding into many)."""
+    line = first_line(error)
+    if line.startswith("{{function_node") and "}}" in line:
+        line = line.split("}}", 1)[1].strip()
+    return line
+
+
+def _guarded(reason: str | None, call):
+    """Run a TF/Keras call; Unsupported where the dialect predicted the build cannot run it, else
+    FrameworkError for whatever it raised (a finding, or an expected rejection: the suite decides)."""
+    try:
+        return call()
+    except Exception as error:  # TF raises InvalidArgumentError, AbortedError, ValueError, TypeError...
+        kind, message = type(error).__name__, _first_line(error)
+        if reason is not None:
+            raise Unsupported(f"{reason} (TF {kind}: {message})") from None
+        raise FrameworkError(kind, message) from None
+
+
+# ---- worker side: TensorFlow and Keras are imported only here and in the calls -------------------
+
+
+def _to_tf(array, dtype: str):
+    """A NumPy array as a TF tensor of ``dtype``, via float64: exact for values representable in
+    ``dtype`` (the suite sends operands already rounded to the lane's dtype); others are rounded by TF's cast."""
+    import tensorflow as tf
+
+    return tf.cast(tf.constant(np.asarray(array, dtype=np.float64)), getattr(tf, dtype))
+
+
+def _to_numpy(tensor) -> np.ndarray:
+    """The computed values in the computed dtype; bfloat16 (which NumPy lacks) as float32, which holds
+    every bfloat16 value exactly (same exponent range, 24 >= 8 significand bits)."""
+    import tensorflow as tf
+
+    if tensor.dtype == tf.bfloat16:
+        tensor = tf.cast(tensor, tf.float32)
+    return np.asarray(tensor.numpy())
+
+
+@contextlib.contextmanager
+def _placed(lane: Lane):
+    """On the lane's device, with its precision: TF32 is a process-wide switch that only matters for
+    float32 on Ampere+ GPUs; CPUs have no such mode."""
+    import tensorflow as tf
+
+    with tf.device(_tf_device(lane.device)):
+        if lane.device != "cpu":
+            tf.config.experimental.enable_tensor_float_32_execution(lane.precision == "tf32")
+        yield
+
+
+def _keras():
+    # Keras is imported on first use: it takes seconds, and an "nn"-only worker never needs it.
+    import keras
+
+    return keras
+
+
+class TensorFlowRuntime(Runtime):
+    """TensorFlow in this worker; oneDNN on or off as the worker's ``TF_ENABLE_ONEDNN_OPTS`` says."""
+
+    def __init__(self):
+        import tensorflow as tf
+
+        # One intra/inter-op thread unless CONVT_TF_THREADS says otherwise ("0": TF's default). The cases
+        # are tiny, so thread start-up costs more than it saves, and workers of several frameworks share
+        # the machine. Must run before TF executes its first op.
+        threads = int(os.environ.get("CONVT_TF_THREADS", "1"))
+        if threads > 0:
+            try:
+                tf.config.threading.set_intra_op_parallelism_threads(threads)
+                tf.config.threading.set_inter_op_parallelism_threads(threads)
+            except RuntimeError:  # TF already ran ops in this process (in-process self-tests): keep its pools
+                pass
+        self.onednn = onednn_enabled()  # read once at load, as TF does
 
     def environment(self) -> dict:
+        import tensorflow as tf
+
         keras = _keras()
         return dict(
             framework="tensorflow",
@@ -176,22 +184,20 @@ class TensorFlowTarget(Target):
             devices=list(self.devices()),
             TF_ENABLE_ONEDNN_OPTS=os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
             onednn_default=onednn_default(),
-            onednn_enabled=onednn_enabled(),
-            onednn_dtypes=list(onednn_dtypes()) if onednn_enabled() else [],
+            onednn_enabled=self.onednn,
+            onednn_dtypes=list(onednn_dtypes()) if self.onednn else [],
             # Which configurations a CPU build can run depends on this: records carry it.
-            support_key=f"onednn={int(onednn_enabled())}",
+            support_key=f"onednn={int(self.onednn)}",
             tensor_float_32_execution_enabled=bool(tf.config.experimental.tensor_float_32_execution_enabled()),
             intra_op_threads=tf.config.threading.get_intra_op_parallelism_threads(),
             keras_version=keras.__version__,
             keras_backend=keras.backend.backend(),
         )
 
-    def variants(self) -> tuple[str, ...]:
-        return VARIANTS
-
     def devices(self) -> tuple[str, ...]:
-        gpus = tf.config.list_physical_devices("GPU")
-        return ("cpu",) + tuple(f"gpu:{index}" for index in range(len(gpus)))
+        import tensorflow as tf
+
+        return ("cpu",) + tuple(f"gpu:{index}" for index in range(len(tf.config.list_physical_devices("GPU"))))
 
     def dtypes(self, device: str) -> tuple[str, ...]:
         """CPU: float32, float64, and the Eigen/oneDNN half types (both run on tensorflow-cpu 2.21 x86:
@@ -205,110 +211,194 @@ class TensorFlowTarget(Target):
         worker's ``TF_ENABLE_ONEDNN_OPTS`` decides, see ``conformance.backends``); GPU: ``cudnn``."""
         if device != "cpu":
             return ("cudnn",)
-        return ("onednn",) if onednn_enabled() and dtype in onednn_dtypes() else ("eigen",)
+        return ("onednn",) if self.onednn and dtype in onednn_dtypes() else ("eigen",)
 
-    def lane_support(self, variant: str, lane: Lane) -> str | None:
-        """Channels-first runs on CPU only through oneDNN: an Eigen lane has nothing to run
-        (``test_unsupported_rules`` keeps checking that TF still refuses it)."""
-        if variant == "nn_channels_first" and lane.device == "cpu" and lane.backend == "eigen":
-            return ("TensorFlow's CPU kernels run channels-first transposed convolution only through oneDNN "
-                    "(Conv2DCustomBackpropInputOp only supports NHWC): no eigen lane")
-        return None
 
-    def space(self, variant: str, lane: Lane) -> dict:
+# ---- variants -----------------------------------------------------------------------------------
+
+# Off oneDNN a CPU runs neither dilation nor groups nor channels-first (``tf_dialect.cpu_support``).
+EIGEN_SPACE = {"dilation": "none", "groups": "none", "groups_3d": False, "string_padding": True, "channels_first": False}
+
+
+class Nn(Variant):
+    """``tf.nn.conv_transpose`` channels-last, the bias by ``tf.nn.bias_add``; gradients by ``tf.GradientTape``."""
+
+    name, dialect, checks_gradients = "nn", "tensorflow", True
+    channels_first = False
+    imports = "import tensorflow as tf"
+
+    def space(self, lane: Lane) -> dict:
         """What a CPU lane can run (``tf_dialect.cpu_support``): off oneDNN no dilation and no groups;
         on oneDNN both, but only with 'SAME'/'VALID' padding (explicit pads always take the Eigen
         kernel), and grouped 3-D nowhere. 'SAME'/'VALID' cases are mixed in everywhere: 1-D and 3-D
-        ``tf.nn`` calls have no explicit padding. Keras has no groups. GPUs: everything."""
-        groups = "none" if variant == "keras" else None
+        ``tf.nn`` calls have no explicit padding. GPUs: everything."""
         if lane.device != "cpu":
-            return {"string_padding": True, **({"groups": groups} if groups else {})}
+            return {"string_padding": True}
         if lane.backend == "onednn":
-            if variant == "keras":  # Keras always passes a padding string: its dilation runs on oneDNN whatever the crops
-                return {"dilation": "any", "groups": "none", "string_padding": True}
             # Explicit pads take the Eigen kernel, which has no channels-first: that variant draws 'SAME'/'VALID' only.
             return {"dilation": "string-padding", "groups": "string-padding", "groups_3d": False, "string_padding": True,
-                    "explicit": variant != "nn_channels_first"}
-        return {"dilation": "none", "groups": "none", "groups_3d": False, "string_padding": True, "channels_first": False}
+                    "explicit": not self.channels_first}
+        return dict(EIGEN_SPACE)
 
-    def dialect(self, variant: str) -> str:
-        if variant not in DIALECT_OF:
-            raise ValueError(f"tensorflow has no variant {variant!r}; it has {', '.join(VARIANTS)}")
-        return DIALECT_OF[variant]
-
-    def native(self, variant: str, case: Case) -> dict:
-        """The dialect's ``from_canonical``; channels-first reorders explicit pads to NCHW order."""
-        geometry = case.geometry
-        if variant == "keras":
-            if case.groups > 1:
-                raise NotApplicable(f"Keras Conv*DTranspose has no groups (groups={case.groups})")
-            try:
-                return keras_dialect.DIALECT.from_canonical(geometry, backend="tensorflow")
-            except NotExpressible as exc:
-                raise NotApplicable(str(exc)) from None
-        self.dialect(variant)
+    def native(self, case: Case) -> dict:
+        """The dialect's ``from_canonical`` with this variant's ``data_format``."""
         try:
-            native = tf_dialect.DIALECT.from_canonical(geometry)
+            native = tf_dialect.DIALECT.from_canonical(case.geometry)
         except NotExpressible as exc:
             raise NotApplicable(str(exc)) from None
-        channels_first = variant == "nn_channels_first"
-        native["data_format"] = tf_dialect.DATA_FORMATS[geometry.ndim][1 if channels_first else 0]
-        if channels_first and not isinstance(native["padding"], str):
-            pads = native["padding"]  # [[0,0], *spatial, [0,0]] in channels-last order
-            native["padding"] = [[0, 0], [0, 0], *pads[1:-1]]
+        native["data_format"] = tf_dialect.DATA_FORMATS[case.ndim][int(self.channels_first)]
         return native
 
-    # ---- forward --------------------------------------------------------------------------------
+    # -- the worker --
 
-    def forward_native(self, variant, native, x, w, bias, groups, lane: Lane) -> np.ndarray:
-        self.dialect(variant)
+    def call(self, runtime, native, x, w, bias, groups, lane):
         x, w = np.asarray(x), np.asarray(w)
         batched = x.ndim == w.ndim
-        if not batched:
-            x = x[np.newaxis]
-        with tf.device(_tf_device(lane.device)):
-            self._set_precision(lane)
-            if variant == "keras":
-                y = self._keras_forward(dict(native), x, w, bias, groups, lane)
-            else:
-                native = dict(native)
-                reason = self._tf_unsupported(native, x, w, groups, lane)
-                dialect = tf_dialect.DIALECT
-                x_t = _to_tf(dialect.input_from_canonical(x, **native), lane.dtype)
-                f_t = _to_tf(dialect.weight_from_canonical(w), lane.dtype)
-                b_t = None if bias is None else _to_tf(bias, lane.dtype)
-                y = _guarded(reason, lambda: self._nn_call(native, x_t, f_t, b_t, w.shape[1] * groups))
-                y = dialect.input_to_canonical(_to_numpy(y), **native)
+        with _placed(lane):
+            y = self.forward(runtime, dict(native), x if batched else x[np.newaxis], w, bias, groups, lane)
         return y if batched else y[0]
 
-    def _nn_call(self, native: dict, x_t, f_t, b_t, out_channels: int):
-        """``tf.nn.conv_transpose`` with the native arguments as given, then ``tf.nn.bias_add``."""
-        output_shape = _full_output_shape(native, len(f_t.shape) - 2, int(x_t.shape[0]), out_channels)
-        y = tf.nn.conv_transpose(
-            x_t, f_t, output_shape, _listify(native.get("strides", 1)),
-            padding=_listify(native.get("padding", "SAME")),
-            data_format=native.get("data_format"),
-            dilations=_listify(native.get("dilations", 1)),
-        )
-        if b_t is not None:
-            y = tf.nn.bias_add(y, b_t, data_format=native.get("data_format") or "N...C")
-        return y
+    def forward(self, runtime, native: dict, x, w, bias, groups: int, lane: Lane) -> np.ndarray:
+        """The call on batched canonical operands, inside the lane's device scope."""
+        reason, (x_t, f_t, b_t) = self._operands(runtime, native, x, w, bias, groups, lane)
+        y = _guarded(reason, lambda: _nn_call(native, x_t, f_t, b_t, w.shape[1] * groups))
+        return tf_dialect.DIALECT.input_to_canonical(_to_numpy(y), **native)
 
-    def _tf_unsupported(self, native: dict, x, w, groups: int, lane: Lane) -> str | None:
+    def gradients(self, runtime, native, x, w, bias, groups, upstream, lane):
+        """``(d x, d w)`` of ``sum(upstream * y)`` by ``tf.GradientTape`` through the ``tf.nn`` call."""
+        if not self.checks_gradients:
+            return super().gradients(runtime, native, x, w, bias, groups, upstream, lane)
+        import tensorflow as tf
+
+        native, x, w, upstream = dict(native), np.asarray(x), np.asarray(w), np.asarray(upstream)
+        batched = x.ndim == w.ndim
+        if not batched:
+            x, upstream = x[np.newaxis], upstream[np.newaxis]
+        with _placed(lane):
+            reason, (x_t, f_t, b_t, u_t) = self._operands(runtime, native, x, w, bias, groups, lane, upstream)
+
+            def call():
+                with tf.GradientTape() as tape:
+                    tape.watch([x_t, f_t])
+                    loss = tf.reduce_sum(u_t * _nn_call(native, x_t, f_t, b_t, w.shape[1] * groups))
+                return tape.gradient(loss, [x_t, f_t])
+
+            dx, df = _guarded(reason, call)
+            dx = tf_dialect.DIALECT.input_to_canonical(_to_numpy(dx), **native)
+            dw = tf_dialect.DIALECT.weight_to_canonical(_to_numpy(df))
+        return (dx if batched else dx[0]), dw
+
+    def _operands(self, runtime, native: dict, x, w, bias, groups: int, lane: Lane, *inputs):
+        """``(reason, tensors)``: the dialect's reason this CPU build cannot run the call (or None), and
+        ``x`` (then ``inputs``, shaped like it) in ``data_format``, ``w`` as TF filters, the bias, in ``lane.dtype``."""
+        dialect = tf_dialect.DIALECT
+        x_t, *rest = (_to_tf(dialect.input_from_canonical(a, **native), lane.dtype) for a in (x, *inputs))
+        f_t = _to_tf(dialect.weight_from_canonical(w), lane.dtype)
+        b_t = None if bias is None else _to_tf(bias, lane.dtype)
+        return self._unsupported(runtime, native, x, w, groups, lane), (x_t, f_t, b_t, *rest)
+
+    def _unsupported(self, runtime, native: dict, x, w, groups: int, lane: Lane) -> str | None:
         """The dialect's reason this CPU build cannot run valid arguments, else None (also for
         arguments it rejects, and on GPUs, where it predicts nothing)."""
         if lane.device != "cpu":
             return None
         try:
-            outcome = tf_dialect.cpu_outcome(
-                x.shape[2:], w.shape[2:], dtype=lane.dtype, onednn=onednn_enabled(), groups=groups, **native
-            )
+            outcome = tf_dialect.cpu_outcome(x.shape[2:], w.shape[2:], dtype=lane.dtype, onednn=runtime.onednn,
+                                             groups=groups, **native)
         except ValueError:  # EmptyOutput or a bad size: outside the model, no prediction
             return None
         return outcome.reason if outcome.kind == "unsupported" else None
 
-    def _keras_forward(self, native: dict, x, w, bias, groups: int, lane: Lane) -> np.ndarray:
-        """Build the layer, ``set_weights``, call it; the layer's dtype policy is ``lane.dtype``."""
+    # -- the repro --
+
+    def repro(self, case: Case, native: dict, lane: Lane) -> str:
+        """A snippet in TF's or Keras's own API; ``x``, ``w``, ``bias`` (canonical NumPy arrays) in scope;
+        leaves the canonical-layout result in ``y``."""
+        dtype, setting = lane.dtype, "1" if lane.backend == "onednn" else "0"
+        lines = [
+            "import os",
+            f"os.environ['TF_ENABLE_ONEDNN_OPTS'] = {setting!r}  # before TensorFlow loads: the lane's backend ({lane.backend})",
+        ] if lane.device == "cpu" else []
+        lines += [
+            "import numpy as np",
+            self.imports,
+            f"# lane: device={lane.device} dtype={dtype} precision={lane.precision} backend={lane.backend}",
+            "# canonical x: (N, C_in, *i), w: (C_in, C_out/groups, *k), bias: (C_out,) or None",
+            "xb = x" if case.batch is not None else "xb = x[np.newaxis]  # unbatched: TF needs a batch dim",
+            "xn = xb  # already (N, C, *i)" if self.channels_first else "xn = np.moveaxis(xb, 1, -1)  # (N, C, *i) -> channels-last",
+            "kernel = np.moveaxis(w, (0, 1), (-1, -2))  # -> [*k, C_out/groups, C_in]",
+        ]
+        if lane.device != "cpu":
+            lines.append(f"tf.config.experimental.enable_tensor_float_32_execution({lane.precision == 'tf32'})")
+        lines.append(f"with tf.device({_tf_device(lane.device)!r}):")
+        lines.append(f"    xt = tf.cast(tf.constant(xn), tf.{dtype})")
+        lines += self.repro_call(case, native, dtype)
+        lines.append("y = tf.cast(yt, tf.float32).numpy()" if dtype == "bfloat16" else "y = yt.numpy()")
+        if not self.channels_first:
+            lines.append("y = np.moveaxis(y, -1, 1)  # back to (N, C_out, *o)")
+        if case.batch is None:
+            lines.append("y = y[0]")
+        return "\n".join(lines) + "\n"
+
+    def repro_call(self, case: Case, native: dict, dtype: str) -> list[str]:
+        """The lines inside the device scope that compute ``yt`` from ``xt``, ``kernel`` and ``bias``."""
+        data_format = native["data_format"]
+        shape = tf_dialect.DIALECT.native_output_shape(case.geometry.output_size, case.batch or 1, case.out_channels, **native)
+        return [
+            f"    yt = tf.nn.conv_transpose(xt, tf.cast(tf.constant(kernel), tf.{dtype}), output_shape={shape}, "
+            f"strides={_listify(native['strides'])}, padding={_listify(native['padding'])!r}, "
+            f"data_format={data_format!r}, dilations={_listify(native['dilations'])})",
+            "    if bias is not None:",
+            f"        yt = tf.nn.bias_add(yt, tf.cast(tf.constant(bias), tf.{dtype}), data_format={data_format!r})",
+        ]
+
+
+class NnChannelsFirst(Nn):
+    """``tf.nn.conv_transpose`` in NCW/NCHW/NCDHW; explicit pads in NCHW order."""
+
+    name, checks_gradients = "nn_channels_first", False
+    channels_first = True
+
+    def lane_support(self, lane: Lane) -> str | None:
+        """Channels-first runs on CPU only through oneDNN: an Eigen lane has nothing to run
+        (``test_unsupported_rules`` keeps checking that TF still refuses it)."""
+        if lane.device == "cpu" and lane.backend == "eigen":
+            return ("TensorFlow's CPU kernels run channels-first transposed convolution only through oneDNN "
+                    "(Conv2DCustomBackpropInputOp only supports NHWC): no eigen lane")
+        return None
+
+    def native(self, case: Case) -> dict:
+        native = super().native(case)
+        if not isinstance(native["padding"], str):
+            pads = native["padding"]  # [[0,0], *spatial, [0,0]] in channels-last order
+            native["padding"] = [[0, 0], [0, 0], *pads[1:-1]]
+        return native
+
+
+class Keras(Nn):
+    """``keras.layers.Conv{1,2,3}DTranspose``: built, ``set_weights``, called; dtype policy ``lane.dtype``."""
+
+    name, dialect, checks_gradients = "keras", "keras", False
+    imports = "import tensorflow as tf\nimport keras  # KERAS_BACKEND=tensorflow"
+
+    def space(self, lane: Lane) -> dict:
+        """As ``nn`` without groups; Keras always passes a padding string, so on oneDNN its dilation runs
+        whatever the crops."""
+        if lane.device != "cpu":
+            return {"string_padding": True, "groups": "none"}
+        if lane.backend == "onednn":
+            return {"dilation": "any", "groups": "none", "string_padding": True}
+        return dict(EIGEN_SPACE)
+
+    def native(self, case: Case) -> dict:
+        if case.groups > 1:
+            raise NotApplicable(f"Keras Conv*DTranspose has no groups (groups={case.groups})")
+        try:
+            return keras_dialect.DIALECT.from_canonical(case.geometry, backend="tensorflow")
+        except NotExpressible as exc:
+            raise NotApplicable(str(exc)) from None
+
+    def forward(self, runtime, native, x, w, bias, groups, lane):
         keras = _keras()
         dialect = keras_dialect.DIALECT
         params = dialect.native(**native)
@@ -322,15 +412,14 @@ class TensorFlowTarget(Target):
                 # Arguments the dialect rejects stay rejected (a FrameworkError), as in cpu_outcome for
                 # tf.nn, even where TF's unsupported-feature check is what fires first.
                 dialect.to_canonical(x.shape[2:], w.shape[2:], **params)
-                reason = keras_dialect.cpu_support(x.shape[2:], w.shape[2:], dtype=lane.dtype, onednn=onednn_enabled(), **params)
+                reason = keras_dialect.cpu_support(x.shape[2:], w.shape[2:], dtype=lane.dtype, onednn=runtime.onednn, **params)
             except ValueError:  # Rejected, EmptyOutput or a bad size: no prediction
                 reason = None
-        ndim = w.ndim - 2
         x_native = _to_tf(dialect.input_from_canonical(x, **params), lane.dtype)
         weights = [dialect.weight_from_canonical(w)] + ([] if bias is None else [np.asarray(bias, dtype=np.float64)])
 
         def call():
-            layer = getattr(keras.layers, f"Conv{ndim}DTranspose")(
+            layer = getattr(keras.layers, f"Conv{w.ndim - 2}DTranspose")(
                 filters=w.shape[1], kernel_size=tuple(w.shape[2:]), strides=params["strides"],
                 padding=params["padding"], output_padding=params["output_padding"],
                 data_format=params["data_format"], dilation_rate=params["dilation_rate"],
@@ -342,98 +431,32 @@ class TensorFlowTarget(Target):
 
         return dialect.input_to_canonical(_to_numpy(_guarded(reason, call)), **params)
 
-    def _set_precision(self, lane: Lane) -> None:
-        # TF32 is a process-wide switch that only matters for float32 on Ampere+ GPUs; CPUs have no such mode.
-        if lane.device != "cpu":
-            tf.config.experimental.enable_tensor_float_32_execution(lane.precision == "tf32")
-
-    # ---- gradients ------------------------------------------------------------------------------
-
-    def gradient_variants(self) -> tuple[str, ...]:
-        return ("nn",)
-
-    def gradients(self, variant, case: Case, x, w, bias, upstream, lane: Lane):
-        """``(d x, d w)`` of ``sum(upstream * y)`` by ``tf.GradientTape`` through the "nn" call."""
-        if variant != "nn":
-            raise NotApplicable(f"tensorflow {variant}: gradients are checked on 'nn' only")
-        native = self.native(variant, case)
-        x, w, upstream = np.asarray(x), np.asarray(w), np.asarray(upstream)
-        batched = x.ndim == w.ndim
-        if not batched:
-            x, upstream = x[np.newaxis], upstream[np.newaxis]
-        dialect = tf_dialect.DIALECT
-        with tf.device(_tf_device(lane.device)):
-            self._set_precision(lane)
-            reason = self._tf_unsupported(native, x, w, case.groups, lane)
-            x_t = _to_tf(dialect.input_from_canonical(x, **native), lane.dtype)
-            f_t = _to_tf(dialect.weight_from_canonical(w), lane.dtype)
-            b_t = None if bias is None else _to_tf(bias, lane.dtype)
-            u_t = _to_tf(dialect.input_from_canonical(upstream, **native), lane.dtype)
-
-            def call():
-                with tf.GradientTape() as tape:
-                    tape.watch([x_t, f_t])
-                    y = self._nn_call(native, x_t, f_t, b_t, w.shape[1] * case.groups)
-                    loss = tf.reduce_sum(u_t * y)
-                return tape.gradient(loss, [x_t, f_t])
-
-            dx, df = _guarded(reason, call)
-            dx = dialect.input_to_canonical(_to_numpy(dx), **native)
-            dw = dialect.weight_to_canonical(_to_numpy(df))
-        return (dx if batched else dx[0]), dw
-
-    # ---- repro ----------------------------------------------------------------------------------
-
-    def repro(self, variant: str, case: Case, lane: Lane) -> str:
-        """A snippet in TF's or Keras's own API; ``x``, ``w``, ``bias`` (canonical NumPy arrays) in scope;
-        leaves the canonical-layout result in ``y``."""
-        native = self.native(variant, case)
-        ndim, dtype = case.ndim, lane.dtype
-        channels_last = variant != "nn_channels_first"
-        setting = "1" if lane.backend == "onednn" else "0"
-        lines = [
-            "import os",
-            f"os.environ['TF_ENABLE_ONEDNN_OPTS'] = {setting!r}  # before TensorFlow loads: the lane's backend ({lane.backend})",
-        ] if lane.device == "cpu" else []
-        lines += [
-            "import numpy as np",
-            "import tensorflow as tf" + ("\nimport keras  # KERAS_BACKEND=tensorflow" if variant == "keras" else ""),
-            f"# lane: device={lane.device} dtype={dtype} precision={lane.precision} backend={lane.backend}",
-            "# canonical x: (N, C_in, *i), w: (C_in, C_out/groups, *k), bias: (C_out,) or None",
-            "xb = x" if case.batch is not None else "xb = x[np.newaxis]  # unbatched: TF needs a batch dim",
-            ("xn = np.moveaxis(xb, 1, -1)  # (N, C, *i) -> channels-last" if channels_last else "xn = xb  # already (N, C, *i)"),
-            "kernel = np.moveaxis(w, (0, 1), (-1, -2))  # -> [*k, C_out/groups, C_in]",
+    def repro_call(self, case, native, dtype):
+        params = keras_dialect.DIALECT.native(**native)
+        return [
+            f"    layer = keras.layers.Conv{case.ndim}DTranspose(filters={case.out_channels}, kernel_size={case.kernel_size}, "
+            f"strides={params['strides']}, padding={params['padding']!r}, output_padding={params['output_padding']!r}, "
+            f"data_format={params['data_format']!r}, dilation_rate={params['dilation_rate']}, use_bias={case.bias}, dtype={dtype!r})",
+            "    layer.build(tuple(xt.shape))",
+            "    layer.set_weights([kernel] + ([] if bias is None else [bias]))",
+            "    yt = layer(xt)",
         ]
-        if lane.device != "cpu":
-            lines.append(f"tf.config.experimental.enable_tensor_float_32_execution({lane.precision == 'tf32'})")
-        lines.append(f"with tf.device({_tf_device(lane.device)!r}):")
-        lines.append(f"    xt = tf.cast(tf.constant(xn), tf.{dtype})")
-        if variant == "keras":
-            params = keras_dialect.DIALECT.native(**native)
-            lines += [
-                f"    layer = keras.layers.Conv{ndim}DTranspose(filters={case.out_channels}, kernel_size={case.kernel_size}, "
-                f"strides={params['strides']}, padding={params['padding']!r}, output_padding={params['output_padding']!r}, "
-                f"data_format={params['data_format']!r}, dilation_rate={params['dilation_rate']}, use_bias={case.bias}, dtype={dtype!r})",
-                "    layer.build(tuple(xt.shape))",
-                "    layer.set_weights([kernel] + ([] if bias is None else [bias]))",
-                "    yt = layer(xt)",
-            ]
-        else:
-            data_format = native["data_format"]
-            shape = tf_dialect.DIALECT.native_output_shape(case.geometry.output_size, case.batch or 1, case.out_channels, **native)
-            lines += [
-                f"    yt = tf.nn.conv_transpose(xt, tf.cast(tf.constant(kernel), tf.{dtype}), output_shape={shape}, "
-                f"strides={_listify(native['strides'])}, padding={_listify(native['padding'])!r}, "
-                f"data_format={data_format!r}, dilations={_listify(native['dilations'])})",
-                "    if bias is not None:",
-                f"        yt = tf.nn.bias_add(yt, tf.cast(tf.constant(bias), tf.{dtype}), data_format={data_format!r})",
-            ]
-        lines.append("y = tf.cast(yt, tf.float32).numpy()" if dtype == "bfloat16" else "y = yt.numpy()")
-        if channels_last:
-            lines.append("y = np.moveaxis(y, -1, 1)  # back to (N, C_out, *o)")
-        if case.batch is None:
-            lines.append("y = y[0]")
-        return "\n".join(lines) + "\n"
+
+
+def _nn_call(native: dict, x_t, f_t, b_t, out_channels: int):
+    """``tf.nn.conv_transpose`` with the native arguments as given, then ``tf.nn.bias_add``."""
+    import tensorflow as tf
+
+    output_shape = _full_output_shape(native, len(f_t.shape) - 2, int(x_t.shape[0]), out_channels)
+    y = tf.nn.conv_transpose(
+        x_t, f_t, output_shape, _listify(native.get("strides", 1)),
+        padding=_listify(native.get("padding", "SAME")),
+        data_format=native.get("data_format"),
+        dilations=_listify(native.get("dilations", 1)),
+    )
+    if b_t is not None:
+        y = tf.nn.bias_add(y, b_t, data_format=native.get("data_format") or "N...C")
+    return y
 
 
 def _full_output_shape(native: dict, ndim: int, batch: int, channels: int):
@@ -448,15 +471,13 @@ def _full_output_shape(native: dict, ndim: int, batch: int, channels: int):
     return _listify(value)
 
 
-def _guarded(reason: str | None, call):
-    """Run a TF/Keras call; Unsupported where the dialect predicted the build cannot run it, else
-    FrameworkError for whatever it raised (a finding, or an expected rejection: the suite decides)."""
-    try:
-        return call()
-    except Exception as error:  # TF raises InvalidArgumentError, AbortedError, ValueError, TypeError...
-        if reason is not None:
-            raise Unsupported(f"{reason} (TF {type(error).__name__}: {_first_line(error)})") from None
-        raise FrameworkError(type(error).__name__, _first_line(error)) from None
-
-
-TARGET = TensorFlowTarget()
+TARGET = Target(
+    framework="tensorflow",
+    requires=("tensorflow",),
+    variants=(Nn(), NnChannelsFirst(), Keras()),
+    load=TensorFlowRuntime,
+    # TensorFlow reads TF_ENABLE_ONEDNN_OPTS once, when it loads: one worker per setting.
+    process_settings={"onednn": {"TF_ENABLE_ONEDNN_OPTS": "1"}, "eigen": {"TF_ENABLE_ONEDNN_OPTS": "0"}},
+    backends=("onednn", "eigen", "cudnn"),
+    extra="tensorflow",
+)
