@@ -1,16 +1,7 @@
-"""TensorFlow adapter: ``tf.nn.conv_transpose`` channels-last and channels-first, and Keras 3 ``Conv*DTranspose``.
-
-Variants (translation in the test process, calls in a worker that sets ``TF_CPP_MIN_LOG_LEVEL=2`` and
-``KERAS_BACKEND=tensorflow``; TensorFlow and Keras are imported only by the runtime and the calls):
-
-- ``nn``: ``tf.nn.conv_transpose`` (which dispatches to ``conv{1,2,3}d_transpose`` by the length of
-  ``output_shape``), NWC/NHWC/NDHWC, ``padding`` as the tensorflow dialect's ``from_canonical`` prefers
-  ('SAME', then 'VALID', then explicit pairs in 2-D), ``output_shape = [N, *o, C_out]``; the bias is
-  added by ``tf.nn.bias_add``. Its gradients are checked.
-- ``nn_channels_first``: the same in NCW/NCHW/NCDHW, ``output_shape = [N, C_out, *o]``. CPU builds run
-  it only through oneDNN (float32/bfloat16); elsewhere it is UNSUPPORTED, as the dialect predicts.
-- ``keras``: ``keras.layers.Conv{1,2,3}DTranspose`` with the keras dialect's parameters, weights set by
-  ``set_weights([kernel, bias])``. Keras has no groups: NotApplicable for ``groups > 1``.
+"""TensorFlow adapter: ``tf.nn.conv_transpose`` channels-last (``nn``) and channels-first, and Keras 3
+``Conv*DTranspose``. Translation runs in the test process; the calls in a worker that sets
+``TF_CPP_MIN_LOG_LEVEL=2`` and ``KERAS_BACKEND=tensorflow`` (TensorFlow and Keras are imported only by
+the runtime and the calls).
 
 Layouts: canonical ``x (N, C_in, *i)``, ``w (C_in, C_out/groups, *k)``; TF filters and Keras kernels
 are ``[*k, C_out/groups, C_in]`` (``W[c, m, t] = filters[t, m, c]``); groups are implied by
@@ -42,7 +33,7 @@ from oracles.dialects import tensorflow as tf_dialect
 from oracles.dialects.base import NotExpressible
 
 from ..cases import Case
-from .base import FrameworkError, Lane, NotApplicable, Runtime, Target, Unsupported, Variant, first_line
+from .base import FrameworkError, Lane, NotApplicable, Runtime, Target, Unsupported, Variant, batched, computed, first_line
 
 
 def onednn_default() -> bool:
@@ -125,16 +116,6 @@ def _to_tf(array, dtype: str):
     import tensorflow as tf
 
     return tf.cast(tf.constant(np.asarray(array, dtype=np.float64)), getattr(tf, dtype))
-
-
-def _to_numpy(tensor) -> np.ndarray:
-    """The computed values in the computed dtype; bfloat16 (which NumPy lacks) as float32, which holds
-    every bfloat16 value exactly (same exponent range, 24 >= 8 significand bits)."""
-    import tensorflow as tf
-
-    if tensor.dtype == tf.bfloat16:
-        tensor = tf.cast(tensor, tf.float32)
-    return np.asarray(tensor.numpy())
 
 
 @contextlib.contextmanager
@@ -221,7 +202,10 @@ EIGEN_SPACE = {"dilation": "none", "groups": "none", "groups_3d": False, "string
 
 
 class Nn(Variant):
-    """``tf.nn.conv_transpose`` channels-last, the bias by ``tf.nn.bias_add``; gradients by ``tf.GradientTape``."""
+    """``tf.nn.conv_transpose`` (which dispatches to ``conv{1,2,3}d_transpose`` by the length of
+    ``output_shape``) in NWC/NHWC/NDHWC, ``padding`` as the dialect's ``from_canonical`` prefers ('SAME',
+    then 'VALID', then explicit pairs in 2-D), ``output_shape = [N, *o, C_out]``; the bias by
+    ``tf.nn.bias_add``; gradients by ``tf.GradientTape``."""
 
     name, dialect, checks_gradients = "nn", "tensorflow", True
     channels_first = False
@@ -252,17 +236,16 @@ class Nn(Variant):
     # -- the worker --
 
     def call(self, runtime, native, x, w, bias, groups, lane):
-        x, w = np.asarray(x), np.asarray(w)
-        batched = x.ndim == w.ndim
+        x, had_batch = batched(x, w)
         with _placed(lane):
-            y = self.forward(runtime, dict(native), x if batched else x[np.newaxis], w, bias, groups, lane)
-        return y if batched else y[0]
+            y = self.forward(runtime, dict(native), x, np.asarray(w), bias, groups, lane)
+        return y if had_batch else y[0]
 
     def forward(self, runtime, native: dict, x, w, bias, groups: int, lane: Lane) -> np.ndarray:
         """The call on batched canonical operands, inside the lane's device scope."""
         reason, (x_t, f_t, b_t) = self._operands(runtime, native, x, w, bias, groups, lane)
         y = _guarded(reason, lambda: _nn_call(native, x_t, f_t, b_t, w.shape[1] * groups))
-        return tf_dialect.DIALECT.input_to_canonical(_to_numpy(y), **native)
+        return tf_dialect.DIALECT.input_to_canonical(computed(y.numpy()), **native)
 
     def gradients(self, runtime, native, x, w, bias, groups, upstream, lane):
         """``(d x, d w)`` of ``sum(upstream * y)`` by ``tf.GradientTape`` through the ``tf.nn`` call."""
@@ -270,10 +253,8 @@ class Nn(Variant):
             return super().gradients(runtime, native, x, w, bias, groups, upstream, lane)
         import tensorflow as tf
 
-        native, x, w, upstream = dict(native), np.asarray(x), np.asarray(w), np.asarray(upstream)
-        batched = x.ndim == w.ndim
-        if not batched:
-            x, upstream = x[np.newaxis], upstream[np.newaxis]
+        native, w = dict(native), np.asarray(w)
+        (x, had_batch), (upstream, _) = batched(x, w), batched(upstream, w)
         with _placed(lane):
             reason, (x_t, f_t, b_t, u_t) = self._operands(runtime, native, x, w, bias, groups, lane, upstream)
 
@@ -284,9 +265,9 @@ class Nn(Variant):
                 return tape.gradient(loss, [x_t, f_t])
 
             dx, df = _guarded(reason, call)
-            dx = tf_dialect.DIALECT.input_to_canonical(_to_numpy(dx), **native)
-            dw = tf_dialect.DIALECT.weight_to_canonical(_to_numpy(df))
-        return (dx if batched else dx[0]), dw
+            dx = tf_dialect.DIALECT.input_to_canonical(computed(dx.numpy()), **native)
+            dw = tf_dialect.DIALECT.weight_to_canonical(computed(df.numpy()))
+        return (dx if had_batch else dx[0]), dw
 
     def _operands(self, runtime, native: dict, x, w, bias, groups: int, lane: Lane, *inputs):
         """``(reason, tensors)``: the dialect's reason this CPU build cannot run the call (or None), and
@@ -354,7 +335,8 @@ class Nn(Variant):
 
 
 class NnChannelsFirst(Nn):
-    """``tf.nn.conv_transpose`` in NCW/NCHW/NCDHW; explicit pads in NCHW order."""
+    """``tf.nn.conv_transpose`` in NCW/NCHW/NCDHW, ``output_shape = [N, C_out, *o]``, explicit pads in
+    NCHW order. CPU builds run it only through oneDNN (float32/bfloat16)."""
 
     name, checks_gradients = "nn_channels_first", False
     channels_first = True
@@ -429,7 +411,7 @@ class Keras(Nn):
             layer.set_weights(weights)
             return layer(x_native)
 
-        return dialect.input_to_canonical(_to_numpy(_guarded(reason, call)), **params)
+        return dialect.input_to_canonical(computed(_guarded(reason, call).numpy()), **params)
 
     def repro_call(self, case, native, dtype):
         params = keras_dialect.DIALECT.native(**native)
