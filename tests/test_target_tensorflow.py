@@ -35,7 +35,6 @@ from oracles.bounds import gamma, unit_roundoff
 from oracles.dialects import keras as keras_dialect
 from oracles.dialects import tensorflow as tf_dialect
 from oracles.dialects.base import NotExpressible, Rejected
-from oracles.forward import pad_or_crop
 
 FEW = settings(max_examples=25, deadline=None)
 # TF's IsDataTypeSupportedByOneDNNOnThisCPU: bfloat16 takes oneDNN only with AVX512F or AVX-NE-CONVERT,
@@ -199,25 +198,9 @@ def test_forward_matches_oracle(runtime, case, dtype):
 # ---- gradients ------------------------------------------------------------------------------------
 
 def weight_gradient(x, upstream, case: Case) -> np.ndarray:
-    """``dW`` of ``sum(upstream * conv_transpose(x, W))``, by the definition of the canonical form.
-
-    With ``U`` the upstream gradient zero-extended back to the full length (``pad_or_crop`` by
-    ``(cb, ca)``: cropped positions get zeros, appended zeros are dropped)::
-
-        dW[g*Cg + c, m, t] = sum_{n, j} x[n, g*Cg + c, j] * U[n, g*Mg + m, j*s + t*d]
-    """
-    geometry = case.geometry
-    x, upstream = (x, upstream) if case.batch is not None else (x[np.newaxis], upstream[np.newaxis])
-    full = pad_or_crop(upstream, geometry.padding())
-    n, g, cg, mg = x.shape[0], case.groups, case.in_per_group, case.out_per_group
-    xg = x.reshape(n, g, cg, -1)
-    dw = np.zeros((g * cg, mg, *case.kernel_size))
-    for t in np.ndindex(*case.kernel_size):
-        window = full[(slice(None), slice(None)) + tuple(
-            slice(ti * d, ti * d + (i - 1) * s + 1, s) for ti, d, i, s in zip(t, geometry.dilation, geometry.input_size, geometry.stride)
-        )]
-        dw[(slice(None), slice(None)) + t] = np.einsum("ngcp,ngmp->gcm", xg, window.reshape(n, g, mg, -1)).reshape(g * cg, mg)
-    return dw
+    """``dW`` of ``sum(upstream * conv_transpose(x, W))``: the oracle's (its adjointness to the forward
+    transposed convolution is tested in tests/test_oracle_properties.py)."""
+    return oracles.gradients.weight_gradient(x, upstream, case.kernel_size, **case.oracle_kwargs())
 
 
 def conv3d_same_offset(case, native: dict, dtype: str, onednn: bool) -> bool:
