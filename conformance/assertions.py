@@ -16,3 +16,10 @@ def assert_verdict(verdict) -> None:
     __tracebackhide__ = True
     if verdict.outcome in FAILURES:
         pytest.fail(f"{verdict.outcome}: {verdict.message}", pytrace=False)
+
+
+def check_drawn(check, target, data, cases) -> None:
+    """Run ``check(target, case)`` (a runner method) on one case drawn from ``cases(target.space)``, and
+    :func:`assert_verdict` its verdict: the body of each hypothesis test with one verdict per draw."""
+    __tracebackhide__ = True
+    assert_verdict(check(target, data.draw(cases(target.space), label="case")))

@@ -31,7 +31,6 @@ class Verdict:
     worst_index: list | None = None
     first_differences: list = field(default_factory=list)  # [{index, actual, expected, bound}]
     ratio_map: list | None = None  # error/bound over the output (small outputs, failures only)
-    shape: list | None = None
 
     @property
     def failed(self) -> bool:
@@ -46,7 +45,7 @@ def compare(actual, expected: np.ndarray, bound: np.ndarray, context: str) -> Ve
     """
     actual = np.asarray(actual)
     if actual.shape != expected.shape:
-        return Verdict(SHAPE_MISMATCH, f"out.shape={actual.shape}, but should be {expected.shape} [{context}]", shape=list(actual.shape))
+        return Verdict(SHAPE_MISMATCH, f"out.shape={actual.shape}, but should be {expected.shape} [{context}]")
     error = np.abs(actual.astype(np.float64) - expected)
     error = np.where(np.isnan(error), np.inf, error)
     exceeded = error > bound
@@ -60,7 +59,6 @@ def compare(actual, expected: np.ndarray, bound: np.ndarray, context: str) -> Ve
         bound=float(bound[worst]) if ratios.size else 0.0,
         ratio=float(ratios[worst]) if ratios.size else 0.0,
         worst_index=[int(i) for i in worst],
-        shape=list(actual.shape),
     )
     if not exceeded.any():
         return verdict

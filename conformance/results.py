@@ -73,16 +73,15 @@ def judge(out, shape: tuple | None, context: str, name: str = "out") -> Verdict 
             return Verdict(SHAPE_MISMATCH, f"{name} is {_a(out.kind)} ({out.reason}), but should be {should} [{context}]")
         size = f"{out.elements} {out.dtype} elements ({_bytes(out.elements * np.dtype(out.dtype).itemsize)})"
         expected = tuple(shape) if shape is not None else "smaller"
-        return Verdict(SHAPE_MISMATCH, f"{name}.shape={out.shape}, but should be {expected}; its {size} stayed in the worker ({out.reason}) [{context}]",
-                       shape=list(out.shape))
+        return Verdict(SHAPE_MISMATCH, f"{name}.shape={out.shape}, but should be {expected}; its {size} stayed in the worker ({out.reason}) [{context}]")
     if not isinstance(out, np.ndarray):
         return Verdict(SHAPE_MISMATCH, f"{name} is {'None' if out is None else _a(type(out).__name__)}, but should be {should} [{context}]")
     if shape is not None and out.shape != tuple(shape):
-        return Verdict(SHAPE_MISMATCH, f"{name}.shape={out.shape}, but should be {tuple(shape)} [{context}]", shape=list(out.shape))
+        return Verdict(SHAPE_MISMATCH, f"{name}.shape={out.shape}, but should be {tuple(shape)} [{context}]")
     if out.dtype.kind == "c":
-        return Verdict(MISMATCH, f"{name}.dtype={out.dtype}, but should be real [{context}]", shape=list(out.shape))
+        return Verdict(MISMATCH, f"{name}.dtype={out.dtype}, but should be real [{context}]")
     if not _floating(out.dtype):
-        return Verdict(MISMATCH, f"{name}.dtype={out.dtype}, but should be floating point [{context}]", shape=list(out.shape))
+        return Verdict(MISMATCH, f"{name}.dtype={out.dtype}, but should be floating point [{context}]")
     return None
 
 

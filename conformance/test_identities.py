@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from .assertions import assert_verdict
+from .assertions import assert_verdict, check_drawn
 from .cases import NativeCase
 from .parametrize import frameworks
 from .strategies import batched_cases, lane_cases
@@ -18,19 +18,19 @@ from .strategies import batched_cases, lane_cases
 @settings(max_examples=30)
 @given(data=st.data())
 def test_linearity(runner, target, data):
-    assert_verdict(runner.linearity(target, data.draw(lane_cases(target.space), label="case")))
+    check_drawn(runner.linearity, target, data, lane_cases)
 
 
 @settings(max_examples=20)
 @given(data=st.data())
 def test_batch_split(runner, target, data):
-    assert_verdict(runner.batch_split(target, data.draw(batched_cases(target.space), label="case")))
+    check_drawn(runner.batch_split, target, data, batched_cases)
 
 
 @settings(max_examples=20)
 @given(data=st.data())
 def test_determinism(runner, target, data):
-    assert_verdict(runner.determinism(target, data.draw(lane_cases(target.space), label="case")))
+    check_drawn(runner.determinism, target, data, lane_cases)
 
 
 # Each pair claims TensorFlow's 'SAME' (o = i*s); their parameters in their own terms.

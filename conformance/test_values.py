@@ -7,17 +7,17 @@ dilation, for instance, since TF's Eigen kernels refuse it (``test_unsupported_r
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from .assertions import assert_verdict
+from .assertions import check_drawn
 from .strategies import lane_cases, large_cases
 
 
 @given(data=st.data())
 def test_values(runner, target, data):
-    assert_verdict(runner.forward(target, data.draw(lane_cases(target.space), label="case")))
+    check_drawn(runner.forward, target, data, lane_cases)
 
 
 @settings(max_examples=15)
 @given(data=st.data())
 def test_large_outputs(runner, target, data):
     """Outputs longer than 32 along some dim, where kernels switch algorithms."""
-    assert_verdict(runner.forward(target, data.draw(large_cases(target.space), label="case")))
+    check_drawn(runner.forward, target, data, large_cases)

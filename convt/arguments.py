@@ -47,6 +47,14 @@ def one_line(message) -> str:
     return " ".join(str(message).split())
 
 
+def add_command(subparsers, name: str, *, help: str, description: str,
+                epilog: str) -> argparse.ArgumentParser:
+    """The ``convt NAME`` subparser. Descriptions and epilogs are laid out by hand (formulas, JSON keys,
+    an example command line), so argparse keeps their line breaks instead of refilling them."""
+    return subparsers.add_parser(name, help=help, description=description, epilog=epilog,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout instead of text")
 

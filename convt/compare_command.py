@@ -7,7 +7,7 @@ import math
 
 from reports.compare import DEFAULT_GROWTH, compare
 
-from .arguments import add_json_flag, format_number, one_line, print_json
+from .arguments import add_command, add_json_flag, format_number, one_line, print_json
 
 DESCRIPTION = f"""\
 Compare the records of two conformance runs (each DIR/records.jsonl, written by
@@ -47,12 +47,10 @@ MAX_ENVIRONMENT_LINES = 12
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        "compare",
+    parser = add_command(
+        subparsers, "compare",
         help="what a candidate run broke, fixed or made worse against a baseline run (exit 1 if anything new)",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=DESCRIPTION, epilog=EPILOG,
     )
     parser.add_argument("baseline", metavar="BASELINE_DIR", help="report dir of the baseline run")
     parser.add_argument("candidate", metavar="CANDIDATE_DIR", help="report dir of the candidate run")

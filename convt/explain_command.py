@@ -9,6 +9,7 @@ from oracles.explain import explain
 from .arguments import (
     PADDING_HELP,
     PER_DIM_HELP,
+    add_command,
     add_json_flag,
     broadcast_padding,
     format_number,
@@ -40,12 +41,10 @@ Example: convt explain --x x.npy --w w.npy --stride 2 --padding 1 --at 0,0,0,1""
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        "explain",
+    parser = add_command(
+        subparsers, "explain",
         help="show the products that make one output element",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=DESCRIPTION, epilog=EPILOG,
     )
     parser.add_argument("--x", required=True, metavar="X.npy", help="input array (N, C_in, *spatial) or (C_in, *spatial)")
     parser.add_argument("--w", required=True, metavar="W.npy", help="weight array (C_in, C_out/groups, *kernel)")

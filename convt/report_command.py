@@ -10,7 +10,7 @@ from reports.load import read_records_dir
 from reports.summary import build_summary
 from reports.write import write_reports
 
-from .arguments import CliError, add_json_flag, print_json
+from .arguments import CliError, add_command, add_json_flag, print_json
 
 DESCRIPTION = f"""\
 Re-render a run's reports from its records: DIR/{RECORDS_FILE} (written by the conformance suite in
@@ -20,10 +20,10 @@ report code, or on records copied from another machine. With --json, the summary
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        "report", help="re-render report.html and summary.json from a run's records.jsonl",
-        description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="Example: convt report reports/out",
+    parser = add_command(
+        subparsers, "report",
+        help="re-render report.html and summary.json from a run's records.jsonl",
+        description=DESCRIPTION, epilog="Example: convt report reports/out",
     )
     parser.add_argument("directory", metavar="DIR", help=f"the run's report directory (holding {RECORDS_FILE})")
     add_json_flag(parser)

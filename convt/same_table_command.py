@@ -6,7 +6,7 @@ import argparse
 
 from oracles.dialects.same_table import COLUMNS, REFERENCE, TORCH, same_table
 
-from .arguments import CliError, add_json_flag, format_table, int_range, print_json
+from .arguments import CliError, add_command, add_json_flag, format_table, int_range, print_json
 
 # Every row is computed (--differing filters afterwards), about 4000 a second: beyond this the
 # command would run for minutes and print a table nobody reads.
@@ -22,9 +22,10 @@ Ranges are N or A..B; their product, the rows computed, may be at most {MAX_ROWS
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        "same-table", help="the 'SAME' padding conventions of all dialects side by side",
-        description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = add_command(
+        subparsers, "same-table",
+        help="the 'SAME' padding conventions of all dialects side by side",
+        description=DESCRIPTION,
         epilog="Example: convt same-table --input 3 --kernel 1..4 --stride 1..3 --differing",
     )
     parser.add_argument("--input", type=int_range, default=range(3, 4), metavar="I", help="input lengths (default 3)")

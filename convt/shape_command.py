@@ -7,7 +7,7 @@ import argparse
 from oracles.dialects import DIALECTS, NotExpressible, Rejected, get_dialect
 from oracles.dialects import torch as torch_dialect
 
-from .arguments import CliError, add_json_flag, padding, per_dim_ints, print_json
+from .arguments import CliError, add_command, add_json_flag, padding, per_dim_ints, print_json
 
 DESCRIPTION = """\
 Give a framework API's own parameters; get the output size it produces and the same configuration in
@@ -33,9 +33,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         f"  {name}: " + ", ".join("--" + option.name.replace("_", "-") for option in dialect.options)
         for name, dialect in DIALECTS.items()
     ) + "\nExample: convt shape --dialect tensorflow --input 3 --kernel 4 --strides 2 --padding SAME --output-shape 6"
-    parser = subparsers.add_parser(
-        "shape", help="output size and canonical crops for a dialect's own parameters",
-        description=DESCRIPTION, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = add_command(
+        subparsers, "shape",
+        help="output size and canonical crops for a dialect's own parameters",
+        description=DESCRIPTION, epilog=epilog,
     )
     parser.add_argument("--dialect", required=True, choices=list(DIALECTS), help="whose parameters these are")
     parser.add_argument("--input", required=True, type=per_dim_ints, metavar="I", help="input spatial size, e.g. 4 or 4,5")

@@ -16,7 +16,7 @@ from oracles.solve import (
     solve,
 )
 
-from .arguments import CliError, add_json_flag, format_table, int_range, positive_int, print_json
+from .arguments import CliError, add_command, add_json_flag, format_table, int_range, positive_int, print_json
 
 DEFAULT_TEXT_ROWS = 20
 
@@ -46,12 +46,10 @@ Example: convt solve --input 160 --output 224 --stride 2"""
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        "solve",
+    parser = add_command(
+        subparsers, "solve",
         help="find kernel/stride/padding that map an input length to an output length",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=DESCRIPTION, epilog=EPILOG,
     )
     parser.add_argument("--input", "-i", type=positive_int, required=True, metavar="I", help="input length (one spatial dim)")
     parser.add_argument("--output", "-o", type=positive_int, required=True, metavar="O", help="wanted output length")

@@ -29,15 +29,21 @@ def per_dim(value, ndim: int, name: str) -> tuple[int, ...]:
     """An int, or a sequence of one int per spatial dimension, as a tuple of ``ndim`` ints."""
     if is_int(value):
         return (int(value),) * ndim
-    try:
-        values = tuple(value)
-    except TypeError:
-        raise ValueError(f"{name} must be an int or one int per spatial dim; got {value!r}") from None
-    if len(values) != ndim:
-        raise ValueError(f"{name} has {len(values)} entries but there are {ndim} spatial dims; got {name}={values!r}")
+    values = _entries(value, ndim, name, "an int or one int per spatial dim")
     if not all(is_int(v) for v in values):
         raise ValueError(f"{name} must be integers; got {name}={values!r}")
     return tuple(int(v) for v in values)
+
+
+def _entries(value, ndim: int, name: str, expected: str) -> tuple:
+    """``value`` as a tuple of ``ndim`` entries; ``ValueError`` saying ``expected`` for a non-sequence."""
+    try:
+        entries = tuple(value)
+    except TypeError:
+        raise ValueError(f"{name} must be {expected}; got {value!r}") from None
+    if len(entries) != ndim:
+        raise ValueError(f"{name} has {len(entries)} entries but there are {ndim} spatial dims; got {name}={entries!r}")
+    return entries
 
 
 def padding_pairs(padding, ndim: int, name: str = "padding") -> tuple[tuple[int, int], ...]:
@@ -48,12 +54,7 @@ def padding_pairs(padding, ndim: int, name: str = "padding") -> tuple[tuple[int,
     """
     if is_int(padding):
         return ((int(padding), int(padding)),) * ndim
-    try:
-        entries = tuple(padding)
-    except TypeError:
-        raise ValueError(f"{name} must be an int, one int per dim, or one (before, after) pair per dim; got {padding!r}") from None
-    if len(entries) != ndim:
-        raise ValueError(f"{name} has {len(entries)} entries but there are {ndim} spatial dims; got {name}={entries!r}")
+    entries = _entries(padding, ndim, name, "an int, one int per dim, or one (before, after) pair per dim")
     pairs = []
     for entry in entries:
         if is_int(entry):
@@ -78,6 +79,16 @@ def spatial_rank(*values) -> int:
             except TypeError:
                 raise ValueError(f"sizes must be an int or one int per spatial dim; got {value!r}") from None
     return 1
+
+
+def spatial_args(input_size, kernel_size, **named) -> tuple[tuple[int, ...], ...]:
+    """``(input_size, kernel_size, *named.values())``, each as one int per spatial dim (:func:`per_dim`).
+
+    The number of dims is :func:`spatial_rank`'s; an error names the argument (``named``'s keys).
+    """
+    ndim = spatial_rank(input_size, kernel_size)
+    named = dict(input_size=input_size, kernel_size=kernel_size, **named)
+    return tuple(per_dim(value, ndim, name) for name, value in named.items())
 
 
 def positive(values: tuple[int, ...], name: str) -> tuple[int, ...]:
@@ -124,13 +135,10 @@ class Geometry:
         Raises ``ValueError`` for non-positive sizes, strides or dilations, a negative
         ``output_padding``, or an output length <= 0.
         """
-        ndim = spatial_rank(input_size, kernel_size)
-        kernel_size = per_dim(kernel_size, ndim, "kernel_size")
-        input_size = per_dim(input_size, ndim, "input_size")
-        stride = per_dim(stride, ndim, "stride")
-        dilation = per_dim(dilation, ndim, "dilation")
-        output_padding = per_dim(output_padding, ndim, "output_padding")
-        pairs = padding_pairs(padding, ndim)
+        input_size, kernel_size, stride, dilation, output_padding = spatial_args(
+            input_size, kernel_size, stride=stride, dilation=dilation, output_padding=output_padding
+        )
+        pairs = padding_pairs(padding, len(input_size))
         positive(kernel_size, "kernel_size")
         positive(input_size, "input_size")
         positive(stride, "stride")

@@ -32,7 +32,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from .discrepancies import FAILURE_OUTCOMES, discrepancies, discrepancy_id
+from conformance.checks import FAILURES
+
+from .discrepancies import discrepancies, discrepancy_id
 from .gateable import gate_problem
 from .load import read_records_dir
 from .validate import record_problem, run_line_problem
@@ -196,7 +198,7 @@ def _failures(records) -> dict:
     """Failing entries by id; where an id fails more than once, the worst ratio speaks for it."""
     found = {}
     for entry in discrepancies(records):
-        if entry["kind"] not in FAILURE_OUTCOMES:
+        if entry["kind"] not in FAILURES:
             continue
         held = found.get(entry["id"])
         if held is None or _ratio(entry) > _ratio(held):
@@ -206,7 +208,7 @@ def _failures(records) -> dict:
 
 def _outcomes(records) -> dict:
     """What each id came to: a failure, else ``known``, else the outcome (``pass``, ``unsupported`` ...)."""
-    rank = {outcome: 0 for outcome in FAILURE_OUTCOMES} | {"known": 1, "pass": 2}
+    rank = {outcome: 0 for outcome in FAILURES} | {"known": 1, "pass": 2}
     found = {}
     for record in records:
         key = discrepancy_id(record)
@@ -220,7 +222,7 @@ def _cells(records) -> dict:
     for record in records:
         cell = cells.setdefault(tuple(getattr(record, key) for key in CELL_KEYS), {"records": 0, "failures": 0, "known": 0})
         cell["records"] += 1
-        cell["failures"] += record.outcome in FAILURE_OUTCOMES
+        cell["failures"] += record.outcome in FAILURES
         cell["known"] += record.outcome == "known"
     return cells
 

@@ -17,7 +17,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from .discrepancies import DISCREPANCY_OUTCOMES, FAILURE_OUTCOMES, discrepancies
+from conformance.checks import FAILURES
+
+from .discrepancies import DISCREPANCY_OUTCOMES, discrepancies
 from .snippets import canonical_terms, is_native, literal, operands_snippet, oracle_snippet
 from .status import run_status
 from .summary import totals
@@ -133,7 +135,7 @@ def discrepancy_sections(records, run: dict) -> tuple[list[dict], int]:
     """Sections for the first :data:`MAX_SECTIONS` discrepancies (failures before known) and how many are left out."""
     found = [record for record in records if record.outcome in DISCREPANCY_OUTCOMES]
     entries = discrepancies(found)  # the shared identity and summary form, one per record in order
-    pairs = sorted(zip(entries, found), key=lambda pair: pair[1].outcome not in FAILURE_OUTCOMES)
+    pairs = sorted(zip(entries, found), key=lambda pair: pair[1].outcome not in FAILURES)
     links = {entry.get("id"): web_link(entry.get("link")) for entry in (run or {}).get("known_discrepancies") or []}
     sections = [_section(entry, record, links) for entry, record in pairs[:MAX_SECTIONS]]
     return sections, max(0, len(pairs) - MAX_SECTIONS)

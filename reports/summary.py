@@ -40,12 +40,14 @@ from __future__ import annotations
 import json
 import math
 
-from .discrepancies import FAILURE_OUTCOMES, discrepancies
+from conformance.checks import FAILURES
+
+from .discrepancies import discrepancies
 from .status import run_status
 
 # The raw outcomes always counted (zero included), so the totals have the same keys in every run.
-OUTCOMES = ("pass",) + FAILURE_OUTCOMES + ("unsupported", "known")
-GROUPS = {"passed": ("pass",), "failed": FAILURE_OUTCOMES, "xfailed": ("known",), "skipped": ("unsupported",)}
+OUTCOMES = ("pass",) + FAILURES + ("unsupported", "known")
+GROUPS = {"passed": ("pass",), "failed": FAILURES, "xfailed": ("known",), "skipped": ("unsupported",)}
 TARGET_FIELDS = ("name", "framework", "version", "device", "dtype", "precision", "backend")
 
 

@@ -123,6 +123,17 @@ class Dialect(abc.ABC):
         return self.channels_last_default
 
 
+def dim_reasons(reason, *columns) -> list[str]:
+    """``"spatial dim N: why"`` for each dim where ``reason(*that dim's entries of columns)`` gives a why."""
+    return [f"spatial dim {dim}: {why}" for dim, values in enumerate(zip(*columns)) if (why := reason(*values))]
+
+
+def refuse(summary: str, reasons: list[str], *, hint: str = "") -> None:
+    """``NotExpressible("summary: why; why" + hint)`` where there is any reason; nothing otherwise."""
+    if reasons:
+        raise NotExpressible(f"{summary}: " + "; ".join(reasons) + hint)
+
+
 def channels_last_to_first(array) -> np.ndarray:
     """``(N, *spatial, C)`` -> ``(N, C, *spatial)``."""
     return np.moveaxis(np.asarray(array), -1, 1)

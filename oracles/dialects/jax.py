@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..geometry import Geometry, is_int, spatial_rank, per_dim
+from ..geometry import Geometry, is_int, per_dim, spatial_args
 from .base import Dialect, EmptyOutput, NotExpressible, Option, Rejected
 
 APIS = ("conv_transpose", "conv_general_dilated")
@@ -128,11 +128,10 @@ class JaxDialect(Dialect):
         self.require_groups(groups)
         native = self.native(**native)
         api = _api(native)
-        ndim = spatial_rank(input_size, kernel_size)
-        input_size = per_dim(input_size, ndim, "input_size")
-        kernel_size = per_dim(kernel_size, ndim, "kernel_size")
-        strides = per_dim(native["strides"], ndim, "strides")
-        dilation = per_dim(native["rhs_dilation"], ndim, "rhs_dilation")
+        input_size, kernel_size, strides, dilation = spatial_args(
+            input_size, kernel_size, strides=native["strides"], rhs_dilation=native["rhs_dilation"]
+        )
+        ndim = len(input_size)
         if any(v <= 0 for v in strides + dilation):
             raise Rejected(f"jax: All dilations must be positive (strides={strides}, rhs_dilation={dilation})")
         if api == "conv_transpose" and groups != 1:

@@ -34,8 +34,8 @@ onnxruntime 1.32.0; see tests/test_dialect_onnx.py):
 
 from __future__ import annotations
 
-from ..geometry import Geometry, is_int, spatial_rank, per_dim
-from .base import Dialect, NotExpressible, Option, Rejected
+from ..geometry import Geometry, is_int, per_dim, spatial_args
+from .base import Dialect, Option, Rejected, dim_reasons, refuse
 
 AUTO_PADS = ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID")
 RUNTIMES = ("reference", "onnxruntime")
@@ -76,12 +76,9 @@ class OnnxDialect(Dialect):
             raise ValueError(f"runtime must be one of {RUNTIMES}; got {runtime!r}")
         if auto_pad not in AUTO_PADS:
             raise ValueError(f"auto_pad must be one of {AUTO_PADS}; got {auto_pad!r}")
-        ndim = spatial_rank(input_size, kernel_size)
-        i = per_dim(input_size, ndim, "input_size")
-        k = per_dim(kernel_size, ndim, "kernel_size")
-        s = per_dim(strides, ndim, "strides")
-        d = per_dim(dilations, ndim, "dilations")
-        op = per_dim(output_padding, ndim, "output_padding")
+        i, k, s, d, op = spatial_args(input_size, kernel_size, strides=strides, dilations=dilations,
+                                      output_padding=output_padding)
+        ndim = len(i)
         pairs = None if pads is None else onnx_pads(pads, ndim)
         shape = None if output_shape is None else per_dim(output_shape, ndim, "output_shape")
         if any(v <= 0 for v in s + d + k + i):
@@ -113,17 +110,11 @@ class OnnxDialect(Dialect):
             ops = (0,) * geometry.ndim
         else:
             ops = tuple(max(0, -ca) for ca in cas)
-            reasons = []
-            for dim, (cb, ca, s, op) in enumerate(zip(cbs, cas, strides, ops)):
-                if cb < 0:
-                    reasons.append(f"spatial dim {dim}: crop_before={cb} needs a negative pad")
-                elif op >= s:
-                    reasons.append(f"spatial dim {dim}: crop_after={ca} needs output_padding={op} >= stride {s}")
-            if reasons:
-                raise NotExpressible(
-                    "ONNX cannot express this with pads >= 0 and output_padding < stride: " + "; ".join(reasons)
-                    + " (onnxruntime and onnx.reference accept negative pads: allow_negative_pads=True)"
-                )
+            refuse(
+                "ONNX cannot express this with pads >= 0 and output_padding < stride",
+                dim_reasons(_pads_reason, cbs, cas, strides, ops),
+                hint=" (onnxruntime and onnx.reference accept negative pads: allow_negative_pads=True)",
+            )
         return dict(
             strides=geometry.stride,
             pads=tuple(cbs) + tuple(ca + op for ca, op in zip(cas, ops)),
@@ -160,6 +151,15 @@ def onnx_pads(pads, ndim: int) -> tuple[tuple[int, int], ...]:
             return tuple((int(b), int(e)) for b, e in pairs)
     raise ValueError(f"pads must be an int, {ndim} ints, {2 * ndim} ints [b.., e..] or {ndim} (b, e) pairs; "
                      f"got pads={pads!r}")
+
+
+def _pads_reason(cb: int, ca: int, s: int, op: int) -> str:
+    """Why ``pads >= 0`` and ``output_padding = op < s`` cannot give ``(cb, ca)`` in one dim, or ``""``."""
+    if cb < 0:
+        return f"crop_before={cb} needs a negative pad"
+    if op >= s:
+        return f"crop_after={ca} needs output_padding={op} >= stride {s}"
+    return ""
 
 
 def _check_group(groups: int, group) -> None:

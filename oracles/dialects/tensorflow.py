@@ -25,7 +25,7 @@ import numpy as np
 
 from ..bounds import dtype_name
 from ..geometry import Geometry, is_int, per_dim, positive, spatial_rank
-from .base import Dialect, EmptyOutput, NotExpressible, Option, Rejected
+from .base import Dialect, EmptyOutput, Option, Rejected, refuse
 
 DATA_FORMATS = {1: ("NWC", "NCW"), 2: ("NHWC", "NCHW"), 3: ("NDHWC", "NCDHW")}
 PADDING_STRINGS = ("SAME", "VALID")
@@ -138,8 +138,7 @@ class TensorFlowDialect(Dialect):
         if geometry.ndim != 2:
             problems.insert(0, f"neither 'SAME' nor 'VALID' gives crops {geometry.padding()} and explicit padding "
                                f"lists exist only for 2-D (this is {geometry.ndim}-D)")
-        if problems:
-            raise NotExpressible("tf.nn.conv_transpose cannot express this geometry: " + "; ".join(problems))
+        refuse("tf.nn.conv_transpose cannot express this geometry", problems)
         pads = [[0, 0]] + [[cb, max(ca, 0)] for cb, ca in zip(geometry.crop_before, geometry.crop_after)] + [[0, 0]]
         return {**base, "padding": pads}
 

@@ -17,8 +17,8 @@ with odd ``K - s`` (``cb < ca``), that is ``p=0, op=0`` followed by ``y[..., cb:
 
 from __future__ import annotations
 
-from ..geometry import Geometry, spatial_rank, per_dim
-from .base import Dialect, NotExpressible, Option, Rejected
+from ..geometry import Geometry, spatial_args
+from .base import Dialect, Option, Rejected, dim_reasons, refuse
 
 
 class TorchDialect(Dialect):
@@ -46,13 +46,8 @@ class TorchDialect(Dialect):
             # The functional form raises TypeError; nn.ConvTranspose*d(padding='same') is accepted by
             # the constructor and fails at forward (pytorch#95123). Either way: no string padding.
             raise Rejected(f"conv_transpose: argument 'padding' must be tuple of ints, not str (got {padding!r})")
-        ndim = spatial_rank(input_size, kernel_size)
-        i = per_dim(input_size, ndim, "input_size")
-        k = per_dim(kernel_size, ndim, "kernel_size")
-        s = per_dim(stride, ndim, "stride")
-        d = per_dim(dilation, ndim, "dilation")
-        p = per_dim(padding, ndim, "padding")
-        op = per_dim(output_padding, ndim, "output_padding")
+        i, k, s, d, p, op = spatial_args(input_size, kernel_size, stride=stride, dilation=dilation, padding=padding,
+                                         output_padding=output_padding)
         if output_size is not None:
             op = self._module_output_padding(i, k, s, d, p, output_size)
         _check_kernel_arguments(i, k, s, d, p, op)
@@ -96,18 +91,11 @@ class TorchDialect(Dialect):
         needs a larger end crop than start crop (slice instead: :meth:`emulation`), and
         ``cb - ca >= max(s, d)`` needs an ``output_padding`` torch rejects.
         """
-        reasons = []
-        for dim, (cb, ca, s, d) in enumerate(
-            zip(geometry.crop_before, geometry.crop_after, geometry.stride, geometry.dilation)
-        ):
-            reason = _direct_reason(cb, ca, s, d)
-            if reason:
-                reasons.append(f"spatial dim {dim}: {reason}")
-        if reasons:
-            raise NotExpressible(
-                "torch cannot express this geometry: " + "; ".join(reasons)
-                + ". Emulate with TorchDialect.emulation (smaller padding, then slice)"
-            )
+        refuse(
+            "torch cannot express this geometry",
+            dim_reasons(_direct_reason, geometry.crop_before, geometry.crop_after, geometry.stride, geometry.dilation),
+            hint=". Emulate with TorchDialect.emulation (smaller padding, then slice)",
+        )
         return dict(
             stride=geometry.stride,
             padding=geometry.crop_before,
@@ -149,8 +137,7 @@ class TorchDialect(Dialect):
             padding.append(p)
             output_padding.append(op)
             slices.append(slice(cb - p, cb - p + o))
-        if reasons:
-            raise NotExpressible("torch cannot emulate this geometry by slicing: " + "; ".join(reasons))
+        refuse("torch cannot emulate this geometry by slicing", reasons)
         native = dict(
             stride=geometry.stride, padding=tuple(padding), output_padding=tuple(output_padding),
             dilation=geometry.dilation,
