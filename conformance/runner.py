@@ -19,7 +19,7 @@ import numpy as np
 
 import oracles
 from oracles.bounds import sum_bound
-from oracles.dialects import NotExpressible, Rejected
+from oracles.dialects import EmptyOutput, NotExpressible, Rejected
 from oracles.gradients import input_gradient, weight_gradient
 
 from . import check_kinds, checks, operands, results
@@ -67,8 +67,10 @@ class Runner:
             canonical = case.canonical()
         except Rejected as error:
             rejected = str(error)
-        except NotExpressible as error:  # an empty output: the framework may return it or raise
+        except EmptyOutput as error:  # an empty output: the framework may return it or raise
             empty = str(error)
+        except NotExpressible as error:  # not a configuration of this API at all (e.g. groups where it has none)
+            return self._finish(check_kinds.NATIVE, target, case, checks.Verdict(checks.NOT_APPLICABLE, str(error)), parameters)
         x, w, bias = operands.for_lane(case, target.lane.dtype)
         context = self._context(target, case)
         raised = None

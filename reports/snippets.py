@@ -78,25 +78,29 @@ def operands_snippet(record) -> str:
 
 
 def oracle_snippet(record) -> str:
-    """Python for the oracle's answer to the record's configuration (after :func:`operands_snippet`)."""
+    """Python for the oracle's answer to the record's configuration (after :func:`operands_snippet`),
+    its parameters written out for the reader."""
     case = _case(record)
     if case is None:
         return ""
-    lines = []
     if isinstance(case, NativeCase):
-        lines += [
+        parameters = ", ".join(f"{name}={value!r}" for name, value in case.native)
+        return "\n".join([
             f"# native parameters of the {case.dialect!r} dialect, mapped to canonical terms by oracles.dialects",
-            "canonical = case.canonical()  # raises oracles.dialects.Rejected where the framework must raise",
-        ]
-    else:
-        lines.append("canonical = case")
-    lines.append("expected = oracles.conv_transpose(x, w, bias, **canonical.oracle_kwargs())")
+            "from oracles.dialects import get_dialect",
+            f"geometry = get_dialect({case.dialect!r}).to_canonical({case.input_size!r}, {case.kernel_size!r}, groups={case.groups}, {parameters})",
+            "# (raises oracles.dialects.Rejected where the framework must raise)",
+            "expected = oracles.conv_transpose(x, w, bias, stride=geometry.stride, padding=geometry.padding(),",
+            f"                                  output_padding=0, dilation=geometry.dilation, groups={case.groups})",
+        ])
+    kwargs = ", ".join(f"{name}={value!r}" for name, value in case.oracle_kwargs().items())
+    lines = [f"expected = oracles.conv_transpose(x, w, bias, {kwargs})"]
     if record.check in check_kinds.GRADIENTS:
         lines.append(f"upstream = operands.upstream(case, expected.shape, {record.dtype!r}).astype(np.float64)  # the gradient the suite pulled back")
         if record.check == check_kinds.GRADIENT_INPUT:
-            lines.append("expected_dx = oracles.gradients.input_gradient(upstream, w, case.input_size, **case.oracle_kwargs())")
+            lines.append(f"expected_dx = oracles.gradients.input_gradient(upstream, w, {case.input_size!r}, {kwargs})")
         else:
-            lines.append("expected_dw = oracles.gradients.weight_gradient(x, upstream, case.kernel_size, **case.oracle_kwargs())")
+            lines.append(f"expected_dw = oracles.gradients.weight_gradient(x, upstream, {case.kernel_size!r}, {kwargs})")
     elif record.check not in check_kinds.AGAINST_ORACLE:
         lines.append(f"# the {record.check} check compares the framework with itself; the oracle's values for reference")
     return "\n".join(lines)
