@@ -31,8 +31,9 @@ Model: opset 17 (ConvTranspose-11; ORT 1.32 runs the same CPU kernel for opsets 
 8, so the ``onnx`` extra's lower bounds (onnx 1.16, onnxruntime 1.17) load it too.
 
 dtypes: probed per device by running a tiny grouped, strided, dilated model with bias. ORT 1.32's CPU
-provider runs float32 and float16 and has no float64 or bfloat16 kernel (a session in those fails with
-NOT_IMPLEMENTED "Could not find an implementation for ConvTranspose"; such a call is ``Unsupported``).
+provider runs float32 and float16 and has no float64 kernel (a session fails with NOT_IMPLEMENTED "Could
+not find an implementation for ConvTranspose"); opset 17 admits no bfloat16 ConvTranspose (INVALID_GRAPH
+"Type Error"), and opset 22, which does, has no CPU kernel for it. Such calls are ``Unsupported``.
 Its float16 is not a float16 kernel: ORT inserts Cast nodes around the float32 kernel (float16 in,
 float32 arithmetic, one rounding to float16 at the end); ``environment()["float16_via_casts"]`` says
 whether this build does so. CUDA (``cuda:0`` where ``CUDAExecutionProvider`` is available) is coded
@@ -135,9 +136,12 @@ def _ort_exceptions() -> tuple[type, ...]:
 
 
 def _framework_error(error: BaseException) -> Exception:
-    """ORT's exception as the suite records it: no kernel for the dtype is UNSUPPORTED; anything else its verdict."""
-    if type(error).__name__ == "NotImplemented" and "Could not find an implementation" in str(error):
-        return Unsupported(f"NotImplemented: {first_line(error)}")
+    """ORT's exception as the suite records it: the dtype without a kernel (NOT_IMPLEMENTED "Could not find
+    an implementation") or outside the opset's type constraints (INVALID_GRAPH "Type Error: Type
+    'tensor(bfloat16)'") is UNSUPPORTED; anything else is ORT's verdict on the attributes."""
+    kind, text = type(error).__name__, str(error)
+    if (kind == "NotImplemented" and "Could not find an implementation" in text) or (kind == "InvalidGraph" and "Type Error: Type 'tensor(" in text):
+        return Unsupported(f"{kind}: {first_line(error)}")
     return FrameworkError.of(error)
 
 
