@@ -13,7 +13,7 @@ Each case is drawn in one variant's spelling (``conformance.targets.onnxruntime`
 pads) or ``output_shape`` (an output shape, any auto_pad, pads now and then where they are allowed).
 Valid dims derive their ranges from ``s``, ``d`` and ``L``, so nothing is filtered. About one case in
 three breaks one rule (its *fault*): pads together with auto_pad, an ``output_padding`` that is
-negative or ``>= s`` (half of those below ``d``, which torch would accept), pads that leave no output,
+negative or ``>= s`` (about half of those below ``d``, which torch would accept), pads that leave no output,
 or an ``output_shape`` of 0 or beyond ``L + s - 1``. Whether ORT raises is for the dialect's
 ``Rejected`` and ORT to agree on; every case carries ``runtime="onnxruntime"`` so the dialect models
 ONNX Runtime (its default is the reference evaluator).
@@ -31,7 +31,8 @@ FAULTS = {
     "pads": ("pads_with_auto_pad", "negative_output_padding", "output_padding_too_large", "empty_output"),
     "signed_pads": ("pads_with_auto_pad", "output_padding_too_large", "empty_output"),
     "auto_pad": ("pads_with_auto_pad", "negative_output_padding", "output_padding_too_large"),
-    "output_shape": ("pads_with_auto_pad", "output_padding_too_large", "output_shape_out_of_range"),
+    # output_shape's own rule twice: its range has two ends (0 and below, L + s and above)
+    "output_shape": ("pads_with_auto_pad", "output_padding_too_large", "output_shape_out_of_range", "output_shape_out_of_range"),
 }
 MODES = ("SAME_UPPER", "SAME_LOWER", "VALID")
 MAX_INPUT = {1: 6, 2: 4, 3: 3}  # small products of spatial sizes keep the oracle and the calls cheap
@@ -39,11 +40,11 @@ MAX_INPUT = {1: 6, 2: 4, 3: 3}  # small products of spatial sizes keep the oracl
 
 @st.composite
 def output_padding(draw, stride: int, dilation: int, fault=None) -> int:
-    """Valid ``[0, s)``, or the fault's: negative, or ``>= s`` (below ``max(s, d)`` half the time where there is room)."""
+    """Valid ``[0, s)``, or the fault's: negative, or ``>= s`` (below ``max(s, d)`` wherever ``d > s``)."""
     if fault == "negative_output_padding":
         return draw(st.integers(-2, -1))
     if fault == "output_padding_too_large":
-        if dilation > stride and draw(st.booleans()):
+        if dilation > stride:
             return draw(st.integers(stride, dilation - 1))  # op < d: torch's rule accepts it, ORT's does not
         return draw(st.integers(max(stride, dilation), max(stride, dilation) + 1))
     return draw(st.integers(0, stride - 1))
@@ -88,6 +89,8 @@ def native_cases(draw, spaces=None, *, variants=VARIANTS, dims=st.integers(1, 3)
         dim_fault = fault if dim == faulty_dim else None
         i, k = draw(st.integers(1, MAX_INPUT[ndim])), draw(st.integers(1, 3))
         s, d = draw(st.integers(1, 3)), draw(st.integers(1, 2))
+        if dim_fault == "output_padding_too_large" and draw(st.booleans()):
+            d = s + draw(st.integers(1, 2))  # room for s <= op < d (onnxruntime#14208)
         full = (i - 1) * s + d * (k - 1) + 1
         op = draw(output_padding(s, d, dim_fault))
         inputs.append(i), kernels.append(k), strides.append(s), dilations.append(d), ops.append(op)
