@@ -244,6 +244,11 @@ class OrtRuntime(Runtime):
                                                  providers=_providers(lane.device, lane.precision))
         except self._errors as error:
             raise _framework_error(error) from None
+        wanted = _providers(lane.device, lane.precision)[0]
+        wanted = wanted[0] if isinstance(wanted, tuple) else wanted
+        if wanted not in session.get_providers():
+            # ORT falls back to the CPU provider when CUDA's libraries fail to load: not this lane's kernels.
+            raise Unsupported(f"onnxruntime: {wanted} did not load (session providers: {session.get_providers()})")
         self._sessions[key] = session
         if len(self._sessions) > CACHE_SIZE:
             self._sessions.popitem(last=False)
