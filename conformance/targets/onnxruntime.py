@@ -6,10 +6,13 @@ docstring states ONNX Runtime's rules: clamped total padding, ``pads`` with ``au
 
 - ``pads``: explicit ``pads = [cb.., (ca + op)..]`` and ``output_padding`` (the dialect's
   ``from_canonical``); not applicable where that needs a negative pad or ``op >= s``.
+- ``initializers``: as ``pads``, with W and B initializers (constants) of the model, as in an
+  exported model, instead of inputs: constant weights are what ORT's kernels may pre-pack when the
+  session is created, and W's static shape lets ONNX shape inference check the node then.
 - ``signed_pads``: ``pads = [cb.., ca..]``, ``output_padding = 0`` for every geometry
   (``from_canonical(allow_negative_pads=True)``): negative entries append zeros. The spec forbids
-  negative pads; ONNX Runtime's kernel accepts them, and so does the session as long as the input
-  shapes are not static (see "Input shapes" below).
+  negative pads; ONNX Runtime's kernel accepts them, and so does the session only while W's shape
+  (and ``kernel_shape``) are unknown to it (see "Input shapes" below).
 - ``output_shape``: the ``output_shape`` attribute (with ``output_padding`` where it shifts the split,
   and ``auto_pad=SAME_UPPER`` where only the floor split fits); no ``pads``.
 - ``auto_pad``: ``auto_pad`` SAME_UPPER, SAME_LOWER or VALID with ``output_padding``; no ``pads``. Its
@@ -22,10 +25,12 @@ evaluator's). :meth:`OrtVariant.call` passes them to the node as given, invalid 
 ``group``; ``runtime`` is not an attribute and is dropped.
 
 Input shapes: the graph's inputs have symbolic dims (``["N", "C", "I0", ..]``), as an exported model
-with dynamic axes has. With static dims, ONNX shape inference runs on the node when the session is
-created and rejects negative ``pads`` ("Attribute pads must not contain negative values") that the
-kernel itself accepts; the dialect models the kernel (its experiments use shape-less inputs), so the
-adapter keeps the dims symbolic. One session then serves every input size of a configuration.
+with dynamic axes has. Once W's shape is known (static W dims, a W initializer, or a ``kernel_shape``
+attribute), ONNX shape inference checks the node when the session is created and rejects negative
+``pads`` ("Attribute pads must not contain negative values") that the kernel itself accepts; the
+dialect models the kernel (its experiments use shape-less inputs), so the adapter keeps the dims
+symbolic, and only ``initializers`` (never negative pads) fixes W's. One session then serves every
+input size of a configuration.
 
 Model: opset 17 (ConvTranspose-11; ORT 1.32 runs the same CPU kernel for opsets 11 to 22), IR version
 8, so the ``onnx`` extra's lower bounds (onnx 1.16, onnxruntime 1.17) load it too.
@@ -47,6 +52,7 @@ of ``CACHE_SIZE``; the input dims are symbolic, so one session serves every inpu
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections import OrderedDict
 
@@ -111,16 +117,20 @@ def input_dims(ndim: int, bias: bool) -> dict:
     return dims
 
 
-def build_model(attrs: dict, ndim: int, dtype: str, bias: bool):
-    """The one-node ``onnx.ModelProto``: inputs X, W (and B), output Y, element type of ``dtype``."""
-    from onnx import TensorProto, helper
+def build_model(attrs: dict, ndim: int, dtype: str, bias: bool, constants: dict | None = None):
+    """The one-node ``onnx.ModelProto``: inputs X, W (and B), output Y, element type of ``dtype``.
+    ``constants`` (name -> array in ``dtype``) become initializers instead of inputs."""
+    from onnx import TensorProto, helper, numpy_helper
 
+    constants = constants or {}
     element = getattr(TensorProto, ELEMENT_TYPES[dtype])
     dims = input_dims(ndim, bias)
     node = helper.make_node("ConvTranspose", list(dims), ["Y"], **attrs)
     graph = helper.make_graph(
-        [node], "convt", [helper.make_tensor_value_info(name, element, shape) for name, shape in dims.items()],
+        [node], "convt",
+        [helper.make_tensor_value_info(name, element, shape) for name, shape in dims.items() if name not in constants],
         [helper.make_tensor_value_info("Y", element, None)],
+        initializer=[numpy_helper.from_array(array, name) for name, array in constants.items()],
     )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=IR_VERSION)
 
@@ -232,13 +242,15 @@ class OrtRuntime(Runtime):
         options.inter_op_num_threads = 1
         return options
 
-    def session(self, attrs: dict, ndim: int, bias: bool, lane: Lane):
-        """The cached session for this model on ``lane`` (created on a miss; LRU of ``CACHE_SIZE``)."""
-        key = (lane.device, lane.precision, lane.dtype, ndim, bias, repr(sorted(attrs.items())))
+    def session(self, attrs: dict, ndim: int, bias: bool, lane: Lane, constants: dict | None = None):
+        """The cached session for this model on ``lane`` (created on a miss; LRU of ``CACHE_SIZE``); a
+        model with ``constants`` is keyed by their bytes too."""
+        baked = tuple((name, array.shape, hashlib.sha1(array.tobytes()).hexdigest()) for name, array in (constants or {}).items())
+        key = (lane.device, lane.precision, lane.dtype, ndim, bias, repr(sorted(attrs.items())), baked)
         if key in self._sessions:
             self._sessions.move_to_end(key)
             return self._sessions[key]
-        model = build_model(attrs, ndim, lane.dtype, bias)
+        model = build_model(attrs, ndim, lane.dtype, bias, constants)
         try:
             session = self._ort.InferenceSession(model.SerializeToString(), self._options(),
                                                  providers=_providers(lane.device, lane.precision))
@@ -254,17 +266,19 @@ class OrtRuntime(Runtime):
             self._sessions.popitem(last=False)
         return session
 
-    def run(self, native: dict, x, w, bias, groups: int, lane: Lane) -> np.ndarray:
-        """``native`` as given on canonical operands; the canonical ``(N, C_out, *o)`` (or unbatched) result."""
+    def run(self, native: dict, x, w, bias, groups: int, lane: Lane, initializers: bool = False) -> np.ndarray:
+        """``native`` as given on canonical operands; the canonical ``(N, C_out, *o)`` (or unbatched) result.
+        ``initializers``: W and B are constants of the model (as in an exported one), not inputs."""
         w = np.asarray(w)
         x = np.asarray(x)
         unbatched = x.ndim == w.ndim - 1
         ndim = w.ndim - 2
-        session = self.session(attributes(native, ndim, groups), ndim, bias is not None, lane)
         dtype = _numpy_dtype(lane.dtype)
-        feeds = {"X": np.ascontiguousarray((x[None] if unbatched else x).astype(dtype)), "W": np.ascontiguousarray(w.astype(dtype))}
+        operands = {"W": np.ascontiguousarray(w.astype(dtype))}
         if bias is not None:
-            feeds["B"] = np.ascontiguousarray(np.asarray(bias).astype(dtype))
+            operands["B"] = np.ascontiguousarray(np.asarray(bias).astype(dtype))
+        session = self.session(attributes(native, ndim, groups), ndim, bias is not None, lane, operands if initializers else None)
+        feeds = {"X": np.ascontiguousarray((x[None] if unbatched else x).astype(dtype)), **({} if initializers else operands)}
         try:
             (y,) = session.run(["Y"], feeds)
         except self._errors as error:
@@ -289,12 +303,14 @@ def _numpy_dtype(dtype: str):
 
 
 class OrtVariant(Variant):
-    """A spelling of ConvTranspose's attributes; the call is the same for every variant (native as given)."""
+    """A spelling of ConvTranspose's attributes; the call is the same for every variant (native as given).
+    ``initializers``: W and B are baked into the model as constants rather than fed as inputs."""
 
     dialect = "onnx"
+    initializers = False
 
     def call(self, runtime: OrtRuntime, native, x, w, bias, groups, lane):
-        return runtime.run(native, x, w, bias, groups, lane)
+        return runtime.run(native, x, w, bias, groups, lane, initializers=self.initializers)
 
     def repro(self, case: Case, native: dict, lane: Lane) -> str:
         """Standalone onnx + onnxruntime code: ``y`` (canonical NumPy) from NumPy ``x``, ``w``, ``bias``."""
@@ -302,20 +318,27 @@ class OrtVariant(Variant):
         attrs = attributes(native, ndim, case.groups)
         dims = input_dims(ndim, bias)
         batched = case.batch is not None
-        feeds = {"X": "x" if batched else "x[None]", "W": "w", "B": "bias"}
+        arrays = {"X": "x" if batched else "x[None]", "W": "w", "B": "bias"}
+        constants = [name for name in dims if name != "X"] if self.initializers else []
+        inputs = {name: shape for name, shape in dims.items() if name not in constants}
         lines = [
             "import numpy as np",
             "import onnxruntime as ort",
-            "from onnx import TensorProto, helper",
+            "from onnx import TensorProto, helper" + (", numpy_helper" if constants else ""),
             f"element, dtype = TensorProto.{ELEMENT_TYPES[lane.dtype]}, {_repro_dtype(lane.dtype)}",
             f"attributes = {attrs!r}",
             f"node = helper.make_node('ConvTranspose', {list(dims)!r}, ['Y'], **attributes)",
-            "inputs = [helper.make_tensor_value_info(name, element, shape) for name, shape in",
-            f"          {dims!r}.items()]",
-            "graph = helper.make_graph([node], 'convt', inputs, [helper.make_tensor_value_info('Y', element, None)])",
+            f"inputs = [helper.make_tensor_value_info(name, element, shape) for name, shape in {inputs!r}.items()]",
+        ]
+        if constants:
+            lines.append("constants = [" + ", ".join(
+                f"numpy_helper.from_array(np.asarray({arrays[name]}).astype(dtype), {name!r})" for name in constants) + "]  # initializers")
+        lines += [
+            "graph = helper.make_graph([node], 'convt', inputs, [helper.make_tensor_value_info('Y', element, None)]"
+            + (", initializer=constants)" if constants else ")"),
             f"model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', {OPSET})], ir_version={IR_VERSION})",
             f"session = ort.InferenceSession(model.SerializeToString(), providers={_providers(lane.device, lane.precision)!r})",
-            "feeds = {" + ", ".join(f"{name!r}: np.asarray({feeds[name]}).astype(dtype)" for name in dims) + "}",
+            "feeds = {" + ", ".join(f"{name!r}: np.asarray({arrays[name]}).astype(dtype)" for name in inputs) + "}",
             "y = session.run(['Y'], feeds)[0]" + ("" if batched else "[0]") + "  # (N, C_out, *o)",
         ]
         if lane.dtype == "bfloat16":
@@ -339,6 +362,15 @@ class Pads(OrtVariant):
         except NotExpressible as error:
             raise NotApplicable(f"onnxruntime {self.name}: {error}") from None
         return {**{key: tuple(int(v) for v in value) for key, value in params.items()}, **RUNTIME}
+
+
+class Initializers(Pads):
+    """``pads`` as in :class:`Pads`, with W and B initializers of the model (as an exported model has
+    them): ORT's CPU kernel then pre-packs the weights once, a path of its own; W's static shape also
+    lets ONNX shape inference check the node when the session is created."""
+
+    name = "initializers"
+    initializers = True
 
 
 class SignedPads(Pads):
@@ -430,7 +462,7 @@ class AutoPad(_Searched):
 TARGET = Target(
     framework="onnxruntime",
     requires=("onnx", "onnxruntime"),
-    variants=(Pads(), SignedPads(), OutputShape(), AutoPad()),
+    variants=(Pads(), Initializers(), SignedPads(), OutputShape(), AutoPad()),
     load=OrtRuntime,
     extra="onnx",
 )
