@@ -8,9 +8,10 @@ Per spatial dim, with ``K = d*(k-1) + 1`` and ``L = (i-1)*s + K``, ONNX Runtime 
     auto_pad         SAME_UPPER/SAME_LOWER/VALID     (without pads)
     output_shape     1 <= o <= L + s - 1             (pads ignored; the total padding clamped at 0)
 
-Each case is drawn in one variant's spelling (``conformance.targets.onnxruntime``): ``pads`` and
-``signed_pads`` (NOTSET, explicit pads; the latter with negative entries), ``auto_pad`` (a mode and no
-pads) or ``output_shape`` (an output shape, any auto_pad, pads now and then where they are allowed).
+Each case is drawn in one variant's spelling (``conformance.targets.onnxruntime``): ``pads``,
+``initializers`` and ``signed_pads`` (NOTSET, explicit pads; the last with negative entries, which
+only a model without W's shape accepts), ``auto_pad`` (a mode and no pads) or ``output_shape`` (an
+output shape, any auto_pad, pads now and then where they are allowed).
 Valid dims derive their ranges from ``s``, ``d`` and ``L``, so nothing is filtered. About one case in
 three breaks one rule (its *fault*): pads together with auto_pad, an ``output_padding`` that is
 negative or ``>= s`` (about half of those below ``d``, which torch would accept), pads that leave no output,
@@ -26,9 +27,10 @@ from hypothesis import strategies as st
 from ..cases import NativeCase
 from ..strategies import operand_recipe
 
-VARIANTS = ("pads", "signed_pads", "output_shape", "auto_pad")
+VARIANTS = ("pads", "initializers", "signed_pads", "output_shape", "auto_pad")
 FAULTS = {
     "pads": ("pads_with_auto_pad", "negative_output_padding", "output_padding_too_large", "empty_output"),
+    "initializers": ("pads_with_auto_pad", "negative_output_padding", "output_padding_too_large", "empty_output"),
     "signed_pads": ("pads_with_auto_pad", "output_padding_too_large", "empty_output"),
     "auto_pad": ("pads_with_auto_pad", "negative_output_padding", "output_padding_too_large"),
     # output_shape's own rule twice: its range has two ends (0 and below, L + s and above)
@@ -106,7 +108,7 @@ def native_cases(draw, spaces=None, *, variants=VARIANTS, dims=st.integers(1, 3)
     if draw(st.booleans()) or any(op != 0 for op in ops):
         native["output_padding"] = tuple(ops)
     flat_pads = tuple(b for b, _ in pads) + tuple(e for _, e in pads)
-    if variant in ("pads", "signed_pads"):
+    if variant in ("pads", "initializers", "signed_pads"):
         if fault == "pads_with_auto_pad":
             native.update(auto_pad=draw(st.sampled_from(MODES)), pads=flat_pads)
         else:
