@@ -96,7 +96,7 @@ def case_of(**fields) -> Case:
 def test_target_declaration():
     assert isinstance(TARGET, Target)
     assert (TARGET.framework, TARGET.requires, TARGET.extra) == ("onnxruntime", ("onnx", "onnxruntime"), "onnx")
-    assert tuple(VARIANTS) == ("pads", "signed_pads", "output_shape", "auto_pad")
+    assert tuple(VARIANTS) == ("pads", "initializers", "signed_pads", "output_shape", "auto_pad")
     assert TARGET.dialects == ("onnx",)
     assert TARGET.installed()
     assert not any(variant.checks_gradients for variant in TARGET.variants)  # inference only: no autodiff
@@ -176,6 +176,17 @@ def test_sessions_are_cached_with_a_bound(monkeypatch):
     assert len(runtime._sessions) == 3 and first not in runtime._sessions.values()
 
 
+def test_initializer_sessions_are_keyed_by_the_weights():
+    runtime = adapter.OrtRuntime()
+    x, w = np.ones((1, 1, 3), np.float32), np.ones((1, 1, 2), np.float32)
+    first = runtime.run({"strides": (2,)}, x, w, None, 1, CPU32, initializers=True)
+    again = runtime.run({"strides": (2,)}, x, w.copy(), None, 1, CPU32, initializers=True)
+    other = runtime.run({"strides": (2,)}, x, 2 * w, None, 1, CPU32, initializers=True)
+    assert len(runtime._sessions) == 2
+    np.testing.assert_array_equal(first, again)
+    np.testing.assert_array_equal(other, 2 * first)
+
+
 # ---- variants: native parameters and values on hand-picked cases ---------------------------------------
 
 GROUPED = case_of(batch=2, groups=2, in_per_group=2, out_per_group=3, input_size=(3, 4), kernel_size=(3, 2), stride=(2, 1),
@@ -197,6 +208,9 @@ EXPECTED_NATIVE = {
     ("pads", "ZEROS_BEFORE"): "negative pad",
     ("pads", "TF_SAME"): dict(strides=(2,), dilations=(1,), pads=(1, 1), output_padding=(0,)),
     ("pads", "DILATED_3D"): dict(strides=(1, 2, 3), dilations=(2, 1, 1), pads=(0, 0, 0, 0, 0, 0), output_padding=(0, 1, 2)),
+    ("initializers", "GROUPED"): dict(strides=(2, 1), dilations=(1, 2), pads=(1, 1, 0, 1), output_padding=(0, 0)),
+    ("initializers", "DILATED_3D"): dict(strides=(1, 2, 3), dilations=(2, 1, 1), pads=(0, 0, 0, 0, 0, 0), output_padding=(0, 1, 2)),
+    ("initializers", "ZEROS_BEFORE"): "negative pad",
     ("signed_pads", "GROUPED"): dict(strides=(2, 1), dilations=(1, 2), pads=(1, 1, 0, 1), output_padding=(0, 0)),
     ("signed_pads", "ZEROS_BEFORE"): dict(strides=(1, 2), dilations=(1, 1), pads=(-1, 0, 0, 1), output_padding=(0, 0)),
     ("signed_pads", "DILATED_3D"): dict(strides=(1, 2, 3), dilations=(2, 1, 1), pads=(0, 0, 0, 0, -1, -2), output_padding=(0, 0, 0)),
@@ -299,30 +313,45 @@ def test_ort_errors(runtime, native, kind, message):
         ONNXRUNTIME.to_canonical(3, 3, **native)
 
 
+W_SHAPES = {  # how W's shape reaches the session: ONNX shape inference checks the node once it knows it
+    "symbolic": dict(x=["N", "C", "I0"], w=["C", "M", "K0"]),
+    "static X only": dict(x=[1, 1, 2], w=["C", "M", "K0"]),
+    "static": dict(x=[1, 1, 2], w=[1, 1, 3]),
+    "static W only": dict(x=["N", "C", "I0"], w=[1, 1, 3]),
+    "kernel_shape": dict(x=["N", "C", "I0"], w=["C", "M", "K0"], kernel_shape=[3]),
+    "W initializer": dict(x=["N", "C", "I0"], w=None),
+}
+
+
 @pytest.mark.skipif(not PINNED, reason="ORT 1.32.0 facts")
-def test_static_input_shapes_reject_negative_pads_the_kernel_accepts():
-    """Why the adapter's inputs have symbolic dims: with static ones, ONNX shape inference (run when the
-    session is created) rejects negative pads; with symbolic ones the kernel appends zeros, as the dialect says."""
+@pytest.mark.parametrize("label", list(W_SHAPES))
+def test_negative_pads_run_only_while_w_shape_is_unknown(label):
+    """Why the adapter's inputs have symbolic dims: once W's shape is known, ONNX shape inference (run when
+    the session is created) rejects negative pads; without it the kernel appends zeros, as the dialect says."""
     x, w = np.arange(1, 3, dtype=np.float32).reshape(1, 1, 2), np.ones((1, 1, 3), np.float32)
-    outcomes = {}
-    for label, x_shape, w_shape in (("static", [1, 1, 2], [1, 1, 3]), ("symbolic", ["N", "C", "I0"], ["C", "M", "K0"])):
-        helper = onnx.helper
-        node = helper.make_node("ConvTranspose", ["X", "W"], ["Y"], pads=[-1, 0])
-        graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("X", onnx.TensorProto.FLOAT, x_shape),
-                                                helper.make_tensor_value_info("W", onnx.TensorProto.FLOAT, w_shape)],
-                                  [helper.make_tensor_value_info("Y", onnx.TensorProto.FLOAT, None)])
-        options = ort.SessionOptions()
-        options.log_severity_level = 4
-        try:
-            model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
-            outcomes[label] = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"]).run(
-                None, {"X": x, "W": w})[0].tolist()
-        except Exception as error:  # noqa: BLE001
-            outcomes[label] = f"{type(error).__name__}: {error}"
-    assert "Fail" in outcomes["static"] and "Attribute pads must not contain negative values" in outcomes["static"]
-    assert outcomes["symbolic"] == [[[0.0, 1.0, 3.0, 3.0, 2.0]]]
-    geometry = ONNXRUNTIME.to_canonical(2, 3, pads=(-1, 0))
-    np.testing.assert_array_equal(oracles.conv_transpose(x, w, padding=geometry.padding()), outcomes["symbolic"])
+    spec = W_SHAPES[label]
+    helper, element = onnx.helper, onnx.TensorProto.FLOAT
+    extra = {"kernel_shape": spec["kernel_shape"]} if "kernel_shape" in spec else {}
+    node = helper.make_node("ConvTranspose", ["X", "W"], ["Y"], pads=[-1, 0], **extra)
+    inputs = [helper.make_tensor_value_info("X", element, spec["x"])]
+    if spec["w"] is not None:
+        inputs.append(helper.make_tensor_value_info("W", element, spec["w"]))
+    initializers = [] if spec["w"] is not None else [onnx.numpy_helper.from_array(w, "W")]
+    graph = helper.make_graph([node], "g", inputs, [helper.make_tensor_value_info("Y", element, None)], initializer=initializers)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    options = ort.SessionOptions()
+    options.log_severity_level = 4
+    feeds = {"X": x, **({"W": w} if spec["w"] is not None else {})}
+    try:
+        outcome = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+    except Exception as error:  # noqa: BLE001
+        outcome = f"{type(error).__name__}: {error}"
+    if label in ("symbolic", "static X only"):
+        geometry = ONNXRUNTIME.to_canonical(2, 3, pads=(-1, 0))
+        assert outcome.tolist() == [[[0.0, 1.0, 3.0, 3.0, 2.0]]]
+        np.testing.assert_array_equal(oracles.conv_transpose(x, w, padding=geometry.padding()), outcome)
+    else:
+        assert "Fail" in outcome and "Attribute pads must not contain negative values" in outcome
 
 
 # output_shape -1: ORT reads it as "not given" in that dim (pads/auto_pad apply there); the dialect rejects it.
@@ -452,11 +481,12 @@ def test_onnxruntime_raises_exactly_where_the_dialect_rejects(runtime, case):
 
 # ---- repro snippets ---------------------------------------------------------------------------------
 
-REPRO_CASES = [("pads", GROUPED, CPU32), ("signed_pads", ZEROS_BEFORE, CPU32), ("output_shape", ASYMMETRIC, CPU32),
-               ("auto_pad", TF_SAME, CPU32), ("auto_pad", DILATED_3D, CPU16)]
+REPRO_CASES = [("pads", GROUPED, CPU32), ("initializers", GROUPED, CPU32), ("initializers", ASYMMETRIC, CPU16),
+               ("signed_pads", ZEROS_BEFORE, CPU32), ("output_shape", ASYMMETRIC, CPU32), ("auto_pad", TF_SAME, CPU32),
+               ("auto_pad", DILATED_3D, CPU16)]
 
 
-@pytest.mark.parametrize("variant, case, lane", REPRO_CASES, ids=[f"{v}-{l.dtype}" for v, _, l in REPRO_CASES])
+@pytest.mark.parametrize("variant, case, lane", REPRO_CASES, ids=[f"{v}-{c.ndim}d-{l.dtype}" for v, c, l in REPRO_CASES])
 def test_repro_runs_as_written(runtime, variant, case, lane):
     native = VARIANTS[variant].native(case)
     text = VARIANTS[variant].repro(case, native, lane)
@@ -494,7 +524,7 @@ def test_translation_imports_no_onnxruntime():
             except NotApplicable:
                 native = adapter.TARGET.variant("signed_pads").native(case)
             made += bool(variant.repro(case, native, Lane("cpu", "float32")))
-        assert made == 4
+        assert made == len(adapter.TARGET.variants) == 5
         loaded = sorted(m for m in ("onnxruntime", "onnx") if m in sys.modules)
         assert not loaded, loaded
         print("ok")
