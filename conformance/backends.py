@@ -14,7 +14,7 @@ sets it itself:
 | torch      | `onednn`  | ``torch.backends.mkldnn.enabled = True`` around the call | CPU, float32 (bfloat16, float16 where the CPU has oneDNN kernels) |
 | torch      | `native`  | ``torch.backends.mkldnn.enabled = False`` / ``torch.backends.cudnn.enabled = False`` | CPU, GPU |
 | torch      | `cudnn`   | ``torch.backends.cudnn.enabled = True`` around the call  | GPU |
-| jax, impl  | `default` | one path                                                  | |
+| jax, onnxruntime, impl | `default` | one path                                     | |
 
 Float64 has no oneDNN kernel in either framework, so its lanes are ``eigen``/``native`` only: a lane's
 backend names the path that actually runs, and two lanes never run the same kernels twice.

@@ -95,7 +95,7 @@ def build(pool, workers, environments, options) -> list[tuple[TargetLane, str | 
             # Say so explicitly: a green run on a machine without a GPU has not tested one.
             gpu = TargetLane(worker, framework, "*", Lane("gpu", "float32", "tf32"), version)
             if not any(t.framework == framework and t.lane.device == "gpu" for t, _ in lanes):
-                lanes.append((gpu, f"no GPU visible to {framework}: GPU lanes (float16, bfloat16, TF32 on and off, cuDNN on and off) not run"))
+                lanes.append((gpu, f"no GPU visible to {framework}: its GPU lanes (every GPU dtype, precision and backend) not run"))
     return lanes
 
 
