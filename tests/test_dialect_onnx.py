@@ -173,6 +173,39 @@ def test_runtimes_differ(native, reference, onnxruntime):
             assert crops(dialect.to_canonical(3, 3, **native)) == (expected,)
 
 
+# onnxruntime reads an output_shape entry of -1 as "not given" in that dim. Its crops, derived by hand from
+# that rule: the -1 dims as if there were no output_shape ('ONNX' table), the others from their o.
+MINUS_ONE = [
+    ((3,), (3,), dict(output_shape=[-1], pads=[1, 1]), ((1, 1),)),  # pads apply (ignored beside o = 5)
+    ((3,), (3,), dict(output_shape=[-1], pads=[-1, 0]), ((-1, 0),)),
+    ((3,), (3,), dict(output_shape=[-1], strides=[2], auto_pad="SAME_UPPER"), ((0, 1),)),  # T = K - s = 1
+    ((3,), (3,), dict(output_shape=[-1], strides=[2], auto_pad="SAME_LOWER"), ((1, 0),)),
+    ((3,), (1,), dict(output_shape=[-1], strides=[2], auto_pad="SAME_UPPER"), ((0, 0),)),  # T = -1 clamped: o = 5
+    ((3,), (3,), dict(output_shape=[-1], strides=[2], auto_pad="VALID"), ((0, 0),)),
+    ((3,), (3,), dict(output_shape=[-1], strides=[2], output_padding=[1], pads=[1, 0]), ((1, -1),)),
+    ((3, 4), (2, 3), dict(output_shape=[-1, 5], pads=[1, 1, 1, 1]), ((1, 1), (1, 0))),  # dim 1: T = 6 - 5, odd one first
+    ((3, 4), (2, 3), dict(output_shape=[7, -1], strides=[2, 2], auto_pad="SAME_LOWER"), ((0, -1), (1, 0))),  # L = (6, 9)
+    ((3, 4), (2, 3), dict(output_shape=[-1, -1], pads=[1, 2, 0, 1]), ((1, 0), (2, 1))),  # all -1: no output_shape
+    ((3,), (3,), dict(output_shape=[-1], pads=[3, 3]), "rejected"),  # o = 5 - 6
+    ((3,), (3,), dict(output_shape=[-1], dilations=[2], output_padding=[1]), "rejected"),  # op >= s (onnxruntime#14208)
+    ((3,), (3,), dict(output_shape=[-1], strides=[2], auto_pad="SAME_UPPER", pads=[0, 0]), "rejected"),
+    ((3,), (3,), dict(output_shape=[-2]), "rejected"),
+    ((3, 4), (2, 3), dict(output_shape=[-1, 0]), "rejected"),
+    ((3, 4), (2, 3), dict(output_shape=[-1, 9]), "rejected"),  # dim 1: o > L + s - 1 = 6
+]
+
+
+@pytest.mark.parametrize("i, k, native, expected", MINUS_ONE, ids=[f"i{row[0]}-k{row[1]}-{row[2]}" for row in MINUS_ONE])
+def test_onnxruntime_reads_output_shape_minus_one_as_not_given(i, k, native, expected):
+    with pytest.raises(Rejected):  # the reference takes -1 as a length
+        DIALECT.to_canonical(i, k, **native)
+    if expected == "rejected":
+        with pytest.raises(Rejected):
+            ONNXRUNTIME.to_canonical(i, k, **native)
+    else:
+        assert crops(ONNXRUNTIME.to_canonical(i, k, **native)) == expected
+
+
 def test_reference_checks_only_the_product_of_block_counts():
     with pytest.raises(Rejected, match="spatial dim 0"):
         DIALECT.to_canonical((2, 3), (1, 1), output_shape=[3, 2])
@@ -293,8 +326,9 @@ def run_model(modules, runtime, attributes, feeds):
 
 
 @st.composite
-def onnx_configs(draw, max_ndim=2, grouped=True):
-    """ConvTranspose attributes, valid or not; small integers in float32 make every sum exact."""
+def onnx_configs(draw, max_ndim=2, grouped=True, minus_one=False):
+    """ConvTranspose attributes, valid or not; small integers in float32 make every sum exact.
+    ``minus_one``: always an ``output_shape``, with -1 ("not given" to onnxruntime) in about half its entries."""
     ndim = draw(st.integers(1, max_ndim))
     per = lambda lo, hi: [draw(st.integers(lo, hi)) for _ in range(ndim)]  # noqa: E731
     i, k, s, d = per(1, 4), per(1, 3), per(1, 3), per(1, 2)
@@ -307,8 +341,9 @@ def onnx_configs(draw, max_ndim=2, grouped=True):
         attributes["auto_pad"] = auto_pad
     if draw(st.integers(0, 2)) == 0 or (auto_pad == "NOTSET" and draw(st.booleans())):
         attributes["pads"] = per(-1, 2) + per(-1, 2)
-    if draw(st.integers(0, 2)) == 0:
-        attributes["output_shape"] = [draw(st.integers(max(1, full_length(*a) - 2), full_length(*a) + a[2]))
+    if minus_one or draw(st.integers(0, 2)) == 0:
+        attributes["output_shape"] = [-1 if minus_one and draw(st.booleans()) else
+                                      draw(st.integers(max(1, full_length(*a) - 2), full_length(*a) + a[2]))
                                       for a in zip(i, k, s, d)]
     groups = draw(st.integers(1, 2)) if grouped else 1
     cg, mg = (draw(st.integers(1, 2)), draw(st.integers(1, 2))) if grouped else (1, draw(st.integers(1, 2)))
@@ -357,6 +392,28 @@ def test_onnxruntime_agrees_with_dialect_and_oracle(onnx_modules, config, seed):
 def test_reference_agrees_with_dialect_and_oracle(onnx_modules, config, seed):
     """1-D (the product-only block check cannot bite), one group, no bias (its value bugs are elsewhere)."""
     check_against_dialect(onnx_modules, "reference", config, seed)
+
+
+@FAST
+@given(onnx_configs(minus_one=True), st.integers(0, 2**32 - 1))
+def test_onnxruntime_agrees_with_dialect_and_oracle_on_output_shape_minus_one(onnx_modules, config, seed):
+    check_against_dialect(onnx_modules, "onnxruntime", config, seed)
+
+
+@pytest.mark.parametrize("i, k, native, expected", MINUS_ONE, ids=[f"i{row[0]}-k{row[1]}-{row[2]}" for row in MINUS_ONE])
+def test_output_shape_minus_one_by_experiment(onnx_modules, i, k, native, expected):
+    """onnxruntime gives MINUS_ONE's crops or raises; the reference fails on every -1 (a length to it)."""
+    x = np.arange(1, np.prod(i) + 1, dtype=np.float32).reshape(1, 1, *i)
+    w = np.arange(1, np.prod(k) + 1, dtype=np.float32).reshape(1, 1, *k)
+    with pytest.raises(onnx_modules[3] + (ValueError,)):
+        run_model(onnx_modules, "reference", native, dict(x=x, w=w))
+    if expected == "rejected":
+        with pytest.raises(onnx_modules[3]):
+            run_model(onnx_modules, "onnxruntime", native, dict(x=x, w=w))
+        return
+    got = run_model(onnx_modules, "onnxruntime", native, dict(x=x, w=w))
+    stride, dilation = native.get("strides", 1), native.get("dilations", 1)
+    np.testing.assert_array_equal(got, oracles.conv_transpose(x, w, stride=stride, dilation=dilation, padding=expected))
 
 
 @pytest.mark.parametrize("group", [0, -1])

@@ -139,7 +139,7 @@ def test_negative_pads_run_only_while_w_shape_is_unknown(label):
         assert "Fail" in outcome and "Attribute pads must not contain negative values" in outcome
 
 
-# output_shape -1: ORT reads it as "not given" in that dim (pads/auto_pad apply there); the dialect rejects it.
+# output_shape -1: ORT reads it as "not given" in that dim (pads/auto_pad apply there), and so does the dialect.
 MINUS_ONE = [
     (dict(output_shape=(-1,)), [[[1.0, 4.0, 10.0, 12.0, 9.0]]]),  # as if no output_shape: L = 5
     (dict(output_shape=(-1,), pads=(1, 1)), [[[4.0, 10.0, 12.0]]]),  # pads apply (they are ignored with output_shape 5)
@@ -162,8 +162,13 @@ def test_output_shape_below_minus_one_is_rejected(runtime):
         runtime.run({"output_shape": (-2,)}, x, w, None, 1, CPU32)
 
 
-@pytest.mark.xfail(strict=True, reason="dialect gap (oracles/dialects/onnx.py): ORT 1.32 reads output_shape -1 as "
-                                       "'not given' in that dim; the dialect rejects every o <= 0")
 def test_dialect_models_output_shape_minus_one():
+    """The dialect reads -1 as ORT 1.32 does: on its geometry the oracle gives each MINUS_ONE row's values.
+    (tests/test_dialect_onnx.py has the rule's experiments.)"""
     geometry = ONNXRUNTIME.to_canonical(3, 3, output_shape=(-1,), pads=(1, 1))
     assert (geometry.crop_before, geometry.crop_after) == ((1,), (1,))
+    x = w = np.arange(1, 4, dtype=np.float64).reshape(1, 1, 3)
+    for native, values in MINUS_ONE:
+        geometry = ONNXRUNTIME.to_canonical(3, 3, **native)
+        got = oracles.conv_transpose(x, w, stride=geometry.stride, dilation=geometry.dilation, padding=geometry.padding())
+        assert got.tolist() == values, native

@@ -24,11 +24,17 @@ onnxruntime 1.32.0; see tests/test_dialect_onnx.py):
   geometry one; the suite must not trust those outputs).
 
 ``runtime="onnxruntime"``:
-- ``pads`` together with ``auto_pad != NOTSET`` is an error; ``output_shape`` makes it ignore ``pads``;
+- ``pads`` together with ``auto_pad != NOTSET`` is an error; ``output_shape`` makes it ignore ``pads``
+  (in the dims it gives: see -1 below);
 - the total padding is clamped: ``T' = max(0, T)``, both for SAME (output length ``L + op - T'``, so
   SAME is not ``i*s`` where ``K + op < s``) and for ``output_shape`` (length ``o``: ``cb = split(T')``);
 - rejects ``op < 0``, ``op >= max(s, d)``, and then (its shape check) ``op >= s`` even where
   ``op < d`` (onnxruntime#14208); ``output_shape`` must satisfy ``(o + T' - K)//s + 1 == i``.
+- an ``output_shape`` entry of ``-1`` means "not given" for that dim (an ORT quirk; the spec says
+  nothing of -1): there ``pads``, ``auto_pad`` and ``op`` act, with their checks, as if there were no
+  ``output_shape``, while the other dims keep their ``o`` (``[-1, 5]``); all ``-1`` is no
+  ``output_shape``. ``0`` and ``-2`` or below are rejected. ``onnx.reference`` takes ``-1`` as a length
+  and fails (tests/test_dialect_onnx.py::test_output_shape_minus_one_by_experiment).
 - SAME_UPPER/LOWER were swapped before 1.13 (onnxruntime#9370, #11927); this models 1.13 and later.
 """
 
@@ -215,6 +221,8 @@ def _reference_dim(dim, i, k, s, d, op, auto_pad, pair, o):
 
 def _onnxruntime_dim(dim, i, k, s, d, op, auto_pad, pair, o):
     """onnxruntime ConvTranspose in one dim (CPU provider, 1.13 and later)."""
+    if o == -1:
+        o = None  # ORT reads -1 as "not given" in this dim: pads or auto_pad apply here
     K = d * (k - 1) + 1
     L = (i - 1) * s + K
     if op < 0:
