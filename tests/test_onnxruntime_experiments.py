@@ -108,16 +108,12 @@ W_SHAPES = {  # how W's shape reaches the session: ONNX shape inference checks t
 }
 
 
-@pytest.mark.skipif(not PINNED, reason="ORT 1.32.0 facts")
-@pytest.mark.parametrize("label", list(W_SHAPES))
-def test_negative_pads_run_only_while_w_shape_is_unknown(label):
-    """Why the adapter's inputs have symbolic dims: once W's shape is known, ONNX shape inference (run when
-    the session is created) rejects negative pads; without it the kernel appends zeros, as the dialect says."""
-    x, w = np.arange(1, 3, dtype=np.float32).reshape(1, 1, 2), np.ones((1, 1, 3), np.float32)
+def session_outcome(label: str, attributes: dict, x, w):
+    """Y from a one-node model whose W reaches the session as ``W_SHAPES[label]`` says, or the error as text."""
     spec = W_SHAPES[label]
     helper, element = onnx.helper, onnx.TensorProto.FLOAT
     extra = {"kernel_shape": spec["kernel_shape"]} if "kernel_shape" in spec else {}
-    node = helper.make_node("ConvTranspose", ["X", "W"], ["Y"], pads=[-1, 0], **extra)
+    node = helper.make_node("ConvTranspose", ["X", "W"], ["Y"], **attributes, **extra)
     inputs = [helper.make_tensor_value_info("X", element, spec["x"])]
     if spec["w"] is not None:
         inputs.append(helper.make_tensor_value_info("W", element, spec["w"]))
@@ -128,15 +124,39 @@ def test_negative_pads_run_only_while_w_shape_is_unknown(label):
     options.log_severity_level = 4
     feeds = {"X": x, **({"W": w} if spec["w"] is not None else {})}
     try:
-        outcome = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+        return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"]).run(None, feeds)[0]
     except Exception as error:  # noqa: BLE001
-        outcome = f"{type(error).__name__}: {error}"
+        return f"{type(error).__name__}: {error}"
+
+
+@pytest.mark.skipif(not PINNED, reason="ORT 1.32.0 facts")
+@pytest.mark.parametrize("label", list(W_SHAPES))
+def test_negative_pads_run_only_while_w_shape_is_unknown(label):
+    """Why the adapter's inputs have symbolic dims: once W's shape is known, ONNX shape inference (run when
+    the session is created) rejects negative pads; without it the kernel appends zeros, as the dialect says."""
+    x, w = np.arange(1, 3, dtype=np.float32).reshape(1, 1, 2), np.ones((1, 1, 3), np.float32)
+    outcome = session_outcome(label, dict(pads=[-1, 0]), x, w)
     if label in ("symbolic", "static X only"):
         geometry = ONNXRUNTIME.to_canonical(2, 3, pads=(-1, 0))
         assert outcome.tolist() == [[[0.0, 1.0, 3.0, 3.0, 2.0]]]
         np.testing.assert_array_equal(oracles.conv_transpose(x, w, padding=geometry.padding()), outcome)
     else:
         assert "Fail" in outcome and "Attribute pads must not contain negative values" in outcome
+
+
+@pytest.mark.skipif(not PINNED, reason="ORT 1.32.0 facts")
+@pytest.mark.parametrize("label", list(W_SHAPES))
+def test_output_shape_minus_one_runs_only_while_w_shape_is_unknown(label):
+    """The same for an output_shape of -1: the kernel reads it as "not given" (pads [1, 0] apply), shape
+    inference, once it knows W's shape, rejects it when the session is created."""
+    x, w = np.arange(1, 3, dtype=np.float32).reshape(1, 1, 2), np.ones((1, 1, 3), np.float32)
+    outcome = session_outcome(label, dict(output_shape=[-1], pads=[1, 0]), x, w)
+    if label in ("symbolic", "static X only"):
+        geometry = ONNXRUNTIME.to_canonical(2, 3, output_shape=(-1,), pads=(1, 0))
+        assert outcome.tolist() == [[[3.0, 3.0, 2.0]]]
+        np.testing.assert_array_equal(oracles.conv_transpose(x, w, padding=geometry.padding()), outcome)
+    else:
+        assert "Fail" in outcome and "Attribute output_shape must not contain negative values" in outcome
 
 
 # output_shape -1: ORT reads it as "not given" in that dim (pads/auto_pad apply there), and so does the dialect.

@@ -36,6 +36,12 @@ onnxruntime 1.32.0; see tests/test_dialect_onnx.py):
   ``output_shape``. ``0`` and ``-2`` or below are rejected. ``onnx.reference`` takes ``-1`` as a length
   and fails (tests/test_dialect_onnx.py::test_output_shape_minus_one_by_experiment).
 - SAME_UPPER/LOWER were swapped before 1.13 (onnxruntime#9370, #11927); this models 1.13 and later.
+- This models ORT's kernel. Negative ``pads`` and an ``output_shape`` of ``-1`` reach it only while
+  W's shape is unknown to the session: with static W dims, a W initializer or a ``kernel_shape``
+  attribute, ONNX shape inference rejects them when the session is created ("Attribute pads must not
+  contain negative values", and the same for output_shape); see
+  tests/test_onnxruntime_experiments.py::test_negative_pads_run_only_while_w_shape_is_unknown and
+  ::test_output_shape_minus_one_runs_only_while_w_shape_is_unknown.
 """
 
 from __future__ import annotations
@@ -109,7 +115,11 @@ class OnnxDialect(Dialect):
         The spec asks for ``pads >= 0`` and both runtimes need ``0 <= op < s``, so a dim is expressible
         where ``cb >= 0`` and ``-ca < s``. ``allow_negative_pads=True`` returns ``pads = [cb.., ca..]``,
         ``op = 0`` for any geometry: both runtimes append zeros for negative pads (checked by
-        experiment), though the spec does not allow them. ``NotExpressible`` otherwise.
+        experiment), though the spec does not allow them. onnxruntime does so only while the session
+        does not know W's shape: static W dims, a W initializer or ``kernel_shape`` let ONNX shape
+        inference reject negative pads when the session is created
+        (tests/test_onnxruntime_experiments.py::test_negative_pads_run_only_while_w_shape_is_unknown).
+        ``NotExpressible`` otherwise.
         """
         cbs, cas, strides = geometry.crop_before, geometry.crop_after, geometry.stride
         if allow_negative_pads:
