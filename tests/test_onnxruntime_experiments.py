@@ -184,7 +184,7 @@ def test_output_shape_below_minus_one_is_rejected(runtime):
 
 def test_dialect_models_output_shape_minus_one():
     """The dialect reads -1 as ORT 1.32 does: on its geometry the oracle gives each MINUS_ONE row's values.
-    (tests/test_dialect_onnx.py has the rule's experiments.)"""
+    (test_output_shape_minus_one_by_experiment below runs the rule's rows.)"""
     geometry = ONNXRUNTIME.to_canonical(3, 3, output_shape=(-1,), pads=(1, 1))
     assert (geometry.crop_before, geometry.crop_after) == ((1,), (1,))
     x = w = np.arange(1, 4, dtype=np.float64).reshape(1, 1, 3)
@@ -192,3 +192,60 @@ def test_dialect_models_output_shape_minus_one():
         geometry = ONNXRUNTIME.to_canonical(3, 3, **native)
         got = oracles.conv_transpose(x, w, stride=geometry.stride, dilation=geometry.dilation, padding=geometry.padding())
         assert got.tolist() == values, native
+
+
+# The rule for output_shape -1, row by row: crops derived by hand (the -1 dims as if there were no
+# output_shape, docs/semantics.md 'ONNX'; the other dims from their o), or "rejected".
+MINUS_ONE_CROPS = [
+    ((3,), (3,), dict(output_shape=[-1], pads=[1, 1]), ((1, 1),)),  # pads apply (ignored beside o = 5)
+    ((3,), (3,), dict(output_shape=[-1], pads=[-1, 0]), ((-1, 0),)),
+    ((3,), (3,), dict(output_shape=[-1], strides=[2], auto_pad="SAME_UPPER"), ((0, 1),)),  # T = K - s = 1
+    ((3,), (3,), dict(output_shape=[-1], strides=[2], auto_pad="SAME_LOWER"), ((1, 0),)),
+    ((3,), (1,), dict(output_shape=[-1], strides=[2], auto_pad="SAME_UPPER"), ((0, 0),)),  # T = -1 clamped: o = 5
+    ((3,), (3,), dict(output_shape=[-1], strides=[2], auto_pad="VALID"), ((0, 0),)),
+    ((3,), (3,), dict(output_shape=[-1], strides=[2], output_padding=[1], pads=[1, 0]), ((1, -1),)),
+    ((3, 4), (2, 3), dict(output_shape=[-1, 5], pads=[1, 1, 1, 1]), ((1, 1), (1, 0))),  # dim 1: T = 6 - 5, odd one first
+    ((3, 4), (2, 3), dict(output_shape=[7, -1], strides=[2, 2], auto_pad="SAME_LOWER"), ((0, -1), (1, 0))),  # L = (6, 9)
+    ((3, 4), (2, 3), dict(output_shape=[-1, -1], pads=[1, 2, 0, 1]), ((1, 0), (2, 1))),  # all -1: no output_shape
+    ((3,), (3,), dict(output_shape=[-1], pads=[3, 3]), "rejected"),  # o = 5 - 6
+    ((3,), (3,), dict(output_shape=[-1], dilations=[2], output_padding=[1]), "rejected"),  # op >= s (onnxruntime#14208)
+    ((3,), (3,), dict(output_shape=[-1], strides=[2], auto_pad="SAME_UPPER", pads=[0, 0]), "rejected"),
+    ((3,), (3,), dict(output_shape=[-2]), "rejected"),
+    ((3, 4), (2, 3), dict(output_shape=[-1, 0]), "rejected"),
+    ((3, 4), (2, 3), dict(output_shape=[-1, 9]), "rejected"),  # dim 1: o > L + s - 1 = 6
+]
+
+
+@pytest.mark.skipif(not PINNED, reason="ORT 1.32.0 facts")
+@pytest.mark.parametrize("i, k, native, expected", MINUS_ONE_CROPS, ids=[f"i{i}-k{k}-{n}" for i, k, n, _ in MINUS_ONE_CROPS])
+def test_output_shape_minus_one_by_experiment(i, k, native, expected):
+    """onnxruntime gives the row's crops, or raises where the dialect rejects; onnx.reference takes -1 as a
+    length and fails on every row, as the dialect's runtime="reference" says."""
+    from onnx.reference import ReferenceEvaluator
+
+    helper, element = onnx.helper, onnx.TensorProto.FLOAT
+    node = helper.make_node("ConvTranspose", ["x", "w"], ["y"], **native)
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info(n, element, None) for n in "xw"],
+                              [helper.make_tensor_value_info("y", element, None)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    feeds = {"x": np.arange(1, np.prod(i) + 1, dtype=np.float32).reshape(1, 1, *i),
+             "w": np.arange(1, np.prod(k) + 1, dtype=np.float32).reshape(1, 1, *k)}
+    with pytest.raises(ValueError):
+        ReferenceEvaluator(model).run(None, feeds)
+    with pytest.raises(Rejected):
+        ONNXRUNTIME.to_canonical(i, k, runtime="reference", **native)
+    options = ort.SessionOptions()
+    options.log_severity_level = 4
+    try:
+        got = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+    except Exception as error:  # noqa: BLE001  (ORT's verdict; the dialect must agree)
+        assert expected == "rejected", error
+        with pytest.raises(Rejected):
+            ONNXRUNTIME.to_canonical(i, k, **native)
+        return
+    assert expected != "rejected", got.shape
+    geometry = ONNXRUNTIME.to_canonical(i, k, **native)
+    assert tuple(zip(geometry.crop_before, geometry.crop_after)) == expected
+    want = oracles.conv_transpose(feeds["x"], feeds["w"], stride=native.get("strides", 1), dilation=native.get("dilations", 1),
+                                  padding=expected)
+    np.testing.assert_array_equal(got, want)

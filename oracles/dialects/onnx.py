@@ -34,7 +34,7 @@ onnxruntime 1.32.0; see tests/test_dialect_onnx.py):
   nothing of -1): there ``pads``, ``auto_pad`` and ``op`` act, with their checks, as if there were no
   ``output_shape``, while the other dims keep their ``o`` (``[-1, 5]``); all ``-1`` is no
   ``output_shape``. ``0`` and ``-2`` or below are rejected. ``onnx.reference`` takes ``-1`` as a length
-  and fails (tests/test_dialect_onnx.py::test_output_shape_minus_one_by_experiment).
+  and fails (tests/test_onnxruntime_experiments.py::test_output_shape_minus_one_by_experiment).
 - SAME_UPPER/LOWER were swapped before 1.13 (onnxruntime#9370, #11927); this models 1.13 and later.
 - This models ORT's kernel. Negative ``pads`` and an ``output_shape`` of ``-1`` reach it only while
   W's shape is unknown to the session: with static W dims, a W initializer or a ``kernel_shape``
