@@ -1,7 +1,7 @@
 """ONNX Runtime's own behaviour, pinned as facts of onnxruntime 1.32.0: which dtypes its CPU provider
-runs and how (float16 through Casts), its error messages, what static input shapes do to negative pads,
-and how it reads ``output_shape`` entries of -1; each checked against the onnx dialect
-(``runtime="onnxruntime"``) where the dialect models it.
+runs and how (float16 through Casts), its error messages, how it reads ``output_shape`` entries of -1
+(against onnx.reference too), and what static input shapes do to those and to negative pads; each
+checked against the onnx dialect (``runtime="onnxruntime"``) where the dialect models it.
 
 The expected facts were taken from onnxruntime 1.32.0 itself and are written out here, not read from the
 adapter (tests/test_target_onnxruntime.py tests the adapter).
