@@ -134,6 +134,7 @@ def test_output_padding_below_dilation_but_not_below_stride():
     (dict(strides=2, dilations=3, output_padding=2), "may be too large for stride"),
     (dict(pads=[3, 3]), "<= 0"),
     (dict(output_shape=[0]), "must be positive"),
+    (dict(output_shape=[-2]), "must be positive"),  # -1 is not rejected: see test_runtimes_differ
     (dict(strides=2, output_shape=[10]), "inconsistent"),  # L = 7: o + T' - K must stay below i*s
     (dict(auto_pad="SAME_UPPER", pads=[0, 0]), "both 'auto_pad'"),
     (dict(auto_pad="VALID", pads=[1, 1]), "both 'auto_pad'"),
@@ -163,6 +164,9 @@ def test_reference_rejects(native):
     # onnxruntime clamps a negative T at 0 with output_shape too; the reference keeps it
     (dict(strides=2, auto_pad="SAME_UPPER", output_shape=[8]), (-1, 0), (0, -1)),
     (dict(strides=2, auto_pad="SAME_LOWER", output_shape=[10]), (-1, -2), "rejected"),
+    # output_shape -1: a length to the reference (it fails); "not given" to onnxruntime, so pads/SAME apply
+    (dict(pads=[1, 1], output_shape=[-1]), "rejected", (1, 1)),
+    (dict(strides=2, auto_pad="SAME_LOWER", output_shape=[-1]), "rejected", (1, 0)),
 ])
 def test_runtimes_differ(native, reference, onnxruntime):
     for dialect, expected in ((DIALECT, reference), (ONNXRUNTIME, onnxruntime)):
@@ -307,8 +311,9 @@ def onnx_configs(draw, max_ndim=2, grouped=True):
         attributes["auto_pad"] = auto_pad
     if draw(st.integers(0, 2)) == 0 or (auto_pad == "NOTSET" and draw(st.booleans())):
         attributes["pads"] = per(-1, 2) + per(-1, 2)
-    if draw(st.integers(0, 2)) == 0:
-        attributes["output_shape"] = [draw(st.integers(max(1, full_length(*a) - 2), full_length(*a) + a[2]))
+    if draw(st.integers(0, 2)) == 0:  # -1 now and then: "not given" to onnxruntime, a length to the reference
+        attributes["output_shape"] = [-1 if draw(st.integers(0, 3)) == 0 else
+                                      draw(st.integers(max(1, full_length(*a) - 2), full_length(*a) + a[2]))
                                       for a in zip(i, k, s, d)]
     groups = draw(st.integers(1, 2)) if grouped else 1
     cg, mg = (draw(st.integers(1, 2)), draw(st.integers(1, 2))) if grouped else (1, draw(st.integers(1, 2)))

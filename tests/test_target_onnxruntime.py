@@ -1,10 +1,9 @@
 """The ONNX Runtime adapter, in-process: each variant's values against the oracle, its native parameters
-against the onnx dialect (``runtime="onnxruntime"``), ORT's own errors and dtype support, the repro
-snippets as written, the session cache, and that translation imports no onnxruntime.
+against the onnx dialect (``runtime="onnxruntime"``), native cases where ORT and the dialect must agree,
+the repro snippets as written, the session cache, and that translation imports no onnxruntime.
 
-Expected values come from ``oracles`` (float64 NumPy); expected ORT facts (error messages, which dtypes
-run, the float16 Cast insertion, what static input shapes do) were taken from onnxruntime 1.32.0 itself
-and are written out here, not read from the adapter.
+Expected values come from ``oracles`` (float64 NumPy). ORT's own behaviour (error messages, which dtypes
+run and how, what static input shapes do) is pinned in tests/test_onnxruntime_experiments.py.
 """
 
 from __future__ import annotations
@@ -37,7 +36,6 @@ TARGET = adapter.TARGET
 VARIANTS = {variant.name: variant for variant in TARGET.variants}
 CPU32, CPU16, CPU64 = Lane("cpu", "float32"), Lane("cpu", "float16"), Lane("cpu", "float64")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PINNED = ort.__version__ == "1.32.0"  # the version constraints/cpu.txt pins; facts below were read from it
 
 
 @pytest.fixture(scope="module")
@@ -109,43 +107,6 @@ def test_environment(runtime):
     assert "CPUExecutionProvider" in environment["providers"]
     assert environment["devices"][0] == "cpu" and environment["threads"] == 1
     assert runtime.precisions("cpu", "float32") == ("default",) and runtime.backends("cpu", "float32") == ("default",)
-
-
-def direct_session_runs(dtype: str) -> bool:
-    """Independently of the adapter: does a plain float ConvTranspose model of ``dtype`` run on the CPU provider?"""
-    element = {"float16": onnx.TensorProto.FLOAT16, "float32": onnx.TensorProto.FLOAT, "float64": onnx.TensorProto.DOUBLE}[dtype]
-    helper = onnx.helper
-    node = helper.make_node("ConvTranspose", ["x", "w"], ["y"], strides=[2])
-    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info(n, element, None) for n in "xw"],
-                              [helper.make_tensor_value_info("y", element, None)])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
-    options = ort.SessionOptions()
-    options.log_severity_level = 4
-    try:
-        session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-        session.run(None, {"x": np.ones((1, 1, 2), dtype), "w": np.ones((1, 1, 2), dtype)})
-    except Exception:  # noqa: BLE001  (any ORT failure: the dtype does not run)
-        return False
-    return True
-
-
-def test_cpu_dtypes_are_the_ones_that_run(runtime):
-    dtypes = runtime.dtypes("cpu")
-    assert set(dtypes) == {dtype for dtype in ("float16", "float32", "float64") if direct_session_runs(dtype)}
-    if PINNED:
-        assert dtypes == ("float32", "float16")  # no float64 kernel on ORT 1.32's CPU provider
-
-
-@pytest.mark.skipif(not PINNED, reason="ORT 1.32.0 facts")
-def test_cpu_float16_is_float32_arithmetic_between_casts(runtime):
-    """ORT 1.32's CPU provider has no float16 ConvTranspose: it inserts Casts around the float32 kernel.
-    64 terms, 2048 + 63 * 1: float16 accumulation stays at 2048 (2049 is not a float16); float32
-    accumulation gives 2111, rounded once to the float16 2112."""
-    assert runtime.environment()["float16_via_casts"] is True
-    x = np.ones((1, 64, 1), np.float16)
-    x[0, 0, 0] = 2048
-    y = runtime.run({}, x, np.ones((64, 1, 1), np.float16), None, 1, CPU16)
-    assert y.dtype == np.float16 and y.tolist() == [[[2112.0]]]
 
 
 def test_float64_and_bfloat16_are_unsupported(runtime):
@@ -284,106 +245,6 @@ def test_variant_matches_oracle_in_its_space(runtime, variant, data):
             assert_matches_oracle(y, case, *operands, "float16", f"{variant} float16: {case}")
 
 
-# ---- ORT's own verdicts (messages copied from onnxruntime 1.32.0) ---------------------------------------
-
-ORT_ERRORS = [
-    # op < max(s, d) but op >= s: torch accepts it; ORT's shape check does not (onnxruntime#14208).
-    (dict(strides=(1,), dilations=(2,), output_padding=(1,)), "InvalidArgument",
-     "Computed output shape is inconsistent with input spatial dimensions. output_padding (1) may be too large for stride (1)"),
-    (dict(strides=(2,), output_padding=(2,)), "InvalidArgument",
-     "output_padding[0] (2) must be less than max(stride, dilation) (2) for spatial dimension 0."),
-    (dict(output_padding=(-1,)), "InvalidArgument", "Output padding must be non-negative. Got: -1"),
-    (dict(auto_pad="SAME_UPPER", pads=(0, 0)), "Fail",
-     "auto_pad == AutoPadType::NOTSET was false. A Conv/ConvTranspose node has both 'auto_pad' and 'pads' attributes"),
-    (dict(output_shape=(0,)), "InvalidArgument", "Explicit output size must be positive. Got: 0"),
-    (dict(strides=(2,), output_shape=(10,)), "InvalidArgument",
-     "Explicit output_shape is inconsistent with input spatial dimensions and convolution parameters."),
-    (dict(pads=(3, 3)), "InvalidArgument", "Computed output dimension is <= 0 for dim 0."),
-]
-
-
-@pytest.mark.skipif(not PINNED, reason="messages of ORT 1.32.0")
-@pytest.mark.parametrize("native, kind, message", ORT_ERRORS, ids=[str(n) for n, _, _ in ORT_ERRORS])
-def test_ort_errors(runtime, native, kind, message):
-    x, w = np.ones((1, 1, 3), np.float32), np.ones((1, 1, 3), np.float32)
-    with pytest.raises(FrameworkError) as raised:
-        runtime.run({**native, "runtime": "onnxruntime"}, x, w, None, 1, CPU32)
-    assert raised.value.kind == kind and message in raised.value.message
-    with pytest.raises(Rejected):  # and the dialect says so
-        ONNXRUNTIME.to_canonical(3, 3, **native)
-
-
-W_SHAPES = {  # how W's shape reaches the session: ONNX shape inference checks the node once it knows it
-    "symbolic": dict(x=["N", "C", "I0"], w=["C", "M", "K0"]),
-    "static X only": dict(x=[1, 1, 2], w=["C", "M", "K0"]),
-    "static": dict(x=[1, 1, 2], w=[1, 1, 3]),
-    "static W only": dict(x=["N", "C", "I0"], w=[1, 1, 3]),
-    "kernel_shape": dict(x=["N", "C", "I0"], w=["C", "M", "K0"], kernel_shape=[3]),
-    "W initializer": dict(x=["N", "C", "I0"], w=None),
-}
-
-
-@pytest.mark.skipif(not PINNED, reason="ORT 1.32.0 facts")
-@pytest.mark.parametrize("label", list(W_SHAPES))
-def test_negative_pads_run_only_while_w_shape_is_unknown(label):
-    """Why the adapter's inputs have symbolic dims: once W's shape is known, ONNX shape inference (run when
-    the session is created) rejects negative pads; without it the kernel appends zeros, as the dialect says."""
-    x, w = np.arange(1, 3, dtype=np.float32).reshape(1, 1, 2), np.ones((1, 1, 3), np.float32)
-    spec = W_SHAPES[label]
-    helper, element = onnx.helper, onnx.TensorProto.FLOAT
-    extra = {"kernel_shape": spec["kernel_shape"]} if "kernel_shape" in spec else {}
-    node = helper.make_node("ConvTranspose", ["X", "W"], ["Y"], pads=[-1, 0], **extra)
-    inputs = [helper.make_tensor_value_info("X", element, spec["x"])]
-    if spec["w"] is not None:
-        inputs.append(helper.make_tensor_value_info("W", element, spec["w"]))
-    initializers = [] if spec["w"] is not None else [onnx.numpy_helper.from_array(w, "W")]
-    graph = helper.make_graph([node], "g", inputs, [helper.make_tensor_value_info("Y", element, None)], initializer=initializers)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
-    options = ort.SessionOptions()
-    options.log_severity_level = 4
-    feeds = {"X": x, **({"W": w} if spec["w"] is not None else {})}
-    try:
-        outcome = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"]).run(None, feeds)[0]
-    except Exception as error:  # noqa: BLE001
-        outcome = f"{type(error).__name__}: {error}"
-    if label in ("symbolic", "static X only"):
-        geometry = ONNXRUNTIME.to_canonical(2, 3, pads=(-1, 0))
-        assert outcome.tolist() == [[[0.0, 1.0, 3.0, 3.0, 2.0]]]
-        np.testing.assert_array_equal(oracles.conv_transpose(x, w, padding=geometry.padding()), outcome)
-    else:
-        assert "Fail" in outcome and "Attribute pads must not contain negative values" in outcome
-
-
-# output_shape -1: ORT reads it as "not given" in that dim (pads/auto_pad apply there); the dialect rejects it.
-MINUS_ONE = [
-    (dict(output_shape=(-1,)), [[[1.0, 4.0, 10.0, 12.0, 9.0]]]),  # as if no output_shape: L = 5
-    (dict(output_shape=(-1,), pads=(1, 1)), [[[4.0, 10.0, 12.0]]]),  # pads apply (they are ignored with output_shape 5)
-    (dict(output_shape=(5,), pads=(1, 1)), [[[1.0, 4.0, 10.0, 12.0, 9.0]]]),
-    (dict(output_shape=(-1,), strides=(2,), auto_pad="SAME_UPPER"), [[[1.0, 2.0, 5.0, 4.0, 9.0, 6.0]]]),
-]
-
-
-@pytest.mark.skipif(not PINNED, reason="ORT 1.32.0 facts")
-@pytest.mark.parametrize("native, values", MINUS_ONE, ids=[str(n) for n, _ in MINUS_ONE])
-def test_output_shape_minus_one_is_read_as_not_given(runtime, native, values):
-    x = w = np.arange(1, 4, dtype=np.float32).reshape(1, 1, 3)
-    assert runtime.run(native, x, w, None, 1, CPU32).tolist() == values
-
-
-@pytest.mark.skipif(not PINNED, reason="ORT 1.32.0 facts")
-def test_output_shape_below_minus_one_is_rejected(runtime):
-    x = w = np.arange(1, 4, dtype=np.float32).reshape(1, 1, 3)
-    with pytest.raises(FrameworkError, match="Explicit output size must be positive. Got: -2"):
-        runtime.run({"output_shape": (-2,)}, x, w, None, 1, CPU32)
-
-
-@pytest.mark.xfail(strict=True, reason="dialect gap (oracles/dialects/onnx.py): ORT 1.32 reads output_shape -1 as "
-                                       "'not given' in that dim; the dialect rejects every o <= 0")
-def test_dialect_models_output_shape_minus_one():
-    geometry = ONNXRUNTIME.to_canonical(3, 3, output_shape=(-1,), pads=(1, 1))
-    assert (geometry.crop_before, geometry.crop_after) == ((1,), (1,))
-
-
 # ---- native cases: the dialect's verdict against ORT's ------------------------------------------------
 
 @settings(max_examples=50, deadline=None)
@@ -461,9 +322,6 @@ def test_native_cases_keep_to_the_variants_of_the_spaces_given(case):
 @given(native_strategy.native_cases())
 def test_onnxruntime_raises_exactly_where_the_dialect_rejects(runtime, case):
     parameters = case.parameters
-    if -1 in parameters.get("output_shape", ()):
-        event("output_shape -1: the known dialect gap (test_dialect_models_output_shape_minus_one)")
-        return
     x, w, bias = case.arrays(np.float32)
     try:
         geometry = get_dialect(case.dialect).to_canonical(case.input_size, case.kernel_size, **parameters)

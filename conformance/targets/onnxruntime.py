@@ -1,60 +1,24 @@
 """ONNX Runtime adapter: a one-node ``ConvTranspose`` model run by ``onnxruntime.InferenceSession``.
 
-Variants, all in the ``onnx`` dialect with ``runtime="onnxruntime"`` (``oracles.dialects.onnx``, whose
-docstring states ONNX Runtime's rules: clamped total padding, ``pads`` with ``auto_pad`` rejected,
-``op >= s`` rejected, ...); each forces one spelling of the attributes:
+Each variant (see its class) spells the attributes one way in the ``onnx`` dialect with
+``runtime="onnxruntime"``, whose docstring states ORT's rules. Native parameters are the dialect's
+keywords plus that ``runtime``; the node gets them as given, invalid ones included, ``group`` added.
 
-- ``pads``: explicit ``pads = [cb.., (ca + op)..]`` and ``output_padding`` (the dialect's
-  ``from_canonical``); not applicable where that needs a negative pad or ``op >= s``.
-- ``initializers``: as ``pads``, with W and B initializers (constants) of the model, as in an
-  exported model, instead of inputs: constant weights are what ORT's kernels may pre-pack when the
-  session is created, and W's static shape lets ONNX shape inference check the node then.
-- ``signed_pads``: ``pads = [cb.., ca..]``, ``output_padding = 0`` for every geometry
-  (``from_canonical(allow_negative_pads=True)``): negative entries append zeros. The spec forbids
-  negative pads; ONNX Runtime's kernel accepts them, and so does the session only while W's shape
-  (and ``kernel_shape``) are unknown to it (see "Input shapes" below).
-- ``output_shape``: the ``output_shape`` attribute (with ``output_padding`` where it shifts the split,
-  and ``auto_pad=SAME_UPPER`` where only the floor split fits); no ``pads``.
-- ``auto_pad``: ``auto_pad`` SAME_UPPER, SAME_LOWER or VALID with ``output_padding``; no ``pads``. Its
-  space asks for TF's 'SAME'/'VALID' crops, the geometries these modes can produce.
+Input dims are symbolic, as an exported model with dynamic axes has them: one session serves every
+input size, and ONNX shape inference, which checks the node at session creation once W's shape is known,
+cannot reject the negative pads and ``output_shape`` -1 that the kernel (and the dialect) accept. Only
+``initializers`` fixes W's shape, and it never takes negative pads.
 
-Native parameters are the dialect's keywords (``strides``, ``dilations``, ``pads``, ``auto_pad``,
-``output_padding``, ``output_shape``) plus ``runtime="onnxruntime"``, so that anything reading them
-through the ``onnx`` dialect gets ONNX Runtime's semantics (the dialect's default is the reference
-evaluator's). :meth:`OrtVariant.call` passes them to the node as given, invalid ones included, and adds
-``group``; ``runtime`` is not an attribute and is dropped.
-
-Input shapes: the graph's inputs have symbolic dims (``["N", "C", "I0", ..]``), as an exported model
-with dynamic axes has. Once W's shape is known (static W dims, a W initializer, or a ``kernel_shape``
-attribute), ONNX shape inference checks the node when the session is created and rejects negative
-``pads`` ("Attribute pads must not contain negative values") that the kernel itself accepts; the
-dialect models the kernel (its experiments use shape-less inputs), so the adapter keeps the dims
-symbolic, and only ``initializers`` (never negative pads) fixes W's. One session then serves every
-input size of a configuration.
-
-Model: opset 17 (ConvTranspose-11), IR version 8, so the ``onnx`` extra's lower bounds (onnx 1.16,
-onnxruntime 1.17) load it too. The dialect's experiments (tests/test_dialect_onnx.py) use opset 22;
-the native cases at opset 17 (tests/test_target_onnxruntime.py) agree with the same dialect.
-
-dtypes: probed per device by running a tiny grouped, strided, dilated model with bias. ORT 1.32's CPU
-provider runs float32 and float16 and has no float64 kernel (a session fails with NOT_IMPLEMENTED "Could
-not find an implementation for ConvTranspose"); opset 17 admits no bfloat16 ConvTranspose (INVALID_GRAPH
-"Type Error"), and opset 22, which does, has no CPU kernel for it. Such calls are ``Unsupported``.
-Its float16 is not a float16 kernel: ORT inserts Cast nodes around the float32 kernel (float16 in,
-float32 arithmetic, one rounding to float16 at the end); ``environment()["float16_via_casts"]`` says
-whether this build does so. CUDA (``cuda:0`` where ``CUDAExecutionProvider`` is available) is coded
-but untested; its float32 lanes set the provider's ``use_tf32``.
-
-Speed (this shared 2-core CPU, one intra-op thread; 2x3x5x5 input, 3x3 kernel, bias, 72 attribute
-sets): a first call, which builds, serialises and loads the model, 1.5-1.8 ms; a cached session's call
-0.025-0.055 ms. Sessions are cached per (device, precision, dtype, rank, bias, attributes) in an LRU
-of ``CACHE_SIZE``; the input dims are symbolic, so one session serves every input size.
+Opset 17 (ConvTranspose-11), IR version 8: the ``onnx`` extra's lower bounds (onnx 1.16, onnxruntime
+1.17) load it; the dialect's experiments use opset 22, and the native cases at opset 17 agree with it.
+dtypes are probed per device (see ``_framework_error``); CUDA (``cuda:0``) is coded but untested.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 from collections import OrderedDict
 
 import numpy as np
@@ -68,7 +32,7 @@ from .base import FrameworkError, Lane, NotApplicable, Runtime, Target, Unsuppor
 
 OPSET = 17
 IR_VERSION = 8
-CACHE_SIZE = 256  # sessions kept per worker (a one-node session holds little memory)
+CACHE_SIZE = 256  # sessions per worker (little memory each); a miss costs 1.5-1.8 ms, a hit 0.03-0.06 ms on 2 CPU cores
 PROBE_DTYPES = ("float32", "float16", "float64")
 ELEMENT_TYPES = {"float16": "FLOAT16", "float32": "FLOAT", "float64": "DOUBLE", "bfloat16": "BFLOAT16"}
 ATTRIBUTES = ("strides", "dilations", "pads", "auto_pad", "output_padding", "output_shape")
@@ -76,7 +40,6 @@ RUNTIME = {"runtime": "onnxruntime"}
 
 
 # ---- the model: one ConvTranspose node (shared by the calls and the repro) ------------------------
-
 
 def attributes(native: dict, ndim: int, groups: int) -> dict:
     """The node's attributes for ``native`` as given (ints spread over the dims; ``pads`` in ONNX's flat
@@ -111,7 +74,7 @@ def _flat_pads(pads, ndim: int) -> list[int]:
 
 
 def input_dims(ndim: int, bias: bool) -> dict:
-    """Symbolic dims of the graph inputs (see the module docstring, "Input shapes")."""
+    """Symbolic dims of the graph inputs (see the module docstring)."""
     dims = {"X": ["N", "C", *(f"I{n}" for n in range(ndim))], "W": ["C", "M", *(f"K{n}" for n in range(ndim))]}
     if bias:
         dims["B"] = ["O"]
@@ -138,7 +101,6 @@ def build_model(attrs: dict, ndim: int, dtype: str, bias: bool, constants: dict 
 
 # ---- worker side: onnxruntime is imported only here and in the calls ------------------------------
 
-
 def _ort_exceptions() -> tuple[type, ...]:
     """Every exception class ORT's C++ layer raises (``onnxruntime_pybind11_state``: Fail, InvalidArgument, ...)."""
     from onnxruntime.capi import onnxruntime_pybind11_state as state
@@ -148,9 +110,10 @@ def _ort_exceptions() -> tuple[type, ...]:
 
 
 def _framework_error(error: BaseException) -> Exception:
-    """ORT's exception as the suite records it: the dtype without a kernel (NOT_IMPLEMENTED "Could not find
-    an implementation") or outside the opset's type constraints (INVALID_GRAPH "Type Error: Type
-    'tensor(bfloat16)'") is UNSUPPORTED; anything else is ORT's verdict on the attributes."""
+    """ORT's exception as the suite records it. A dtype without a kernel (NOT_IMPLEMENTED "Could not find an
+    implementation": float64 on 1.32's CPU provider) or outside the opset's type constraints (INVALID_GRAPH
+    "Type Error": bfloat16 at opset 17; opset 22 admits it but has no CPU kernel) is UNSUPPORTED; anything
+    else is ORT's verdict on the attributes."""
     kind, text = type(error).__name__, str(error)
     if (kind == "NotImplemented" and "Could not find an implementation" in text) or (kind == "InvalidGraph" and "Type Error: Type 'tensor(" in text):
         return Unsupported(f"{kind}: {first_line(error)}")
@@ -187,17 +150,9 @@ class OrtRuntime(Runtime):
     def environment(self) -> dict:
         import onnx
 
-        return {
-            "framework": "onnxruntime",
-            "version": self._ort.__version__,
-            "onnx": onnx.__version__,
-            "providers": list(self._ort.get_available_providers()),
-            "devices": list(self.devices()),
-            "opset": OPSET,
-            "threads": threads(),
-            "cpu_dtypes": list(self.dtypes("cpu")),
-            "float16_via_casts": self._float16_via_casts(),
-        }
+        return {"framework": "onnxruntime", "version": self._ort.__version__, "onnx": onnx.__version__,
+                "providers": list(self._ort.get_available_providers()), "devices": list(self.devices()), "opset": OPSET,
+                "threads": threads(), "cpu_dtypes": list(self.dtypes("cpu")), "float16_via_casts": self._float16_via_casts()}
 
     def devices(self) -> tuple[str, ...]:
         """``cpu``, and ``cuda:0`` where the CUDA provider is available (ORT's Python API has no device count)."""
@@ -221,11 +176,9 @@ class OrtRuntime(Runtime):
         return self._probed[key]
 
     def _float16_via_casts(self):
-        """Whether the CPU provider runs float16 ConvTranspose as Casts around the float32 kernel (None: no float16)."""
+        """Whether CPU float16 runs as Casts around the float32 kernel (float32 arithmetic, one rounding); None: no float16."""
         if not self._probe("cpu", "float16"):
             return None
-        import tempfile
-
         import onnx
 
         model = build_model(attributes({}, 1, 1), 1, "float16", False)
@@ -251,14 +204,12 @@ class OrtRuntime(Runtime):
         if key in self._sessions:
             self._sessions.move_to_end(key)
             return self._sessions[key]
-        model = build_model(attrs, ndim, lane.dtype, bias, constants)
+        model, providers = build_model(attrs, ndim, lane.dtype, bias, constants), _providers(lane.device, lane.precision)
         try:
-            session = self._ort.InferenceSession(model.SerializeToString(), self._options(),
-                                                 providers=_providers(lane.device, lane.precision))
+            session = self._ort.InferenceSession(model.SerializeToString(), self._options(), providers=providers)
         except self._errors as error:
             raise _framework_error(error) from None
-        wanted = _providers(lane.device, lane.precision)[0]
-        wanted = wanted[0] if isinstance(wanted, tuple) else wanted
+        wanted = providers[0][0] if isinstance(providers[0], tuple) else providers[0]
         if wanted not in session.get_providers():
             # ORT falls back to the CPU provider when CUDA's libraries fail to load: not this lane's kernels.
             raise Unsupported(f"onnxruntime: {wanted} did not load (session providers: {session.get_providers()})")
@@ -270,10 +221,8 @@ class OrtRuntime(Runtime):
     def run(self, native: dict, x, w, bias, groups: int, lane: Lane, initializers: bool = False) -> np.ndarray:
         """``native`` as given on canonical operands; the canonical ``(N, C_out, *o)`` (or unbatched) result.
         ``initializers``: W and B are constants of the model (as in an exported one), not inputs."""
-        w = np.asarray(w)
-        x = np.asarray(x)
-        unbatched = x.ndim == w.ndim - 1
-        ndim = w.ndim - 2
+        x, w = np.asarray(x), np.asarray(w)
+        unbatched, ndim = x.ndim == w.ndim - 1, w.ndim - 2
         dtype = _numpy_dtype(lane.dtype)
         operands = {"W": np.ascontiguousarray(w.astype(dtype))}
         if bias is not None:
@@ -302,10 +251,8 @@ def _numpy_dtype(dtype: str):
 
 # ---- variants -----------------------------------------------------------------------------------
 
-
 class OrtVariant(Variant):
-    """A spelling of ConvTranspose's attributes; the call is the same for every variant (native as given).
-    ``initializers``: W and B are baked into the model as constants rather than fed as inputs."""
+    """A spelling of the attributes; every variant calls alike. ``initializers``: W and B are constants."""
 
     dialect = "onnx"
     initializers = False
@@ -315,9 +262,7 @@ class OrtVariant(Variant):
 
     def repro(self, case: Case, native: dict, lane: Lane) -> str:
         """Standalone onnx + onnxruntime code: ``y`` (canonical NumPy) from NumPy ``x``, ``w``, ``bias``."""
-        ndim, bias = case.ndim, case.bias
-        attrs = attributes(native, ndim, case.groups)
-        dims = input_dims(ndim, bias)
+        attrs, dims = attributes(native, case.ndim, case.groups), input_dims(case.ndim, case.bias)
         batched = case.batch is not None
         arrays = {"X": "x" if batched else "x[None]", "W": "w", "B": "bias"}
         constants = [name for name in dims if name != "X"] if self.initializers else []
@@ -352,7 +297,7 @@ def _repro_dtype(dtype: str) -> str:
 
 
 class Pads(OrtVariant):
-    """Explicit ``pads`` and ``output_padding``, as the dialect's ``from_canonical`` writes them."""
+    """Explicit ``pads`` and ``output_padding``, as the dialect's ``from_canonical`` writes them, where it can."""
 
     name = "pads"
     allow_negative_pads = False
@@ -375,7 +320,7 @@ class Initializers(Pads):
 
 
 class SignedPads(Pads):
-    """``pads = [cb.., ca..]``, ``output_padding = 0``: negative pads (zeros appended) for every geometry."""
+    """``pads = [cb.., ca..]``, ``output_padding = 0``: negative pads (zeros appended; not in the spec) for any geometry."""
 
     name = "signed_pads"
     allow_negative_pads = True
@@ -387,8 +332,8 @@ class _Searched(OrtVariant):
 
     modes: tuple[str, ...]
 
-    def attempt(self, geometry, dim: int, mode: str, op: int) -> dict:
-        """The 1-D native parameters tried for ``dim``."""
+    def mode_attributes(self, geometry, mode: str) -> dict:
+        """The attributes ``mode`` adds beside strides, dilations and output_padding (tuples are per dim)."""
         raise NotImplementedError
 
     def native(self, case: Case) -> dict:
@@ -401,7 +346,8 @@ class _Searched(OrtVariant):
                     break
                 found.append(op)
             else:
-                native = self.compose(geometry, mode, tuple(found))
+                native = dict(strides=geometry.stride, dilations=geometry.dilation, output_padding=tuple(found),
+                              **self.mode_attributes(geometry, mode), **RUNTIME)
                 params = {key: value for key, value in native.items() if key != "runtime"}
                 assert ONNXRUNTIME.to_canonical(geometry.input_size, geometry.kernel_size, **params) == geometry, (native, geometry)
                 return native
@@ -410,18 +356,17 @@ class _Searched(OrtVariant):
 
     def _output_padding(self, geometry, dim: int, mode: str):
         want = (geometry.crop_before[dim], geometry.crop_after[dim])
+        attempt = {key: value[dim] if isinstance(value, tuple) else value  # this dim's entry of per-dim attributes
+                   for key, value in self.mode_attributes(geometry, mode).items()}
         for op in range(geometry.stride[dim]):
             try:
                 got = ONNXRUNTIME.to_canonical(geometry.input_size[dim], geometry.kernel_size[dim], strides=geometry.stride[dim],
-                                               dilations=geometry.dilation[dim], output_padding=op, **self.attempt(geometry, dim, mode, op))
+                                               dilations=geometry.dilation[dim], output_padding=op, **attempt)
             except Rejected:
                 continue
             if (got.crop_before[0], got.crop_after[0]) == want:
                 return op
         return None
-
-    def compose(self, geometry, mode: str, ops: tuple[int, ...]) -> dict:
-        raise NotImplementedError
 
 
 class OutputShape(_Searched):
@@ -434,14 +379,8 @@ class OutputShape(_Searched):
     def space(self, lane: Lane) -> dict:
         return {"string_padding": True}  # TF's 'SAME'/'VALID' crops are all output_shape-expressible; explicit ones often not
 
-    def attempt(self, geometry, dim, mode, op):
-        return dict(auto_pad=mode, output_shape=geometry.output_size[dim])
-
-    def compose(self, geometry, mode, ops):
-        native = dict(strides=geometry.stride, dilations=geometry.dilation, output_padding=ops, output_shape=geometry.output_size)
-        if mode != "NOTSET":
-            native["auto_pad"] = mode
-        return {**native, **RUNTIME}
+    def mode_attributes(self, geometry, mode):
+        return dict(output_shape=geometry.output_size, **({} if mode == "NOTSET" else {"auto_pad": mode}))
 
 
 class AutoPad(_Searched):
@@ -453,17 +392,9 @@ class AutoPad(_Searched):
     def space(self, lane: Lane) -> dict:
         return {"explicit": False, "string_padding": True}  # only 'SAME'/'VALID'-like crops can be auto_pad's
 
-    def attempt(self, geometry, dim, mode, op):
+    def mode_attributes(self, geometry, mode):
         return dict(auto_pad=mode)
 
-    def compose(self, geometry, mode, ops):
-        return dict(strides=geometry.stride, dilations=geometry.dilation, auto_pad=mode, output_padding=ops, **RUNTIME)
 
-
-TARGET = Target(
-    framework="onnxruntime",
-    requires=("onnx", "onnxruntime"),
-    variants=(Pads(), Initializers(), SignedPads(), OutputShape(), AutoPad()),
-    load=OrtRuntime,
-    extra="onnx",
-)
+TARGET = Target(framework="onnxruntime", requires=("onnx", "onnxruntime"), load=OrtRuntime, extra="onnx",
+                variants=(Pads(), Initializers(), SignedPads(), OutputShape(), AutoPad()))

@@ -24,12 +24,24 @@ onnxruntime 1.32.0; see tests/test_dialect_onnx.py):
   geometry one; the suite must not trust those outputs).
 
 ``runtime="onnxruntime"``:
-- ``pads`` together with ``auto_pad != NOTSET`` is an error; ``output_shape`` makes it ignore ``pads``;
+- ``pads`` together with ``auto_pad != NOTSET`` is an error; ``output_shape`` makes it ignore ``pads``
+  (in the dims it gives: see -1 below);
 - the total padding is clamped: ``T' = max(0, T)``, both for SAME (output length ``L + op - T'``, so
   SAME is not ``i*s`` where ``K + op < s``) and for ``output_shape`` (length ``o``: ``cb = split(T')``);
 - rejects ``op < 0``, ``op >= max(s, d)``, and then (its shape check) ``op >= s`` even where
   ``op < d`` (onnxruntime#14208); ``output_shape`` must satisfy ``(o + T' - K)//s + 1 == i``.
+- an ``output_shape`` entry of ``-1`` means "not given" for that dim (an ORT quirk; the spec says
+  nothing of -1): there ``pads``, ``auto_pad`` and ``op`` act, with their checks, as if there were no
+  ``output_shape``, while the other dims keep their ``o`` (``[-1, 5]``); all ``-1`` is no
+  ``output_shape``. ``0`` and ``-2`` or below are rejected. ``onnx.reference`` takes ``-1`` as a length
+  and fails (tests/test_onnxruntime_experiments.py::test_output_shape_minus_one_by_experiment).
 - SAME_UPPER/LOWER were swapped before 1.13 (onnxruntime#9370, #11927); this models 1.13 and later.
+- This models ORT's kernel. Negative ``pads`` and an ``output_shape`` of ``-1`` reach it only while
+  W's shape is unknown to the session: with static W dims, a W initializer or a ``kernel_shape``
+  attribute, ONNX shape inference rejects them when the session is created ("Attribute pads must not
+  contain negative values", and the same for output_shape); see
+  tests/test_onnxruntime_experiments.py::test_negative_pads_run_only_while_w_shape_is_unknown and
+  ::test_output_shape_minus_one_runs_only_while_w_shape_is_unknown.
 """
 
 from __future__ import annotations
@@ -103,7 +115,11 @@ class OnnxDialect(Dialect):
         The spec asks for ``pads >= 0`` and both runtimes need ``0 <= op < s``, so a dim is expressible
         where ``cb >= 0`` and ``-ca < s``. ``allow_negative_pads=True`` returns ``pads = [cb.., ca..]``,
         ``op = 0`` for any geometry: both runtimes append zeros for negative pads (checked by
-        experiment), though the spec does not allow them. ``NotExpressible`` otherwise.
+        experiment), though the spec does not allow them. onnxruntime does so only while the session
+        does not know W's shape: static W dims, a W initializer or ``kernel_shape`` let ONNX shape
+        inference reject negative pads when the session is created
+        (tests/test_onnxruntime_experiments.py::test_negative_pads_run_only_while_w_shape_is_unknown).
+        ``NotExpressible`` otherwise.
         """
         cbs, cas, strides = geometry.crop_before, geometry.crop_after, geometry.stride
         if allow_negative_pads:
@@ -215,6 +231,8 @@ def _reference_dim(dim, i, k, s, d, op, auto_pad, pair, o):
 
 def _onnxruntime_dim(dim, i, k, s, d, op, auto_pad, pair, o):
     """onnxruntime ConvTranspose in one dim (CPU provider, 1.13 and later)."""
+    if o == -1:
+        o = None  # ORT reads -1 as "not given" in this dim: pads or auto_pad apply here
     K = d * (k - 1) + 1
     L = (i - 1) * s + K
     if op < 0:
