@@ -6,7 +6,8 @@ Per spatial dim, with ``K = d*(k-1) + 1`` and ``L = (i-1)*s + K``, ONNX Runtime 
     output_padding   0 <= op < s                    (op < max(s, d) is not enough: onnxruntime#14208)
     pads             o = L + op - b - e >= 1         (negative pads append zeros; only with auto_pad NOTSET)
     auto_pad         SAME_UPPER/SAME_LOWER/VALID     (without pads)
-    output_shape     1 <= o <= L + s - 1             (pads ignored; the total padding clamped at 0)
+    output_shape     1 <= o <= L + s - 1             (pads ignored; the total padding clamped at 0),
+                     or -1: that dim as if no output_shape were given (an ORT quirk, see the dialect)
 
 Each case is drawn in one variant's spelling (``conformance.targets.onnxruntime``): ``pads``,
 ``initializers`` and ``signed_pads`` (NOTSET, explicit pads; the last with negative entries, which
@@ -15,7 +16,7 @@ output shape, any auto_pad, pads now and then where they are allowed).
 Valid dims derive their ranges from ``s``, ``d`` and ``L``, so nothing is filtered. About one case in
 three breaks one rule (its *fault*): pads together with auto_pad, an ``output_padding`` that is
 negative or ``>= s`` (about half of those below ``d``, which torch would accept), pads that leave no output,
-or an ``output_shape`` of 0 or beyond ``L + s - 1``. Whether ORT raises is for the dialect's
+or an ``output_shape`` of 0, -2 or beyond ``L + s - 1``. Whether ORT raises is for the dialect's
 ``Rejected`` and ORT to agree on; every case carries ``runtime="onnxruntime"`` so the dialect models
 ONNX Runtime (its default is the reference evaluator).
 """
@@ -66,9 +67,12 @@ def pads_dim(draw, full: int, op: int, signed: bool, fault=None) -> tuple[int, i
 
 
 def output_shape_dim(draw, full: int, stride: int, fault=None) -> int:
-    """A length in ORT's range ``[1, L + s - 1]``, or (fault) 0, -1 or beyond it."""
+    """A length in ORT's range ``[1, L + s - 1]`` or now and then -1 (ORT: "not given" in that dim),
+    or (fault) 0, -2 or beyond the range."""
     if fault == "output_shape_out_of_range":
-        return draw(st.sampled_from((0, -1, full + stride, full + stride + 1)))
+        return draw(st.sampled_from((0, -2, full + stride, full + stride + 1)))
+    if draw(st.integers(0, 7)) == 0:
+        return -1
     return draw(st.integers(1, full + stride - 1))
 
 
