@@ -69,7 +69,7 @@ def test_xdist_workers_end_in_one_set_of_records(pytester):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--frameworks", "caffe"], "--frameworks: unknown framework 'caffe'; choose from torch,tensorflow,jax"),
+        (["--frameworks", "caffe"], "--frameworks: unknown framework 'caffe'; choose from jax,onnxruntime,tensorflow,torch"),
         (["--dtypes", "int8"], "--dtypes: unknown dtype 'int8'"),
         (["--max-examples", "0"], "--max-examples must be >= 1; got 0"),
         (["--impl", "no_colon"], "--impl must be MODULE_OR_FILE.py:FUNCTION"),
