@@ -24,7 +24,6 @@ dilation, output_padding) combinations, ``sum(max(s, d))`` of them, bounded by
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import asdict, dataclass
 
 import numpy as np

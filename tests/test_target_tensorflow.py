@@ -11,12 +11,8 @@ One test goes through ``conformance.worker.WorkerPool``.
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -531,42 +527,3 @@ def test_spaces_draw_only_what_the_lane_runs(data, variant, lane):
         event("not applicable")
         return
     assert not predicted_unsupported(variant, native, case, lane.dtype, onednn=lane.backend == "onednn"), (variant, lane, case)
-
-
-TRANSLATE = """
-import json, sys
-from conformance.cases import Case
-from conformance.targets.base import Lane, NotApplicable
-from conformance.targets.tensorflow import TARGET
-
-def case(ndim, groups=1, batch=1, crops=(0, 0), dilation=1):
-    return Case(batch=batch, groups=groups, in_per_group=2, out_per_group=1, input_size=(3,) * ndim, kernel_size=(2,) * ndim,
-                stride=(2,) * ndim, dilation=(dilation,) * ndim, padding=(crops,) * ndim, output_padding=(0,) * ndim, bias=True)
-
-cases = [case(1), case(2), case(3), case(2, groups=2), case(2, batch=None, crops=(1, 0)), case(2, dilation=2)]
-lanes = [Lane("cpu", "float32", backend="onednn"), Lane("cpu", "float64", backend="eigen"), Lane("gpu:0", "bfloat16", "tf32", "cudnn")]
-made = {}
-for variant in TARGET.variants:
-    for lane in lanes:
-        variant.space(lane), variant.lane_support(lane)
-    for c in cases:
-        try:
-            native = variant.native(c)
-        except NotApplicable:
-            continue
-        for lane in lanes:
-            made[variant.name] = made.get(variant.name, 0) + bool(variant.repro(c, native, lane))
-print(json.dumps({"made": made, "loaded": sorted(m for m in sys.modules if m.partition(".")[0] in ("tensorflow", "keras"))}))
-"""
-
-
-def test_translation_imports_no_framework():
-    """Importing the adapter and translating every variant (``native``, ``space``, ``lane_support``,
-    ``repro``) in a fresh process loads neither TensorFlow nor Keras: the test process stays light."""
-    root = str(Path(__file__).resolve().parents[1])
-    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
-    done = subprocess.run([sys.executable, "-c", TRANSLATE], cwd=root, env=environment, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert result["loaded"] == []
-    assert sorted(result["made"]) == sorted(VARIANTS) and min(result["made"].values()) > 0, result

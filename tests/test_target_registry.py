@@ -1,0 +1,89 @@
+"""The target registry: what it finds, and that translation (native parameters, spaces, lane support,
+repros) runs in the test process without loading any framework, for every target, present or future."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from conformance import targets
+from conformance.targets.base import Target
+from oracles.dialects import DIALECTS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_registry_finds_every_adapter_module():
+    modules = {path.stem for path in (ROOT / "conformance" / "targets").glob("*.py")} - {"__init__", "base", "impl"}
+    assert set(targets.frameworks()) == modules == {"jax", "onnxruntime", "tensorflow", "torch"}
+    assert all(isinstance(target, Target) for target in targets.targets().values())
+
+
+@pytest.mark.parametrize("framework", targets.frameworks())
+def test_each_target_declares_a_coherent_interface(framework):
+    target = targets.get(framework)
+    names = [variant.name for variant in target.variants]
+    assert len(names) == len(set(names)), names
+    assert all(variant.dialect in DIALECTS for variant in target.variants)
+    for dialect in target.dialects:  # the dialect tests draw from conformance.native.<dialect>
+        strategy = importlib.import_module(f"conformance.native.{dialect}").native_cases(spaces=None)
+        assert strategy is not None
+    assert set(target.process_settings) <= set(target.backends)
+    assert targets.get(f"{framework}@anything") is target  # a worker name reads as its framework
+
+
+def test_an_unknown_target_is_named_in_the_error():
+    with pytest.raises(ValueError, match="no target 'caffe'; the targets are jax, onnxruntime, tensorflow, torch"):
+        targets.get("caffe")
+
+
+# Heavy modules each framework's calls import; translation must load none of them.
+FRAMEWORK_MODULES = ("torch", "tensorflow", "keras", "jax", "jaxlib", "onnx", "onnxruntime")
+
+
+@pytest.mark.parametrize("framework", targets.frameworks())
+def test_translation_loads_no_framework(framework):
+    """In a fresh interpreter: every variant's space, lane support, native parameters and repro on 1-, 2-
+    and 3-D cases with and without groups, on every backend's CPU lane; then no framework module is loaded."""
+    code = textwrap.dedent(f"""
+        import sys
+        from conformance import targets
+        from conformance.cases import Case
+        from conformance.targets.base import Lane, NotApplicable
+        target = targets.get({framework!r})
+        cases = [
+            Case(batch=None, groups=1, in_per_group=1, out_per_group=2, input_size=(5,), kernel_size=(3,), stride=(2,),
+                 dilation=(1,), padding=((1, 1),), output_padding=(1,), bias=True),
+            Case(batch=2, groups=1, in_per_group=2, out_per_group=1, input_size=(3, 4), kernel_size=(2, 3), stride=(1, 2),
+                 dilation=(1, 1), padding=((0, 0), (1, 0)), output_padding=(0, 0), bias=False),
+            Case(batch=1, groups=2, in_per_group=1, out_per_group=2, input_size=(3, 4), kernel_size=(3, 2), stride=(2, 1),
+                 dilation=(1, 2), padding=((1, 1), (-1, 0)), output_padding=(1, 0), bias=True),
+            Case(batch=1, groups=1, in_per_group=1, out_per_group=1, input_size=(2, 2, 2), kernel_size=(2, 2, 2),
+                 stride=(2, 2, 2), dilation=(1, 1, 1), padding=((0, 0),) * 3, output_padding=(0, 0, 0), bias=False),
+        ]
+        repros = {{}}
+        for variant in target.variants:
+            for backend in target.backends + ("default",):
+                lane = Lane("cpu", "float32", backend=backend)
+                variant.space(lane)
+                variant.lane_support(lane)
+                for case in cases:
+                    try:
+                        native = variant.native(case)
+                    except NotApplicable:
+                        continue
+                    repros[variant.name] = variant.repro(case, native, lane)
+        missing = [variant.name for variant in target.variants if not repros.get(variant.name)]
+        assert not missing, f"no case made a repro for {{missing}}"
+        loaded = sorted(name for name in {FRAMEWORK_MODULES!r} if name in sys.modules)
+        assert not loaded, f"translation loaded {{loaded}}"
+    """)
+    environment = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=environment, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
