@@ -23,8 +23,6 @@ from . import backends, targets
 from .results import bounded, unsendable
 from .targets.base import FrameworkError, NotApplicable, Unsupported
 
-# Frameworks print start-up chatter to stderr; keep the worker quiet unless asked.
-WORKER_ENVIRONMENT = {"TF_CPP_MIN_LOG_LEVEL": "2", "JAX_ENABLE_X64": "1", "KERAS_BACKEND": "tensorflow"}
 # A worker says "ready" once its framework is imported; that may take this long (TF: about 8 s on a quiet
 # 2-core machine, far more on a loaded one). Kept apart from the calls' limit, so a worker restarted
 # after a crash does not give its first, possibly hanging, call minutes more than any other.
@@ -116,7 +114,9 @@ class Worker:
         # __main__, and framework output on stdout must not mix with the protocol.
         parent, child = socket.socketpair()
         # The backend's own variables override the user's: a lane's backend never depends on the machine.
-        environment = {**os.environ, **{k: v for k, v in WORKER_ENVIRONMENT.items() if k not in os.environ}, **backends.environment(self.name)}
+        # The target's defaults (quiet start-up, x64...) unless the user set them; its backend's variables always.
+        defaults = targets.get(self.name).environment
+        environment = {**os.environ, **{k: v for k, v in defaults.items() if k not in os.environ}, **backends.environment(self.name)}
         # Our pid goes along so that a worker whose parent died before it could arm its lifeline notices.
         # Called from pytest's main thread: on Linux the lifeline follows the spawning *thread*.
         self.process = subprocess.Popen(

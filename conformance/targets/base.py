@@ -182,6 +182,7 @@ class Target:
     variants: tuple[Variant, ...]
     load: object  # () -> Runtime, called in the worker: imports the framework
     process_settings: dict = field(default_factory=dict)
+    environment: dict = field(default_factory=dict)  # variables its worker starts with unless the user set them
     backends: tuple[str, ...] = ("default",)
     extra: str = ""  # the package extra that installs it (``pip install 'convt-conformance[EXTRA]'``); default: the framework's name
 

@@ -365,4 +365,5 @@ TARGET = Target(
     requires=("jax",),
     variants=(ConvTranspose(), ConvTransposeKernel(), ChannelsFirst(), ConvGeneralDilated(), Vjp()),
     load=JaxRuntime,
+    environment={"JAX_ENABLE_X64": "1"},  # also set by the runtime: float64 lanes silently become float32 without it
 )

@@ -28,7 +28,7 @@ from oracles.dialects.onnx import ONNXRUNTIME, onnx_pads
 from oracles.geometry import is_int
 
 from ..cases import Case
-from .base import FrameworkError, Lane, NotApplicable, Runtime, Target, Unsupported, Variant, first_line
+from .base import FrameworkError, Lane, NotApplicable, Runtime, Target, Unsupported, Variant, batched, computed, first_line
 
 OPSET = 17
 IR_VERSION = 8
@@ -221,21 +221,20 @@ class OrtRuntime(Runtime):
     def run(self, native: dict, x, w, bias, groups: int, lane: Lane, initializers: bool = False) -> np.ndarray:
         """``native`` as given on canonical operands; the canonical ``(N, C_out, *o)`` (or unbatched) result.
         ``initializers``: W and B are constants of the model (as in an exported one), not inputs."""
-        x, w = np.asarray(x), np.asarray(w)
-        unbatched, ndim = x.ndim == w.ndim - 1, w.ndim - 2
+        (x, had_batch), w = batched(x, w), np.asarray(w)
+        ndim = w.ndim - 2
         dtype = _numpy_dtype(lane.dtype)
         operands = {"W": np.ascontiguousarray(w.astype(dtype))}
         if bias is not None:
             operands["B"] = np.ascontiguousarray(np.asarray(bias).astype(dtype))
         session = self.session(attributes(native, ndim, groups), ndim, bias is not None, lane, operands if initializers else None)
-        feeds = {"X": np.ascontiguousarray((x[None] if unbatched else x).astype(dtype)), **({} if initializers else operands)}
+        feeds = {"X": np.ascontiguousarray(x.astype(dtype)), **({} if initializers else operands)}
         try:
             (y,) = session.run(["Y"], feeds)
         except self._errors as error:
             raise _framework_error(error) from None
-        if y.dtype.name == "bfloat16":
-            y = y.astype(np.float32)
-        return y[0] if unbatched else y
+        y = computed(y)
+        return y if had_batch else y[0]
 
 
 def _numpy_dtype(dtype: str):

@@ -460,6 +460,8 @@ TARGET = Target(
     load=TensorFlowRuntime,
     # TensorFlow reads TF_ENABLE_ONEDNN_OPTS once, when it loads: one worker per setting.
     process_settings={"onednn": {"TF_ENABLE_ONEDNN_OPTS": "1"}, "eigen": {"TF_ENABLE_ONEDNN_OPTS": "0"}},
+    # TF prints start-up chatter to stderr; the Keras variant runs Keras on this TensorFlow.
+    environment={"TF_CPP_MIN_LOG_LEVEL": "2", "KERAS_BACKEND": "tensorflow"},
     backends=("onednn", "eigen", "cudnn"),
     extra="tensorflow",
 )

@@ -29,7 +29,6 @@ from .base import Dialect, NotExpressible, Option, Rejected
 
 BACKENDS = ("tensorflow", "jax", "torch", "numpy")
 DATA_FORMATS = ("channels_last", "channels_first")
-TF_FORMATS = {1: ("NWC", "NCW"), 2: ("NHWC", "NCHW"), 3: ("NDHWC", "NCDHW")}
 
 
 class KerasDialect(Dialect):
@@ -140,7 +139,7 @@ class KerasDialect(Dialect):
             strides=geometry.stride,
             dilations=geometry.dilation,
             padding=_padding(self.native(**native)["padding"]).upper(),
-            data_format=TF_FORMATS[ndim][0 if self.channels_last(**native) else 1],
+            data_format=tf_dialect.DATA_FORMATS[ndim][0 if self.channels_last(**native) else 1],
         )
 
 
