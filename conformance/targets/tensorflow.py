@@ -1,16 +1,14 @@
 """TensorFlow adapter: ``tf.nn.conv_transpose`` channels-last (``nn``) and channels-first, and Keras 3
-``Conv*DTranspose``; the calls run in a worker that sets ``TF_CPP_MIN_LOG_LEVEL=2`` and
-``KERAS_BACKEND=tensorflow``. TF filters and Keras kernels are laid out as ``oracles.dialects.tensorflow``
-says; unbatched inputs get a batch of one around the call.
+``Conv*DTranspose``, called in a worker that sets ``TF_CPP_MIN_LOG_LEVEL=2`` and ``KERAS_BACKEND=tensorflow``
+(layouts: ``oracles.dialects.tensorflow``; unbatched inputs get a batch of one around the call).
 
 Outcomes: where the dialect says this CPU build cannot run valid arguments (``cpu_outcome`` kind
 "unsupported") and TF raises, the call raises ``Unsupported``; anything else TF or Keras raises becomes
 ``FrameworkError(class name, first line)`` for the suite to judge (expected where the dialect says
 Rejected, a finding elsewhere). GPUs get no prediction: everything raised there is a FrameworkError.
 
-Speed: plain eager calls. On a 2-core CPU with one intra-op thread, 40 small 2-D calls of varying
-shapes took 0.6 ms/call eager and 6.8 ms/call in ``tf.function`` (a retrace per new shape); one
-repeated shape, 0.16 and 0.56 ms. The suite's shapes rarely repeat, so eager wins.
+Speed: plain eager calls, as the suite's shapes rarely repeat. With one intra-op thread on 2 cores, 40 small
+2-D calls of varying shapes took 0.6 ms/call eager, 6.8 in ``tf.function`` (a retrace per shape; 0.16 vs 0.56 repeated).
 """
 
 from __future__ import annotations
@@ -73,17 +71,13 @@ def _tf_device(device: str) -> str:
 
 def _listify(value):
     """Tuples (as the strategies spell sequences, to stay hashable) -> lists, as TF users write them."""
-    if isinstance(value, (tuple, list)):
-        return [_listify(v) for v in value]
-    return value
+    return [_listify(v) for v in value] if isinstance(value, (tuple, list)) else value
 
 
 def _first_line(error: BaseException) -> str:
     """The first line without eager errors' ``{{function_node ...}}`` prefix (it varies between calls)."""
     line = first_line(error)
-    if line.startswith("{{function_node") and "}}" in line:
-        line = line.split("}}", 1)[1].strip()
-    return line
+    return line.split("}}", 1)[1].strip() if line.startswith("{{function_node") and "}}" in line else line
 
 
 def _guarded(reason: str | None, call):
@@ -137,11 +131,9 @@ class TensorFlowRuntime(Runtime):
         # workers share the machine. Must run before TF executes its first op.
         threads = int(os.environ.get("CONVT_TF_THREADS", "1"))
         if threads > 0:
-            try:
+            with contextlib.suppress(RuntimeError):  # TF already ran ops in this process (in-process self-tests)
                 tf.config.threading.set_intra_op_parallelism_threads(threads)
                 tf.config.threading.set_inter_op_parallelism_threads(threads)
-            except RuntimeError:  # TF already ran ops in this process (in-process self-tests): keep its pools
-                pass
         self.onednn = onednn_enabled()  # read once at load, as TF does
 
     def environment(self) -> dict:
@@ -149,19 +141,13 @@ class TensorFlowRuntime(Runtime):
 
         keras = _keras()
         return dict(
-            framework="tensorflow",
-            version=tf.__version__,
-            devices=list(self.devices()),
-            TF_ENABLE_ONEDNN_OPTS=os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
-            onednn_default=onednn_default(),
-            onednn_enabled=self.onednn,
-            onednn_dtypes=list(onednn_dtypes()) if self.onednn else [],
-            # Which configurations a CPU build can run depends on this: records carry it.
-            support_key=f"onednn={int(self.onednn)}",
+            framework="tensorflow", version=tf.__version__, devices=list(self.devices()),
+            TF_ENABLE_ONEDNN_OPTS=os.environ.get("TF_ENABLE_ONEDNN_OPTS"), onednn_default=onednn_default(),
+            onednn_enabled=self.onednn, onednn_dtypes=list(onednn_dtypes()) if self.onednn else [],
+            support_key=f"onednn={int(self.onednn)}",  # which configurations a CPU build runs depends on it
             tensor_float_32_execution_enabled=bool(tf.config.experimental.tensor_float_32_execution_enabled()),
             intra_op_threads=tf.config.threading.get_intra_op_parallelism_threads(),
-            keras_version=keras.__version__,
-            keras_backend=keras.backend.backend(),
+            keras_version=keras.__version__, keras_backend=keras.backend.backend(),
         )
 
     def devices(self) -> tuple[str, ...]:
@@ -171,9 +157,7 @@ class TensorFlowRuntime(Runtime):
 
     def dtypes(self, device: str) -> tuple[str, ...]:
         """All four, on CPU too (tensorflow-cpu 2.21 x86: float16 on Eigen, bfloat16 through oneDNN where on)."""
-        if device == "cpu":
-            return ("float32", "float64", "bfloat16", "float16")
-        return ("float16", "bfloat16", "float32", "float64")
+        return ("float32", "float64", "bfloat16", "float16") if device == "cpu" else ("float16", "bfloat16", "float32", "float64")
 
     def backends(self, device: str, dtype: str) -> tuple[str, ...]:
         """CPU: ``onednn`` where this process runs oneDNN kernels for ``dtype``, else ``eigen`` (its
@@ -254,25 +238,19 @@ class Nn(Variant):
         return (dx if had_batch else dx[0]), dw
 
     def _operands(self, runtime, native: dict, x, w, bias, groups: int, lane: Lane, *inputs):
-        """``(reason, tensors)``: the dialect's reason this CPU build cannot run the call (or None), and
-        ``x`` (then ``inputs``, shaped like it) in ``data_format``, ``w`` as TF filters, the bias, in ``lane.dtype``."""
-        dialect = tf_dialect.DIALECT
+        """``(reason, tensors)``: the dialect's reason this CPU build cannot run valid arguments (None for
+        arguments it rejects, and on GPUs, where it predicts nothing), and ``x`` (then ``inputs``, shaped
+        like it) in ``data_format``, ``w`` as TF filters, the bias, in ``lane.dtype``."""
+        dialect, reason = tf_dialect.DIALECT, None
         x_t, *rest = (_to_tf(dialect.input_from_canonical(a, **native), lane.dtype) for a in (x, *inputs))
         f_t = _to_tf(dialect.weight_from_canonical(w), lane.dtype)
         b_t = None if bias is None else _to_tf(bias, lane.dtype)
-        return self._unsupported(runtime, native, x, w, groups, lane), (x_t, f_t, b_t, *rest)
-
-    def _unsupported(self, runtime, native: dict, x, w, groups: int, lane: Lane) -> str | None:
-        """The dialect's reason this CPU build cannot run valid arguments, else None (also for
-        arguments it rejects, and on GPUs, where it predicts nothing)."""
-        if lane.device != "cpu":
-            return None
-        try:
-            outcome = tf_dialect.cpu_outcome(x.shape[2:], w.shape[2:], dtype=lane.dtype, onednn=runtime.onednn,
-                                             groups=groups, **native)
-        except ValueError:  # EmptyOutput or a bad size: outside the model, no prediction
-            return None
-        return outcome.reason if outcome.kind == "unsupported" else None
+        if lane.device == "cpu":
+            with contextlib.suppress(ValueError):  # EmptyOutput or a bad size: outside the model, no prediction
+                outcome = tf_dialect.cpu_outcome(x.shape[2:], w.shape[2:], dtype=lane.dtype, onednn=runtime.onednn,
+                                                 groups=groups, **native)
+                reason = outcome.reason if outcome.kind == "unsupported" else None
+        return reason, (x_t, f_t, b_t, *rest)
 
     # -- the repro --
 
@@ -293,8 +271,7 @@ class Nn(Variant):
         ]
         if lane.device != "cpu":
             lines.append(f"tf.config.experimental.enable_tensor_float_32_execution({lane.precision == 'tf32'})")
-        lines.append(f"with tf.device({_tf_device(lane.device)!r}):")
-        lines.append(f"    xt = tf.cast(tf.constant(xn), tf.{dtype})")
+        lines += [f"with tf.device({_tf_device(lane.device)!r}):", f"    xt = tf.cast(tf.constant(xn), tf.{dtype})"]
         lines += self.repro_call(case, native, dtype)
         lines.append("y = tf.cast(yt, tf.float32).numpy()" if dtype == "bfloat16" else "y = yt.numpy()")
         if not self.channels_first:
@@ -332,9 +309,8 @@ class NnChannelsFirst(Nn):
 
     def native(self, case: Case) -> dict:
         native = super().native(case)
-        if not isinstance(native["padding"], str):
-            pads = native["padding"]  # [[0,0], *spatial, [0,0]] in channels-last order
-            native["padding"] = [[0, 0], [0, 0], *pads[1:-1]]
+        if not isinstance(native["padding"], str):  # [[0,0], *spatial, [0,0]] in channels-last order
+            native["padding"] = [[0, 0], [0, 0], *native["padding"][1:-1]]
         return native
 
 
@@ -361,8 +337,7 @@ class Keras(Nn):
             raise NotApplicable(str(exc)) from None
 
     def forward(self, runtime, native, x, w, bias, groups, lane):
-        keras = _keras()
-        dialect = keras_dialect.DIALECT
+        keras, dialect = _keras(), keras_dialect.DIALECT
         params = dialect.native(**native)
         if params["backend"] != keras.backend.backend():
             raise NotApplicable(f"the case asks for Keras backend {params['backend']!r}; this worker runs {keras.backend.backend()!r}")
@@ -370,21 +345,19 @@ class Keras(Nn):
             raise NotApplicable(f"Keras Conv*DTranspose has no groups (groups={groups})")
         reason = None
         if lane.device == "cpu":
-            try:  # arguments the dialect rejects stay a FrameworkError (as in cpu_outcome) whatever TF checks first
+            # No prediction for Rejected, EmptyOutput or a bad size: arguments the dialect rejects stay a
+            # FrameworkError (as in cpu_outcome), even where TF's unsupported-feature check fires first.
+            with contextlib.suppress(ValueError):
                 dialect.to_canonical(x.shape[2:], w.shape[2:], **params)
                 reason = keras_dialect.cpu_support(x.shape[2:], w.shape[2:], dtype=lane.dtype, onednn=runtime.onednn, **params)
-            except ValueError:  # Rejected, EmptyOutput or a bad size: no prediction
-                reason = None
         x_native = _to_tf(dialect.input_from_canonical(x, **params), lane.dtype)
         weights = [dialect.weight_from_canonical(w)] + ([] if bias is None else [np.asarray(bias, dtype=np.float64)])
 
         def call():
             layer = getattr(keras.layers, f"Conv{w.ndim - 2}DTranspose")(
-                filters=w.shape[1], kernel_size=tuple(w.shape[2:]), strides=params["strides"],
-                padding=params["padding"], output_padding=params["output_padding"],
-                data_format=params["data_format"], dilation_rate=params["dilation_rate"],
-                use_bias=bias is not None, dtype=lane.dtype,
-            )
+                filters=w.shape[1], kernel_size=tuple(w.shape[2:]), strides=params["strides"], padding=params["padding"],
+                output_padding=params["output_padding"], data_format=params["data_format"],
+                dilation_rate=params["dilation_rate"], use_bias=bias is not None, dtype=lane.dtype)
             layer.build(tuple(x_native.shape))
             layer.set_weights(weights)
             return layer(x_native)
@@ -408,12 +381,9 @@ def _nn_call(native: dict, x_t, f_t, b_t, out_channels: int):
     import tensorflow as tf
 
     output_shape = _full_output_shape(native, len(f_t.shape) - 2, int(x_t.shape[0]), out_channels)
-    y = tf.nn.conv_transpose(
-        x_t, f_t, output_shape, _listify(native.get("strides", 1)),
-        padding=_listify(native.get("padding", "SAME")),
-        data_format=native.get("data_format"),
-        dilations=_listify(native.get("dilations", 1)),
-    )
+    y = tf.nn.conv_transpose(x_t, f_t, output_shape, _listify(native.get("strides", 1)),
+                             padding=_listify(native.get("padding", "SAME")), data_format=native.get("data_format"),
+                             dilations=_listify(native.get("dilations", 1)))
     if b_t is not None:
         y = tf.nn.bias_add(y, b_t, data_format=native.get("data_format") or "N...C")
     return y
@@ -435,8 +405,6 @@ TARGET = Target(
     requires=("tensorflow",),
     variants=(Nn(), NnChannelsFirst(), Keras()),
     load=TensorFlowRuntime,
-    # TensorFlow reads TF_ENABLE_ONEDNN_OPTS once, when it loads: one worker per setting.
-    process_settings={"onednn": {"TF_ENABLE_ONEDNN_OPTS": "1"}, "eigen": {"TF_ENABLE_ONEDNN_OPTS": "0"}},
+    process_settings={"onednn": {"TF_ENABLE_ONEDNN_OPTS": "1"}, "eigen": {"TF_ENABLE_ONEDNN_OPTS": "0"}},  # one worker each
     backends=("onednn", "eigen", "cudnn"),
-    extra="tensorflow",
 )
