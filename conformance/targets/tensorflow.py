@@ -1,22 +1,14 @@
 """TensorFlow adapter: ``tf.nn.conv_transpose`` channels-last (``nn``) and channels-first, and Keras 3
-``Conv*DTranspose``. Translation runs in the test process; the calls in a worker that sets
-``TF_CPP_MIN_LOG_LEVEL=2`` and ``KERAS_BACKEND=tensorflow`` (TensorFlow and Keras are imported only by
-the runtime and the calls).
-
-Layouts: canonical ``x (N, C_in, *i)``, ``w (C_in, C_out/groups, *k)``; TF filters and Keras kernels
-are ``[*k, C_out/groups, C_in]`` (``W[c, m, t] = filters[t, m, c]``); groups are implied by
-``C_out / filters.shape[-2]``. Unbatched inputs get a batch of one around the call.
+``Conv*DTranspose``, called in a worker that sets ``TF_CPP_MIN_LOG_LEVEL=2`` and ``KERAS_BACKEND=tensorflow``
+(layouts: ``oracles.dialects.tensorflow``; unbatched inputs get a batch of one around the call).
 
 Outcomes: where the dialect says this CPU build cannot run valid arguments (``cpu_outcome`` kind
-"unsupported": dilation, channels-first or groups off oneDNN, float64/float16, grouped 3-D) and TF
-raises, the call raises ``Unsupported``; any other exception from TF or Keras becomes
+"unsupported") and TF raises, the call raises ``Unsupported``; anything else TF or Keras raises becomes
 ``FrameworkError(class name, first line)`` for the suite to judge (expected where the dialect says
 Rejected, a finding elsewhere). GPUs get no prediction: everything raised there is a FrameworkError.
 
-Speed: plain eager calls. Measured on this 2-core CPU with one intra-op thread, a stream of 40
-small 2-D calls of varying shapes: eager 0.6 ms/call, ``tf.function`` 6.8 ms/call (a retrace per new
-shape); with one repeated shape, eager 0.16 ms and ``tf.function`` 0.56 ms. The suite's shapes
-rarely repeat, so eager wins.
+Speed: plain eager calls, as the suite's shapes rarely repeat. With one intra-op thread on 2 cores, 40 small
+2-D calls of varying shapes took 0.6 ms/call eager, 6.8 in ``tf.function`` (a retrace per shape; 0.16 vs 0.56 repeated).
 """
 
 from __future__ import annotations
@@ -56,10 +48,8 @@ def onednn_enabled() -> bool:
 
 def onednn_dtypes() -> tuple[str, ...]:
     """The dtypes TF's CPU kernels run through oneDNN when it is on, by the CPU's flags (Linux
-    /proc/cpuinfo; none elsewhere): float32 everywhere; bfloat16 where the CPU has AVX-512 (else TF
-    logs "oneDNN supports DT_BF16 only on platforms with AVX-512" and falls back to Eigen); float16
-    only with AVX512-FP16 or AMX-FP16 (an AVX-512 CPU without them still falls back, as measured on
-    this project's machine)."""
+    /proc/cpuinfo; none elsewhere): float32; bfloat16 with AVX-512; float16 with AVX512-FP16 or
+    AMX-FP16 (elsewhere TF logs "oneDNN supports DT_... only on platforms with AVX-512" and uses Eigen)."""
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="replace") as stream:
             flags = set(next((line for line in stream if line.startswith("flags")), ":").split(":", 1)[1].split())
@@ -81,18 +71,13 @@ def _tf_device(device: str) -> str:
 
 def _listify(value):
     """Tuples (as the strategies spell sequences, to stay hashable) -> lists, as TF users write them."""
-    if isinstance(value, (tuple, list)):
-        return [_listify(v) for v in value]
-    return value
+    return [_listify(v) for v in value] if isinstance(value, (tuple, list)) else value
 
 
 def _first_line(error: BaseException) -> str:
-    """TF's message without the ``{{function_node ...}}`` prefix that eager errors carry (it names the
-    device and changes between calls, which would split one finding into many)."""
+    """The first line without eager errors' ``{{function_node ...}}`` prefix (it varies between calls)."""
     line = first_line(error)
-    if line.startswith("{{function_node") and "}}" in line:
-        line = line.split("}}", 1)[1].strip()
-    return line
+    return line.split("}}", 1)[1].strip() if line.startswith("{{function_node") and "}}" in line else line
 
 
 def _guarded(reason: str | None, call):
@@ -108,7 +93,6 @@ def _guarded(reason: str | None, call):
 
 
 # ---- worker side: TensorFlow and Keras are imported only here and in the calls -------------------
-
 
 def _to_tf(array, dtype: str):
     """A NumPy array as a TF tensor of ``dtype``, via float64: exact for values representable in
@@ -131,7 +115,7 @@ def _placed(lane: Lane):
 
 
 def _keras():
-    # Keras is imported on first use: it takes seconds, and an "nn"-only worker never needs it.
+    """Keras, imported on first use: it takes seconds, and an "nn"-only worker never needs it."""
     import keras
 
     return keras
@@ -143,16 +127,13 @@ class TensorFlowRuntime(Runtime):
     def __init__(self):
         import tensorflow as tf
 
-        # One intra/inter-op thread unless CONVT_TF_THREADS says otherwise ("0": TF's default). The cases
-        # are tiny, so thread start-up costs more than it saves, and workers of several frameworks share
-        # the machine. Must run before TF executes its first op.
+        # One intra/inter-op thread unless CONVT_TF_THREADS says ("0": TF's default): the cases are tiny and
+        # workers share the machine. Must run before TF executes its first op.
         threads = int(os.environ.get("CONVT_TF_THREADS", "1"))
         if threads > 0:
-            try:
+            with contextlib.suppress(RuntimeError):  # TF already ran ops in this process (in-process self-tests)
                 tf.config.threading.set_intra_op_parallelism_threads(threads)
                 tf.config.threading.set_inter_op_parallelism_threads(threads)
-            except RuntimeError:  # TF already ran ops in this process (in-process self-tests): keep its pools
-                pass
         self.onednn = onednn_enabled()  # read once at load, as TF does
 
     def environment(self) -> dict:
@@ -160,19 +141,13 @@ class TensorFlowRuntime(Runtime):
 
         keras = _keras()
         return dict(
-            framework="tensorflow",
-            version=tf.__version__,
-            devices=list(self.devices()),
-            TF_ENABLE_ONEDNN_OPTS=os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
-            onednn_default=onednn_default(),
-            onednn_enabled=self.onednn,
-            onednn_dtypes=list(onednn_dtypes()) if self.onednn else [],
-            # Which configurations a CPU build can run depends on this: records carry it.
-            support_key=f"onednn={int(self.onednn)}",
+            framework="tensorflow", version=tf.__version__, devices=list(self.devices()),
+            TF_ENABLE_ONEDNN_OPTS=os.environ.get("TF_ENABLE_ONEDNN_OPTS"), onednn_default=onednn_default(),
+            onednn_enabled=self.onednn, onednn_dtypes=list(onednn_dtypes()) if self.onednn else [],
+            support_key=f"onednn={int(self.onednn)}",  # which configurations a CPU build runs depends on it
             tensor_float_32_execution_enabled=bool(tf.config.experimental.tensor_float_32_execution_enabled()),
             intra_op_threads=tf.config.threading.get_intra_op_parallelism_threads(),
-            keras_version=keras.__version__,
-            keras_backend=keras.backend.backend(),
+            keras_version=keras.__version__, keras_backend=keras.backend.backend(),
         )
 
     def devices(self) -> tuple[str, ...]:
@@ -181,11 +156,8 @@ class TensorFlowRuntime(Runtime):
         return ("cpu",) + tuple(f"gpu:{index}" for index in range(len(tf.config.list_physical_devices("GPU"))))
 
     def dtypes(self, device: str) -> tuple[str, ...]:
-        """CPU: float32, float64, and the Eigen/oneDNN half types (both run on tensorflow-cpu 2.21 x86:
-        float16 on Eigen, bfloat16 through oneDNN where on); GPU: all four."""
-        if device == "cpu":
-            return ("float32", "float64", "bfloat16", "float16")
-        return ("float16", "bfloat16", "float32", "float64")
+        """All four, on CPU too (tensorflow-cpu 2.21 x86: float16 on Eigen, bfloat16 through oneDNN where on)."""
+        return ("float32", "float64", "bfloat16", "float16") if device == "cpu" else ("float16", "bfloat16", "float32", "float64")
 
     def backends(self, device: str, dtype: str) -> tuple[str, ...]:
         """CPU: ``onednn`` where this process runs oneDNN kernels for ``dtype``, else ``eigen`` (its
@@ -202,24 +174,20 @@ EIGEN_SPACE = {"dilation": "none", "groups": "none", "groups_3d": False, "string
 
 
 class Nn(Variant):
-    """``tf.nn.conv_transpose`` (which dispatches to ``conv{1,2,3}d_transpose`` by the length of
-    ``output_shape``) in NWC/NHWC/NDHWC, ``padding`` as the dialect's ``from_canonical`` prefers ('SAME',
-    then 'VALID', then explicit pairs in 2-D), ``output_shape = [N, *o, C_out]``; the bias by
-    ``tf.nn.bias_add``; gradients by ``tf.GradientTape``."""
+    """``tf.nn.conv_transpose`` in NWC/NHWC/NDHWC, ``padding`` as the dialect's ``from_canonical`` prefers,
+    ``output_shape = [N, *o, C_out]``; the bias by ``tf.nn.bias_add``; gradients by ``tf.GradientTape``."""
 
     name, dialect, checks_gradients = "nn", "tensorflow", True
     channels_first = False
     imports = "import tensorflow as tf"
 
     def space(self, lane: Lane) -> dict:
-        """What a CPU lane can run (``tf_dialect.cpu_support``): off oneDNN no dilation and no groups;
-        on oneDNN both, but only with 'SAME'/'VALID' padding (explicit pads always take the Eigen
-        kernel), and grouped 3-D nowhere. 'SAME'/'VALID' cases are mixed in everywhere: 1-D and 3-D
-        ``tf.nn`` calls have no explicit padding. GPUs: everything."""
+        """What a CPU lane runs (``tf_dialect.cpu_support``): off oneDNN no dilation, no groups; on oneDNN
+        both with 'SAME'/'VALID' only (explicit pads take the Eigen kernel: none for channels-first), grouped
+        3-D nowhere. 'SAME'/'VALID' are drawn everywhere: 1-D and 3-D ``tf.nn`` have no explicit padding."""
         if lane.device != "cpu":
             return {"string_padding": True}
         if lane.backend == "onednn":
-            # Explicit pads take the Eigen kernel, which has no channels-first: that variant draws 'SAME'/'VALID' only.
             return {"dilation": "string-padding", "groups": "string-padding", "groups_3d": False, "string_padding": True,
                     "explicit": not self.channels_first}
         return dict(EIGEN_SPACE)
@@ -248,7 +216,7 @@ class Nn(Variant):
         return tf_dialect.DIALECT.input_to_canonical(computed(y.numpy()), **native)
 
     def gradients(self, runtime, native, x, w, bias, groups, upstream, lane):
-        """``(d x, d w)`` of ``sum(upstream * y)`` by ``tf.GradientTape`` through the ``tf.nn`` call."""
+        """By ``tf.GradientTape`` through the ``tf.nn`` call."""
         if not self.checks_gradients:
             return super().gradients(runtime, native, x, w, bias, groups, upstream, lane)
         import tensorflow as tf
@@ -270,31 +238,23 @@ class Nn(Variant):
         return (dx if had_batch else dx[0]), dw
 
     def _operands(self, runtime, native: dict, x, w, bias, groups: int, lane: Lane, *inputs):
-        """``(reason, tensors)``: the dialect's reason this CPU build cannot run the call (or None), and
-        ``x`` (then ``inputs``, shaped like it) in ``data_format``, ``w`` as TF filters, the bias, in ``lane.dtype``."""
-        dialect = tf_dialect.DIALECT
+        """``(reason, tensors)``: the dialect's reason this CPU build cannot run valid arguments (None for
+        arguments it rejects, and on GPUs, where it predicts nothing), and ``x`` (then ``inputs``, shaped
+        like it) in ``data_format``, ``w`` as TF filters, the bias, in ``lane.dtype``."""
+        dialect, reason = tf_dialect.DIALECT, None
         x_t, *rest = (_to_tf(dialect.input_from_canonical(a, **native), lane.dtype) for a in (x, *inputs))
         f_t = _to_tf(dialect.weight_from_canonical(w), lane.dtype)
         b_t = None if bias is None else _to_tf(bias, lane.dtype)
-        return self._unsupported(runtime, native, x, w, groups, lane), (x_t, f_t, b_t, *rest)
-
-    def _unsupported(self, runtime, native: dict, x, w, groups: int, lane: Lane) -> str | None:
-        """The dialect's reason this CPU build cannot run valid arguments, else None (also for
-        arguments it rejects, and on GPUs, where it predicts nothing)."""
-        if lane.device != "cpu":
-            return None
-        try:
-            outcome = tf_dialect.cpu_outcome(x.shape[2:], w.shape[2:], dtype=lane.dtype, onednn=runtime.onednn,
-                                             groups=groups, **native)
-        except ValueError:  # EmptyOutput or a bad size: outside the model, no prediction
-            return None
-        return outcome.reason if outcome.kind == "unsupported" else None
+        if lane.device == "cpu":
+            with contextlib.suppress(ValueError):  # EmptyOutput or a bad size: outside the model, no prediction
+                outcome = tf_dialect.cpu_outcome(x.shape[2:], w.shape[2:], dtype=lane.dtype, onednn=runtime.onednn,
+                                                 groups=groups, **native)
+                reason = outcome.reason if outcome.kind == "unsupported" else None
+        return reason, (x_t, f_t, b_t, *rest)
 
     # -- the repro --
 
     def repro(self, case: Case, native: dict, lane: Lane) -> str:
-        """A snippet in TF's or Keras's own API; ``x``, ``w``, ``bias`` (canonical NumPy arrays) in scope;
-        leaves the canonical-layout result in ``y``."""
         dtype, setting = lane.dtype, "1" if lane.backend == "onednn" else "0"
         lines = [
             "import os",
@@ -311,8 +271,7 @@ class Nn(Variant):
         ]
         if lane.device != "cpu":
             lines.append(f"tf.config.experimental.enable_tensor_float_32_execution({lane.precision == 'tf32'})")
-        lines.append(f"with tf.device({_tf_device(lane.device)!r}):")
-        lines.append(f"    xt = tf.cast(tf.constant(xn), tf.{dtype})")
+        lines += [f"with tf.device({_tf_device(lane.device)!r}):", f"    xt = tf.cast(tf.constant(xn), tf.{dtype})"]
         lines += self.repro_call(case, native, dtype)
         lines.append("y = tf.cast(yt, tf.float32).numpy()" if dtype == "bfloat16" else "y = yt.numpy()")
         if not self.channels_first:
@@ -335,8 +294,7 @@ class Nn(Variant):
 
 
 class NnChannelsFirst(Nn):
-    """``tf.nn.conv_transpose`` in NCW/NCHW/NCDHW, ``output_shape = [N, C_out, *o]``, explicit pads in
-    NCHW order. CPU builds run it only through oneDNN (float32/bfloat16)."""
+    """``tf.nn.conv_transpose`` in NCW/NCHW/NCDHW, ``output_shape = [N, C_out, *o]``; CPUs run it only through oneDNN."""
 
     name, checks_gradients = "nn_channels_first", False
     channels_first = True
@@ -351,9 +309,8 @@ class NnChannelsFirst(Nn):
 
     def native(self, case: Case) -> dict:
         native = super().native(case)
-        if not isinstance(native["padding"], str):
-            pads = native["padding"]  # [[0,0], *spatial, [0,0]] in channels-last order
-            native["padding"] = [[0, 0], [0, 0], *pads[1:-1]]
+        if not isinstance(native["padding"], str):  # [[0,0], *spatial, [0,0]] in channels-last order
+            native["padding"] = [[0, 0], [0, 0], *native["padding"][1:-1]]
         return native
 
 
@@ -364,8 +321,7 @@ class Keras(Nn):
     imports = "import tensorflow as tf\nimport keras  # KERAS_BACKEND=tensorflow"
 
     def space(self, lane: Lane) -> dict:
-        """As ``nn`` without groups; Keras always passes a padding string, so on oneDNN its dilation runs
-        whatever the crops."""
+        """As ``nn`` without groups; Keras always passes a padding string, so on oneDNN dilation always runs."""
         if lane.device != "cpu":
             return {"string_padding": True, "groups": "none"}
         if lane.backend == "onednn":
@@ -381,8 +337,7 @@ class Keras(Nn):
             raise NotApplicable(str(exc)) from None
 
     def forward(self, runtime, native, x, w, bias, groups, lane):
-        keras = _keras()
-        dialect = keras_dialect.DIALECT
+        keras, dialect = _keras(), keras_dialect.DIALECT
         params = dialect.native(**native)
         if params["backend"] != keras.backend.backend():
             raise NotApplicable(f"the case asks for Keras backend {params['backend']!r}; this worker runs {keras.backend.backend()!r}")
@@ -390,23 +345,19 @@ class Keras(Nn):
             raise NotApplicable(f"Keras Conv*DTranspose has no groups (groups={groups})")
         reason = None
         if lane.device == "cpu":
-            try:
-                # Arguments the dialect rejects stay rejected (a FrameworkError), as in cpu_outcome for
-                # tf.nn, even where TF's unsupported-feature check is what fires first.
+            # No prediction for Rejected, EmptyOutput or a bad size: arguments the dialect rejects stay a
+            # FrameworkError (as in cpu_outcome), even where TF's unsupported-feature check fires first.
+            with contextlib.suppress(ValueError):
                 dialect.to_canonical(x.shape[2:], w.shape[2:], **params)
                 reason = keras_dialect.cpu_support(x.shape[2:], w.shape[2:], dtype=lane.dtype, onednn=runtime.onednn, **params)
-            except ValueError:  # Rejected, EmptyOutput or a bad size: no prediction
-                reason = None
         x_native = _to_tf(dialect.input_from_canonical(x, **params), lane.dtype)
         weights = [dialect.weight_from_canonical(w)] + ([] if bias is None else [np.asarray(bias, dtype=np.float64)])
 
         def call():
             layer = getattr(keras.layers, f"Conv{w.ndim - 2}DTranspose")(
-                filters=w.shape[1], kernel_size=tuple(w.shape[2:]), strides=params["strides"],
-                padding=params["padding"], output_padding=params["output_padding"],
-                data_format=params["data_format"], dilation_rate=params["dilation_rate"],
-                use_bias=bias is not None, dtype=lane.dtype,
-            )
+                filters=w.shape[1], kernel_size=tuple(w.shape[2:]), strides=params["strides"], padding=params["padding"],
+                output_padding=params["output_padding"], data_format=params["data_format"],
+                dilation_rate=params["dilation_rate"], use_bias=bias is not None, dtype=lane.dtype)
             layer.build(tuple(x_native.shape))
             layer.set_weights(weights)
             return layer(x_native)
@@ -430,21 +381,17 @@ def _nn_call(native: dict, x_t, f_t, b_t, out_channels: int):
     import tensorflow as tf
 
     output_shape = _full_output_shape(native, len(f_t.shape) - 2, int(x_t.shape[0]), out_channels)
-    y = tf.nn.conv_transpose(
-        x_t, f_t, output_shape, _listify(native.get("strides", 1)),
-        padding=_listify(native.get("padding", "SAME")),
-        data_format=native.get("data_format"),
-        dilations=_listify(native.get("dilations", 1)),
-    )
+    y = tf.nn.conv_transpose(x_t, f_t, output_shape, _listify(native.get("strides", 1)),
+                             padding=_listify(native.get("padding", "SAME")), data_format=native.get("data_format"),
+                             dilations=_listify(native.get("dilations", 1)))
     if b_t is not None:
         y = tf.nn.bias_add(y, b_t, data_format=native.get("data_format") or "N...C")
     return y
 
 
 def _full_output_shape(native: dict, ndim: int, batch: int, channels: int):
-    """TF's ``output_shape``: spatial lengths (``ndim`` of them, or one int in 1-D) are completed with
-    the batch and channel counts in ``data_format`` order; anything else (the whole ``ndim + 2`` shape,
-    None, a wrong length) is passed as given, for TF to accept or reject."""
+    """TF's ``output_shape``: spatial lengths (``ndim`` of them, or one int in 1-D) completed with batch and
+    channels in ``data_format`` order; anything else is passed as given, for TF to accept or reject."""
     value = native.get("output_shape")
     if isinstance(value, (int, np.integer)) and ndim == 1:
         value = (int(value),)
@@ -458,10 +405,7 @@ TARGET = Target(
     requires=("tensorflow",),
     variants=(Nn(), NnChannelsFirst(), Keras()),
     load=TensorFlowRuntime,
-    # TensorFlow reads TF_ENABLE_ONEDNN_OPTS once, when it loads: one worker per setting.
-    process_settings={"onednn": {"TF_ENABLE_ONEDNN_OPTS": "1"}, "eigen": {"TF_ENABLE_ONEDNN_OPTS": "0"}},
-    # TF prints start-up chatter to stderr; the Keras variant runs Keras on this TensorFlow.
-    environment={"TF_CPP_MIN_LOG_LEVEL": "2", "KERAS_BACKEND": "tensorflow"},
+    process_settings={"onednn": {"TF_ENABLE_ONEDNN_OPTS": "1"}, "eigen": {"TF_ENABLE_ONEDNN_OPTS": "0"}},  # one worker each
+    environment={"TF_CPP_MIN_LOG_LEVEL": "2", "KERAS_BACKEND": "tensorflow"},  # quiet start-up; Keras on this TF
     backends=("onednn", "eigen", "cudnn"),
-    extra="tensorflow",
 )
