@@ -20,37 +20,27 @@ from conformance.native.jax import native_cases  # noqa: E402
 from conformance.strategies import cases  # noqa: E402
 from conformance.targets.base import FrameworkError, Lane, NotApplicable  # noqa: E402
 from conformance.targets.jax import TARGET  # noqa: E402
+from in_process import InProcess  # noqa: E402
 from oracles.bounds import gamma, unit_roundoff  # noqa: E402
 from oracles.dialects import Rejected  # noqa: E402
 from oracles.dialects.jax import DIALECT, EmptyOutput  # noqa: E402
 
-RUNTIME = TARGET.runtime()
+IN_PROCESS = InProcess(TARGET)
+RUNTIME = IN_PROCESS.runtime
+forward, forward_native, gradients, repro = IN_PROCESS.forward, IN_PROCESS.call, IN_PROCESS.gradients, IN_PROCESS.repro
+F64, F32 = Lane("cpu", "float64"), Lane("cpu", "float32")
+# Groups > 1 leave only two of the five variants applicable: draw group-free cases half the time.
+CASES = st.one_of(cases(max_groups=1), cases())
 VARIANTS = tuple(variant.name for variant in TARGET.variants)
 GRADIENT_VARIANTS = tuple(variant.name for variant in TARGET.variants if variant.checks_gradients)
 
 
-def forward(variant: str, case: Case, x, w, bias, lane: Lane):
-    """The variant's call as the worker makes it, in this process: native parameters, then the call."""
-    api = TARGET.variant(variant)
-    return api.call(RUNTIME, api.native(case), x, w, bias, case.groups, lane)
 
 
-def forward_native(variant: str, native: dict, x, w, bias, groups: int, lane: Lane):
-    return TARGET.variant(variant).call(RUNTIME, native, x, w, bias, groups, lane)
 
 
-def gradients(variant: str, case: Case, x, w, bias, upstream, lane: Lane):
-    api = TARGET.variant(variant)
-    return api.gradients(RUNTIME, api.native(case), x, w, bias, case.groups, upstream, lane)
 
 
-def repro(variant: str, case: Case, lane: Lane) -> str:
-    api = TARGET.variant(variant)
-    return api.repro(case, api.native(case), lane)
-
-F64, F32 = Lane("cpu", "float64"), Lane("cpu", "float32")
-# Groups > 1 leave only two of the five variants applicable: draw group-free cases half the time.
-CASES = st.one_of(cases(max_groups=1), cases())
 
 
 def examples(count: int):

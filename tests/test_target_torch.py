@@ -24,12 +24,15 @@ from conformance.strategies import cases
 from conformance.targets import torch as adapter
 from conformance.targets.base import FrameworkError, Lane, NotApplicable
 from conformance.worker import WorkerPool
+from in_process import InProcess
 from oracles.bounds import gamma, unit_roundoff
 from oracles.dialects.base import Rejected
 from oracles.dialects.torch import DIALECT
 
 TARGET = adapter.TARGET
-RUNTIME = TARGET.runtime()
+IN_PROCESS = InProcess(TARGET)
+RUNTIME = IN_PROCESS.runtime
+forward, gradients, repro = IN_PROCESS.forward, IN_PROCESS.gradients, IN_PROCESS.repro
 VARIANTS = [variant.name for variant in TARGET.variants]
 GRADIENT_VARIANTS = [variant.name for variant in TARGET.variants if variant.checks_gradients]
 CPU64, CPU32 = Lane("cpu", "float64"), Lane("cpu", "float32")
@@ -79,20 +82,10 @@ def expected_applicable(variant: str, case: Case) -> bool:
     return direct
 
 
-def forward(variant: str, case: Case, x, w, bias, lane: Lane):
-    """The variant's call as the worker makes it, in this process: native parameters, then the call."""
-    api = TARGET.variant(variant)
-    return api.call(RUNTIME, api.native(case), x, w, bias, case.groups, lane)
 
 
-def gradients(variant: str, case: Case, x, w, bias, upstream, lane: Lane):
-    api = TARGET.variant(variant)
-    return api.gradients(RUNTIME, api.native(case), x, w, bias, case.groups, upstream, lane)
 
 
-def repro(variant: str, case: Case, lane: Lane) -> str:
-    api = TARGET.variant(variant)
-    return api.repro(case, api.native(case), lane)
 
 
 def oracle_gradients(case: Case, x, w, upstream):
