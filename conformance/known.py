@@ -90,6 +90,74 @@ def _xla_negative_low_padding(case, native) -> bool:
     )
 
 
+def _xla_swap_rejected(dims) -> bool:
+    """Whether XLA's convolution operand swap (``SwapConvolutionOperandsIfBeneficial``, in
+    ``xla/hlo/transforms/simplifiers/conv_operand_swapper.cc``, which the algebraic simplifier runs on a
+    conv with no feature or batch groups) builds an invalid conv, which XLA:CPU turns into a CHECK abort.
+
+    ``dims``: per spatial dim of the HLO conv, ``(input size, window size, window stride, pad low,
+    pad high, base dilation, window dilation)``. The swap keeps a dim it takes for a *group* dim (no
+    padding, no window dilation, base dilation == window size, stride == window size - 1) unchanged,
+    which is only valid where the input is as long as the window; it swaps when the product of the other
+    dims' window sizes exceeds the product of their input sizes (a size-1 input padded by window-1 on
+    both sides counting as the window size). Both parts were checked against the observed aborts.
+    """
+    misread, window_product, swapped_product = False, 1, 1
+    for size, window, stride, low, high, base, window_dilation in dims:
+        plain = low == 0 and high == 0 and window_dilation == 1
+        if plain and base == window and stride == window - 1:  # taken for a group dim and kept as it is
+            misread |= size != window
+            continue
+        if plain and size == window and base == 1 and stride == 1:  # a pure contraction dim, kept too
+            continue
+        window_product *= window
+        full_window = size == 1 and stride == 1 and window_dilation == 1 and low == high == window - 1
+        swapped_product *= window if full_window else size
+    return misread and window_product > swapped_product
+
+
+def _canonical_dims(case):
+    """``(i, k, s, d, K, cb, ca, o)`` per dim, or ``None`` where the case has no valid canonical geometry."""
+    try:
+        geometry = _geometry(case)
+    except ValueError:  # Rejected, NotExpressible (an empty output) or an invalid geometry
+        return None
+    dims = list(zip(geometry.input_size, geometry.kernel_size, geometry.stride, geometry.dilation, geometry.effective_kernel,
+                    geometry.crop_before, geometry.crop_after, geometry.output_size))
+    return None if any(o < 1 for *_, o in dims) else dims
+
+
+def _xla_conv_swap_forward(case) -> bool:
+    """The forward lowering, ``conv(x, rhs, window_strides=1, padding=(K-1-cb, K-1-ca), lhs_dilation=s,
+    rhs_dilation=d)``, as the swap sees it. In canonical terms the misread dim is ``k = 2, s = 2, d = 1,
+    cb = ca = 1`` with ``i != 2``."""
+    dims = _canonical_dims(case)
+    return dims is not None and _xla_swap_rejected(
+        (i, k, 1, K - 1 - cb, K - 1 - ca, s, d) for i, k, s, d, K, cb, ca, _ in dims)
+
+
+def _xla_conv_swap_abort(case, native) -> bool:
+    """An ungrouped transposed convolution whose forward conv XLA's operand swap breaks (every dtype)."""
+    return case.groups == 1 and _xla_conv_swap_forward(case)
+
+
+def _xla_conv_swap_abort_grouped(case, native) -> bool:
+    """The same with groups > 1: only where XLA:CPU first expands the feature groups into an extra
+    spatial dim (float64; float16, bfloat16 and float32 keep feature_group_count and skip the swap).
+    The entry's ``dtypes`` holds the dtype half of the condition."""
+    return case.groups > 1 and _xla_conv_swap_forward(case)
+
+
+def _xla_conv_swap_abort_weight_gradient(case, native) -> bool:
+    """jax's weight gradient of the transposed convolution: ``conv(x, cotangent, window_strides=d,
+    padding=(K-1-cb, K-1-ca), lhs_dilation=s)`` (window = the output length ``o``). Its batch groups
+    are expanded for every dtype, so groups do not matter. In canonical terms the misread dim is
+    ``cb = ca = K-1, o = s, d = s-1`` with ``i != s``."""
+    dims = _canonical_dims(case)
+    return dims is not None and _xla_swap_rejected(
+        (i, o, d, K - 1 - cb, K - 1 - ca, s, 1) for i, k, s, d, K, cb, ca, o in dims)
+
+
 def _keras_bias_on_last_axis(case, native) -> bool:
     """A channels_first Keras layer whose last output length equals its filter count (see the keras dialect)."""
     from oracles.dialects.keras import bias_on_last_axis
@@ -105,6 +173,9 @@ def _keras_bias_on_last_axis(case, native) -> bool:
 PREDICATES = {
     "keras_bias_on_last_axis": _keras_bias_on_last_axis,
     "xla_negative_low_padding": _xla_negative_low_padding,
+    "xla_conv_swap_abort": _xla_conv_swap_abort,
+    "xla_conv_swap_abort_grouped": _xla_conv_swap_abort_grouped,
+    "xla_conv_swap_abort_weight_gradient": _xla_conv_swap_abort_weight_gradient,
     "tf_conv3d_same_offset": _tf_conv3d_same_offset,
     "explicit_padding": lambda case, native: not isinstance(native.get("padding"), str),
     "torch_zero_output_length": lambda case, native: 0 in _torch_output_lengths(case, native) and min(_torch_output_lengths(case, native)) >= 0,

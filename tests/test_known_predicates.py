@@ -1,0 +1,150 @@
+"""Predicates of known discrepancies against configurations whose outcome was observed.
+
+The XLA operand-swap entries (``xla-cpu-conv-operand-swap-abort*``): every case below was run on jax /
+jaxlib 0.10.2, XLA:CPU, each in its own process (it aborts), as ``lax.conv_general_dilated(x, rhs,
+window_strides=1, padding=(K-1-cb, K-1-ca), lhs_dilation=s, rhs_dilation=d, feature_group_count=groups)``
+for the forward entries and as ``jax.vjp`` of that call for the weight-gradient entry. "abort" cases
+killed the process with the simplifier's CHECK failure; "ok" cases compiled and ran. The predicates
+must match exactly the first. No framework is imported here.
+"""
+
+from types import SimpleNamespace
+
+import pytest
+
+from conformance.cases import Case, NativeCase
+from conformance.known import PREDICATES, KnownDiscrepancies
+
+
+def case(input_size, kernel_size, stride, dilation, padding, output_padding=None, *, groups=1, in_per_group=1, out_per_group=1, batch=1):
+    return Case(batch=batch, groups=groups, in_per_group=in_per_group, out_per_group=out_per_group,
+                input_size=input_size, kernel_size=kernel_size, bias=False, stride=stride, dilation=dilation,
+                padding=padding, output_padding=output_padding or (0,) * len(input_size))
+
+
+# The suite's find: batch 2, groups 2, 3 -> 2 channels per group (aborts in float64 only).
+SUITE = dict(input_size=(1, 1, 3), kernel_size=(4, 4, 2), stride=(4, 4, 2), dilation=(3, 2, 1),
+             padding=((8, 2), (2, 1), (1, 3)), output_padding=(2, 2, 2))
+SUITE_GROUPED = case(**SUITE, groups=2, in_per_group=3, out_per_group=2, batch=2)
+
+# Ungrouped forward conv: aborted in every dtype (float16, bfloat16, float32, float64).
+FORWARD_ABORTS = {
+    # dim 0: i=1, k=2, crops (0, 1) (the kernel outweighs the input: the swap is taken);
+    # dim 1: k=2, s=2, d=1, crops (1, 1), i=3: taken for a group dim
+    "minimal": case((1, 3), (2, 2), (1, 2), (1, 1), ((0, 1), (1, 1))),
+    "suite case, ungrouped": case(**SUITE),
+    "negative end crop": case((2, 3), (4, 2), (4, 2), (2, 1), ((2, -1), (1, 1))),
+    "misread dim first": case((3, 1), (2, 2), (2, 1), (1, 1), ((1, 1), (0, 1))),
+    "3-D, misread input 5": case((5, 1, 2), (2, 3, 1), (2, 1, 3), (1, 1, 1), ((1, 1), (1, 0), (0, 0))),
+}
+
+# Ungrouped forward conv that compiled and ran (the neighbours of "minimal" and kin).
+FORWARD_OK = {
+    "size-1 input padded by k-1 both sides (no swap)": case((1, 3), (2, 2), (1, 2), (1, 1), ((0, 0), (1, 1))),
+    "group-like dim with i = 2 (a true group dim)": case((1, 2), (2, 2), (1, 2), (1, 1), ((0, 1), (1, 1))),
+    "kernel 1 in the other dim (no swap)": case((1, 3), (1, 2), (1, 2), (1, 1), ((0, 0), (1, 1))),
+    "stride 1 in the group-like dim": case((1, 3), (2, 2), (1, 1), (1, 1), ((0, 1), (1, 1))),
+    "dilation 2 in the group-like dim": case((1, 3), (2, 2), (1, 2), (1, 2), ((0, 1), (1, 1))),
+    "crops (1, 0) in the group-like dim": case((1, 3), (2, 2), (1, 2), (1, 1), ((0, 1), (1, 0))),
+    "1-D (nothing to outweigh)": case((3,), (2,), (2,), (1,), ((1, 1),)),
+    "3-D, inputs outweigh kernels": case((5, 1, 2), (2, 3, 1), (2, 1, 3), (1, 1, 1), ((1, 1), (0, 0), (0, 0))),
+    "weight-gradient abort, forward fine": case((3, 1), (4, 3), (2, 1), (1, 1), ((3, 3), (1, 0))),
+}
+
+# Grouped forward conv, float64: aborted (float16, bfloat16, float32: ran, see the entry's dtypes).
+GROUPED_ABORTS = {
+    "suite case": SUITE_GROUPED,
+    "minimal, 2 groups": case((1, 3), (2, 2), (1, 2), (1, 1), ((0, 1), (1, 1)), groups=2),
+}
+GROUPED_OK = {
+    "size-1 input padded by k-1 both sides, 2 groups": case((1, 3), (2, 2), (1, 2), (1, 1), ((0, 0), (1, 1)), groups=2),
+}
+
+# jax.vjp of the transposed conv with respect to x and the weight (every dtype, any groups).
+GRADIENT_ABORTS = {
+    # dim 0: crops (K-1, K-1), o = s = 2, d = s-1 = 1, i = 3 != 2; dim 1: o = 2 > i = 1
+    "minimal": case((3, 1), (4, 3), (2, 1), (1, 1), ((3, 3), (1, 0))),
+    "other dim i=2, o=5": case((3, 2), (4, 4), (2, 1), (1, 1), ((3, 3), (0, 0))),
+    "i=4, k=6, 2 groups": case((4, 1), (6, 3), (2, 1), (1, 1), ((5, 5), (1, 0)), groups=2),
+}
+GRADIENT_OK = {
+    "size-1 input padded by o-1 both sides (no swap)": case((3, 1), (4, 3), (2, 1), (1, 1), ((3, 3), (0, 0))),
+    "other dim o = 1 (no swap)": case((3, 1), (4, 2), (2, 1), (1, 1), ((3, 3), (0, 1))),
+    "misread dim with i = o (a true group dim)": case((2, 1), (2, 3), (2, 1), (1, 1), ((1, 1), (1, 0))),
+    "forward abort, gradients fine": FORWARD_ABORTS["minimal"],
+}
+
+
+def _check(predicate, cases, expected):
+    wrong = [name for name, c in cases.items() if PREDICATES[predicate](c, {}) is not expected]
+    assert not wrong, f"{predicate} should be {expected} for: {', '.join(wrong)}"
+
+
+def test_forward_predicate_matches_the_observed_aborts():
+    _check("xla_conv_swap_abort", FORWARD_ABORTS, True)
+
+
+def test_forward_predicate_spares_what_ran():
+    _check("xla_conv_swap_abort", FORWARD_OK, False)
+    _check("xla_conv_swap_abort", GROUPED_ABORTS, False)  # groups are the other entry's
+
+
+def test_grouped_predicate():
+    _check("xla_conv_swap_abort_grouped", GROUPED_ABORTS, True)
+    _check("xla_conv_swap_abort_grouped", GROUPED_OK, False)
+    _check("xla_conv_swap_abort_grouped", FORWARD_ABORTS, False)  # groups == 1 is the other entry's
+
+
+def test_weight_gradient_predicate():
+    _check("xla_conv_swap_abort_weight_gradient", GRADIENT_ABORTS, True)
+    _check("xla_conv_swap_abort_weight_gradient", GRADIENT_OK, False)
+
+
+def _native(native, input_size=(1, 3), kernel_size=(2, 2)):
+    return NativeCase(batch=1, groups=1, in_per_group=1, out_per_group=1, input_size=input_size, kernel_size=kernel_size,
+                      bias=False, dialect="jax", variant="conv_general_dilated", native=tuple(sorted(native.items())))
+
+
+def test_native_cases_are_read_through_their_dialect():
+    """The native check's record holds a jax-dialect case: the same conv, spelled as jax's arguments."""
+    aborts = {"api": "conv_general_dilated", "strides": (1, 2), "padding": ((1, 0), (0, 0)), "rhs_dilation": (1, 1)}
+    assert PREDICATES["xla_conv_swap_abort"](_native(aborts), aborts)
+    ran = dict(aborts, padding=((1, 1), (0, 0)))
+    assert not PREDICATES["xla_conv_swap_abort"](_native(ran), ran)
+    empty = dict(aborts, padding=((0, 0), (0, 0)))  # dim 0's output is empty: no canonical case, no match
+    assert not PREDICATES["xla_conv_swap_abort"](_native(empty), empty)
+
+
+def _record(c, check="forward", dtype="float32", variant="conv_general_dilated"):
+    return SimpleNamespace(framework="jax", version="0.10.2", target=f"jax.{variant}", check=check, dtype=dtype,
+                           device="cpu", backend="default", native={}, case=c.to_data())
+
+
+@pytest.mark.parametrize("c, check, dtype, expected", [
+    (FORWARD_ABORTS["minimal"], "forward", "float16", "xla-cpu-conv-operand-swap-abort"),
+    (FORWARD_ABORTS["minimal"], "linearity", "bfloat16", "xla-cpu-conv-operand-swap-abort"),
+    (FORWARD_ABORTS["minimal"], "gradient-weight", "float32", None),
+    (SUITE_GROUPED, "forward", "float64", "xla-cpu-conv-operand-swap-abort-grouped"),
+    (SUITE_GROUPED, "forward", "float32", None),  # grouped float32 ran
+    (SUITE_GROUPED, "forward", "bfloat16", None),
+    (GRADIENT_ABORTS["minimal"], "gradient-input", "float16", "xla-cpu-conv-operand-swap-abort-weight-gradient"),
+    (GRADIENT_ABORTS["i=4, k=6, 2 groups"], "gradient-weight", "float32", "xla-cpu-conv-operand-swap-abort-weight-gradient"),
+    (GRADIENT_ABORTS["minimal"], "forward", "float32", None),
+])
+def test_entries_select_checks_and_dtypes(c, check, dtype, expected):
+    """The TOML entries around the predicates: which checks and dtypes each covers."""
+    entry = KnownDiscrepancies.load().match(_record(c, check, dtype))
+    assert (entry.id if entry else None) == expected
+
+
+def test_examples_satisfy_their_entries():
+    """Each swap entry's example (run as a strict xfail by conformance/test_known.py) is matched by its own entry."""
+    from conformance.cases import case_from_data
+
+    for entry in KnownDiscrepancies.load().entries:
+        if not entry.id.startswith("xla-cpu-conv-operand-swap-abort"):
+            continue
+        example = {k: v for k, v in entry.example.items() if k not in ("check", "variant", "dtype", "device", "backend")}
+        check = {"gradients": "gradient-weight"}.get(entry.example["check"], entry.example["check"])
+        record = _record(case_from_data(example), check, entry.example["dtype"], entry.example["variant"])
+        assert KnownDiscrepancies.load().match(record) == entry, entry.id
