@@ -68,11 +68,16 @@ def pytest_configure(config):
     session = ConvtSession(config)
     config.stash[SESSION] = session
     config.pluginmanager.register(session, "convt-session")
-    if not hasattr(config, "workerinput") and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-        try:
+    try:
+        if not hasattr(config, "workerinput") and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
             signal.signal(signal.SIGTERM, _terminate_as_interrupt)
-        except ValueError:  # not the main thread (an embedding runner): leave signals alone
-            pass
+        if hasattr(config, "workerinput") and signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+            # An xdist worker whose controller died is stopped by execnet sending it SIGINT. A run
+            # started with SIGINT ignored (a background job of a script, nohup) passes that on to its
+            # workers, which would then run on for another 10 s, with their framework workers.
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+    except ValueError:  # not the main thread (an embedding runner): leave signals alone
+        pass
 
 
 def pytest_unconfigure(config):

@@ -136,6 +136,8 @@ def test_an_interrupted_run_is_marked_interrupted_in_every_file(tmp_path, signum
         [sys.executable, "-m", "pytest", "--pyargs", "conformance", "-p", "no:cacheprovider", "--impl", f"{_slow_impl(tmp_path)}:conv_transpose",
          "--report-dir", str(out), "-k", "test_values", "--max-examples", "50"],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        # As from a terminal: a shell script's background job would start it with SIGINT ignored.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         time.sleep(8)  # past start-up, in the middle of the first test

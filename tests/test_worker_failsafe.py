@@ -187,10 +187,14 @@ def test_a_huge_result_is_recorded_without_being_sent_back(tmp_path, function, g
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds processes through /proc")
-def test_xdist_workers_and_their_workers_die_with_a_killed_controller(tmp_path):
-    """SIGKILL to the controller of a ``-n 2`` run: its xdist workers follow it, and their framework workers follow them."""
+@pytest.mark.parametrize("sigint", [signal.SIG_DFL, signal.SIG_IGN], ids=["sigint-default", "sigint-ignored"])
+def test_xdist_workers_and_their_workers_die_with_a_killed_controller(tmp_path, sigint):
+    """SIGKILL to the controller of a ``-n 2`` run: its xdist workers follow it, and their framework
+    workers follow them; also in a run started with SIGINT ignored (a script's background job), which
+    execnet's own SIGINT to an orphaned worker would otherwise not stop."""
     log = tmp_path / "calls.log"
-    run = start_suite(tmp_path, f"{IMPLS / 'hangs_always.py'}:conv_transpose", "-n", "2", "-k", "test_values and not large", CONVT_TEST_CALL_LOG=str(log))
+    run = start_suite(tmp_path, f"{IMPLS / 'hangs_always.py'}:conv_transpose", "-n", "2", "-k", "test_values and not large",
+                      preexec_fn=lambda: signal.signal(signal.SIGINT, sigint), CONVT_TEST_CALL_LOG=str(log))
     pids = []
     try:
         assert wait_for(lambda: log.exists() and log.read_text().strip(), 120), "no worker entered the hanging call"
