@@ -14,10 +14,11 @@ import re
 
 import numpy as np
 import pytest
-from hypothesis import assume, event, given, settings
+from hypothesis import assume, event, example, given, settings
 from hypothesis import strategies as st
 
 import oracles
+from conformance.cases import NativeCase
 from conformance.native import keras as keras_native
 from conformance.native import tensorflow as tf_native
 from conformance.strategies import lane_cases
@@ -25,6 +26,7 @@ from conformance.targets.base import FrameworkError, Lane, NotApplicable, Unsupp
 from conformance.targets.tensorflow import TARGET
 from oracles.dialects import keras as keras_dialect
 from oracles.dialects import tensorflow as tf_dialect
+from oracles.bounds import unit_roundoff
 from oracles.dialects.base import NotExpressible, Rejected
 from tensorflow_target import FEW, VARIANTS, assert_close, assert_quotes_tf, forward_bound, load_runtime, predicted_unsupported, rounded
 
@@ -79,6 +81,11 @@ def test_tf_native_cases(runtime, case, dtype):
 
 @FEW
 @given(keras_native.native_cases(), st.sampled_from(["float32", "float64"]))
+# The quirk's path, drawn once by CI's derandomized profile: its bound once charged the wrong bias.
+@example(NativeCase(batch=None, groups=1, in_per_group=2, out_per_group=2, input_size=(2, 2), kernel_size=(1, 1), bias=True,
+                    dialect="keras", variant="keras", native=(("data_format", "channels_first"), ("dilation_rate", (1, 1)),
+                                                          ("output_padding", None), ("padding", "same"), ("strides", (1, 1)))),
+         "float32")
 def test_keras_native_cases(runtime, case, dtype):
     """Rejected -> FrameworkError; UNSUPPORTED -> Unsupported; else the oracle, with the documented
     channels_first bias quirk (``keras_dialect.bias_on_last_axis``) applied to the expectation."""
@@ -104,13 +111,17 @@ def test_keras_native_cases(runtime, case, dtype):
     event("ok")
     kwargs = dict(stride=geometry.stride, dilation=geometry.dilation, padding=geometry.padding())
     expected = oracles.conv_transpose(x, w, **kwargs)
+    bound = forward_bound(case, x, w, b, dtype, geometry)
     if b is not None:
         if keras_dialect.bias_on_last_axis(geometry.output_size, case.out_channels, **native):
             event("bias on the last axis (Keras quirk)")
             expected = expected + b  # broadcasts along the last spatial axis, as Keras does
+            # The oracle's bound charges each channel its own bias; here the bias added is another one.
+            # One more rounded addition: |fl(c + b) - (c + b)| <= u |c + b|, on top of the bias-free bound.
+            u = unit_roundoff(dtype) + unit_roundoff("float64")
+            bound = forward_bound(case, x, w, None, dtype, geometry) * (1 + u) + u * np.abs(expected)
         else:
             expected = expected + b.reshape((-1,) + (1,) * geometry.ndim)
-    bound = forward_bound(case, x, w, b, dtype, geometry)
     assert_close(call(), expected, bound, f"{case}")
 
 
