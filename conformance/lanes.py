@@ -120,3 +120,12 @@ def offered_backends(pool, workers) -> list[str]:
         for worker in workers for device in pool.call(worker, "devices") for dtype in pool.call(worker, "dtypes", device)
         for backend in pool.call(worker, "backends", device, dtype)
     })
+
+
+def offered_dtypes(pool, workers, devices) -> list[str]:
+    """Every dtype the workers offer on the selected devices: what ``--dtypes`` could have selected."""
+    return sorted({
+        dtype
+        for worker in workers for device in pool.call(worker, "devices") if _device_selected(device, devices)
+        for dtype in pool.call(worker, "dtypes", device)
+    })

@@ -83,13 +83,16 @@ class ConvtSession:
                 raise pytest.UsageError(f"{what} cannot be loaded: {message}") from None
         runnable = [target for target, skip in self.lanes() if skip is None]
         if not runnable:
-            from .lanes import offered_backends
+            from .lanes import offered_backends, offered_dtypes
 
             present = sorted({device for worker in self.workers for device in self.environment(worker).get("devices", [])})
             reasons = "; ".join(sorted({skip for _, skip in self.lanes() if skip})) or f"no lane matches (devices present: {', '.join(present)})"
             offered = offered_backends(self.pool, self.workers)
+            dtypes = offered_dtypes(self.pool, self.workers, self.options.devices)
             if self.options.backends and not set(offered) & set(self.options.backends):
                 reasons = f"the selected targets run the backends {', '.join(offered)}, none of them in --backends"
+            elif self.options.dtypes and dtypes and not set(dtypes) & set(self.options.dtypes):
+                reasons = f"the selected targets compute in {', '.join(dtypes)} on the devices present, none of them in --dtypes"
             selection = ", ".join(f"{name} {value}" for name, value in (
                 ("--devices", ",".join(self.options.devices)), ("--dtypes", ",".join(self.options.dtypes)),
                 ("--backends", ",".join(self.options.backends))) if value)

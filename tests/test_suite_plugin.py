@@ -74,6 +74,9 @@ def test_xdist_workers_end_in_one_set_of_records(pytester):
         (["--max-examples", "0"], "--max-examples must be >= 1; got 0"),
         (["--impl", "no_colon"], "--impl must be MODULE_OR_FILE.py:FUNCTION"),
         (["--call-timeout", "0"], "--call-timeout must be a finite number of seconds > 0; got 0.0"),
+        # A dtype no selected target computes in: say which they do, not a reason about GPUs.
+        (["--impl", f"{EXAMPLE}:conv_transpose", "--dtypes", "bfloat16"],
+         "nothing to test with --dtypes bfloat16: the selected targets compute in float32, float64 on the devices present, none of them in --dtypes"),
     ],
 )
 def test_bad_options_are_usage_errors(pytester, args, message):
