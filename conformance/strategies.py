@@ -107,7 +107,7 @@ def string_padding_cases(draw, *, dilation=True, groups=True, groups_3d=True, ma
 
 
 def lane_cases(space: dict | None = None, **kwargs):
-    """Cases a lane can run, drawn by construction from its space (``Target.space``): dilation and groups
+    """Cases a lane can run, drawn by construction from its space (``Variant.space``): dilation and groups
     "any", only with 'SAME'/'VALID' crops ("string-padding"), or "none"; grouped 3-D or not; crops
     drawn freely ("explicit", default) and/or from TF's 'SAME'/'VALID' ("string_padding"); the spatial
     ranks ("ndims", default 1 to 3)."""

@@ -1,6 +1,6 @@
 """Each rule by which a lane is spared configurations still holds: the framework still refuses them.
 
-Lanes draw only what they can run (``Target.space``), so an unsupported configuration is never drawn
+Lanes draw only what they can run (``Variant.space``), so an unsupported configuration is never drawn
 there. This keeps the rules honest: one example per rule runs on its lane, and must come back
 ``unsupported`` with TensorFlow's own message. A build that starts running one of them turns this red,
 and the lane's space (``conformance/targets/tensorflow.py``) should then widen.

@@ -1,6 +1,6 @@
 """Values and shapes of every target against the oracle, within the per-element error bound.
 
-Cases are drawn from what the lane can run (``Target.space``): a TensorFlow Eigen lane draws no
+Cases are drawn from what the lane can run (``Variant.space``): a TensorFlow Eigen lane draws no
 dilation, for instance, since TF's Eigen kernels refuse it (``test_unsupported_rules`` checks that).
 """
 

@@ -21,7 +21,7 @@ from ..strategies import MAX_NATIVE_INPUT, operand_recipe
 @st.composite
 def native_cases(draw, *, data_formats=(None, "channels_last", "channels_first"), spaces=None):
     """A ``NativeCase(dialect="keras", variant="keras")``, groups 1 (Keras has none). ``spaces["keras"]``
-    (the lane's ``Target.space``) leaves out dilation and channels_first where the lane cannot run them."""
+    (the lane's ``Variant.space``) leaves out dilation and channels_first where the lane cannot run them."""
     space = (spaces or {}).get("keras", {})
     if not space.get("channels_first", True):
         data_formats = tuple(f for f in data_formats if f != "channels_first")

@@ -61,7 +61,7 @@ def native_cases(draw, *, variants=tuple(VARIANT_FORMAT), spaces=None):
     """A ``NativeCase(dialect="tensorflow")``: 1-3 dims, SAME/VALID/explicit (2-D), groups 1-2,
     about one third invalid (an inadmissible ``output_shape`` or a misspelled padding string).
 
-    ``spaces`` (variant -> ``Target.space``) keeps each variant to what its lane can run: no explicit
+    ``spaces`` (variant -> ``Variant.space``) keeps each variant to what its lane can run: no explicit
     pads where it has none, dilation and groups only where the lane runs them."""
     if spaces is not None:
         variants = tuple(v for v in variants if v in spaces)
