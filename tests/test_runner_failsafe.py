@@ -206,3 +206,17 @@ def test_agreement_judges_each_dialect_s_result():
     verdict = runner.agreement([TARGET, other], [{"padding": "SAME"}, {"padding": "same"}], native)
     assert verdict.outcome == checks.SHAPE_MISMATCH and verdict.message.startswith("out is None, but should be an array of shape (1, 1, 6) [impl.other ")
     assert [r.target for r in emitted] == ["impl.other"]
+
+
+def test_a_repro_that_cannot_be_written_keeps_the_record(monkeypatch):
+    """The repro is text the variant writes in this process; if that raises, the failure is still recorded, saying so."""
+    variant = TARGET.api
+
+    def broken(case, native, lane):
+        raise KeyError("slices")
+
+    monkeypatch.setattr(variant, "repro", broken)
+    runner, _, emitted = make_runner(lambda *_: np.zeros((2, 2, 4)))
+    assert runner.forward(TARGET, case(1)).outcome == checks.MISMATCH
+    assert [r.outcome for r in emitted] == [checks.MISMATCH]
+    assert emitted[0].repro == "# no repro: impl.function.repro raised KeyError: 'slices'"
