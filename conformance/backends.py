@@ -49,13 +49,6 @@ def workers(framework: str) -> list[str]:
     return [f"{framework}@{setting}" for setting in settings] if settings else [framework]
 
 
-def target_name(worker: str) -> str:
-    """The target a worker runs: ``tensorflow@eigen`` -> ``tensorflow``; ``impl:SPEC`` as it is."""
-    if worker.startswith("impl:"):
-        return worker
-    return worker.partition("@")[0]
-
-
 def environment(worker: str) -> dict[str, str]:
     """The environment variables a worker must start with to run its backend (overriding the user's)."""
     if worker.startswith("impl:"):
