@@ -87,3 +87,25 @@ def test_translation_loads_no_framework(framework):
     environment = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=environment, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+class _Config:
+    """The options ``conformance.options.parse`` reads, as a run with ``--frameworks FRAMEWORKS`` gives them."""
+
+    def __init__(self, tmp_path, frameworks):
+        self.values = {"frameworks": frameworks, "impl": None, "devices": None, "dtypes": None, "backends": None,
+                       "max_examples": None, "call_timeout": 120.0, "report_dir": str(tmp_path), "known_discrepancies": None}
+
+    def getoption(self, name):
+        return self.values[name]
+
+
+def test_a_target_that_is_not_installed_names_its_extra(tmp_path, monkeypatch):
+    """ONNX Runtime comes with the ``onnx`` extra: the message says that, not ``[onnxruntime]``."""
+    from conformance import options
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *rest: None if name == "onnxruntime" else real(name, *rest))
+    with pytest.raises(pytest.UsageError, match=r"--frameworks: onnxruntime is not installed \(pip install 'convt-conformance\[onnx\]'\)"):
+        options.parse(_Config(tmp_path, "onnxruntime"))
+    assert "onnxruntime" not in options.parse(_Config(tmp_path, None)).frameworks  # by default: every one installed
