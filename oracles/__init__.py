@@ -5,6 +5,7 @@ It imports no deep-learning framework. See ``conv_transpose`` for the canonical 
 
 from . import gradients
 from .bounds import error_bound, sum_bound, unit_roundoff
+from .epilogues import EPILOGUES, apply_epilogue, epilogue_bound
 from .formulations import (
     conv_input_gradient,
     conv_matrix,
@@ -18,7 +19,9 @@ from .geometry import Geometry
 from .transpose import conv_transpose, output_size
 
 __all__ = [
+    "EPILOGUES",
     "Geometry",
+    "apply_epilogue",
     "conv",
     "conv_input_gradient",
     "conv_matrix",
@@ -28,6 +31,7 @@ __all__ = [
     "conv_transpose_by_gradient",
     "conv_transpose_by_matrix",
     "conv_transpose_by_zero_insertion",
+    "epilogue_bound",
     "error_bound",
     "gradients",
     "output_size",
