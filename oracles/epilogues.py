@@ -21,10 +21,11 @@ final rounding. With ``u`` the unit roundoff of ``dtype`` and ``eta`` half its s
   ``y + v``, and its one rounding adds at most ``u*|y_hat + v| <= u*(|y + v| + B)``; ``eta`` covers a
   result that underflows. Where ``y + v == 0`` and ``B == 0`` the bound is 0: both operands are exact
   there, so the sum is an exact zero. ``v`` must hold the lane's values (already in ``dtype``). Done in
-  a wider format first (a float16 add carried out in float32), the wider rounding can only land on a
-  midpoint of ``dtype`` when ``|y_hat|`` is at least about ``u*|v|``, and then the two float16 operands
-  sum exactly in float32; fused, that double rounding adds at most ``u_acc*|a + v|``, which the slack
-  the fused path leaves in ``B`` (its ``u*M`` for a final rounding it skips) covers for the same reason.
+  a wider format and rounded back (double rounding), the wider rounding can only land on a midpoint of
+  ``dtype`` when the pre-epilogue value is at least ``u*|v|/2`` (the nearest midpoints to ``v``):
+  unfused, two ``dtype`` values that close in magnitude sum exactly in the wider format (float16 or
+  bfloat16 in float32, float32 in float64); fused, the extra ``u_acc*|a + v| <= u_acc*(2/u + 1)*|a|``
+  is below the ``u*M`` that ``B`` holds for the final rounding the fused path skips.
 - **sigmoid**: ``B/4 + SIGMOID_ABSOLUTE*u``. sigmoid is 1/4-Lipschitz, so ``B/4`` carries the input
   error. Its evaluation error is bounded *absolutely*, not relative to the result, since ``0 < s < 1``:
   - ``1/(1 + exp(-y))``: a vectorised ``exp`` within 2 ulp (``4u`` relative), the add (``u``) and the
@@ -33,6 +34,9 @@ final rounding. With ``u`` the unit roundoff of ``dtype`` and ``eta`` half its s
     its error is about ``u*(0.5 + 0.5*|tanh|)`` plus tanh's own ulps, below ``3u`` absolutely but not
     relatively: in float32 at ``y = -20`` it gives 0 for ``2.06e-9``, a 100% relative error and an
     absolute one below ``u``.
+  - An ``exp`` whose relative error grows with ``|y|`` (CUDA's fast-math ``__expf``: ``2 + 1.173*|y|``
+    ulp) stays within it: a relative error ``e`` of ``exp(-y)`` moves the result by ``s*(1 - s)*e``,
+    at most ``1.3u`` for that ``exp``.
   - ``SIGMOID_ABSOLUTE = 8`` rounds ``6u`` up. A value computed in float32 and rounded to float16 is
     off by ``u16 + 6*u32``, within ``8*u16``; where ``exp`` overflows or the result underflows the
     result is off by far less than ``u``.
