@@ -16,7 +16,16 @@ BATCH_SPLIT = "batch-split"  # a batched call against each sample called alone
 DETERMINISM = "determinism"  # two identical calls, identical bits
 SAME_AGREEMENT = "same-agreement"  # APIs that claim the same 'SAME' give the same numbers
 UNSUPPORTED_RULE = "unsupported-rule"  # a configuration a lane is spared is still refused by the framework
+# The transposed convolution followed by an epilogue a compiler may fuse into it (``oracles.epilogues``),
+# against the oracle followed by the same epilogue in float64: one kind per epilogue, so a report's
+# cells and a comparison's keep them apart.
+EPILOGUES = tuple(f"epilogue-{name}" for name in ("bias", "relu", "sigmoid", "residual"))
 
-ALL = (FORWARD, NATIVE, GRADIENT_INPUT, GRADIENT_WEIGHT, LINEARITY, BATCH_SPLIT, DETERMINISM, SAME_AGREEMENT, UNSUPPORTED_RULE)
+ALL = (FORWARD, NATIVE, GRADIENT_INPUT, GRADIENT_WEIGHT, LINEARITY, BATCH_SPLIT, DETERMINISM, SAME_AGREEMENT, UNSUPPORTED_RULE, *EPILOGUES)
 GRADIENTS = (GRADIENT_INPUT, GRADIENT_WEIGHT)
-AGAINST_ORACLE = (FORWARD, NATIVE, GRADIENT_INPUT, GRADIENT_WEIGHT)
+AGAINST_ORACLE = (FORWARD, NATIVE, GRADIENT_INPUT, GRADIENT_WEIGHT, *EPILOGUES)
+
+
+def epilogue_check(name: str) -> str:
+    """The check kind of an epilogue: ``epilogue-relu``."""
+    return f"epilogue-{name}"

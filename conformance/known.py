@@ -16,12 +16,13 @@ An entry::
     dtypes = []                       # empty = all
     devices = []                      # empty = all
     backends = []                     # lanes' backend paths ("onednn", "eigen", ...); empty = all
+    modes = []                        # execution modes ("eager", "compiled"); empty = all
     predicate = "name"                # optional: a function in PREDICATES over the record
     reason = "..."
     link = "https://github.com/..."
     example = { variant = "nn", dtype = "float32", backend = "onednn", ... }   # see conformance/test_known.py
 
-An example names the lane it needs (``device``, ``dtype``, ``backend``); a run without that lane
+An example names the lane it needs (``device``, ``dtype``, ``backend``, ``mode``); a run without that lane
 skips it, saying so, and never fails it.
 """
 
@@ -194,6 +195,7 @@ class Discrepancy:
     dtypes: tuple = ()
     devices: tuple = ()
     backends: tuple = ()
+    modes: tuple = ()
     predicate: str = ""
     example: dict = field(default_factory=dict, compare=False, hash=False)
 
@@ -205,7 +207,7 @@ class Discrepancy:
         if not any(fnmatch.fnmatchcase(record.target, pattern) for pattern in self.targets):
             return False
         for wanted, actual in ((self.checks, record.check), (self.dtypes, record.dtype), (self.devices, record.device),
-                               (self.backends, getattr(record, "backend", "default"))):
+                               (self.backends, getattr(record, "backend", "default")), (self.modes, getattr(record, "mode", "eager"))):
             if wanted and actual not in wanted:
                 return False
         return True
@@ -228,8 +230,8 @@ def _version_in(version: str, specifier: str) -> bool:
 
 # Field -> the TOML type it must have (lists are lists of strings).
 _STRINGS = ("id", "framework", "versions", "reason", "link", "predicate")
-_LISTS = ("targets", "checks", "dtypes", "devices", "backends")
-_EXAMPLE_LANE = ("variant", "dtype", "device", "backend", "check")
+_LISTS = ("targets", "checks", "dtypes", "devices", "backends", "modes")
+_EXAMPLE_LANE = ("variant", "dtype", "device", "backend", "mode", "check")
 
 
 def _check_types(path, number, raw) -> None:

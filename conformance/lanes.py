@@ -1,4 +1,4 @@
-"""The lanes of a run: every framework variant x device x dtype x precision x backend the options select.
+"""The lanes of a run: every framework variant x device x dtype x precision x backend x mode the options select.
 
 Each lane is asked of the worker that runs it (devices, dtypes, precisions and backends are facts of
 the installed build), deduplicated across workers (TensorFlow's two processes both run float64 on
@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from . import targets
 from .backends import process_settings
+from .modes import MODES
 from .targets.base import Lane, Variant
 
 
@@ -42,18 +43,19 @@ class TargetLane:
 
     @property
     def lane_id(self) -> str:
-        """``cpu-onednn-float32``, ``cuda:0-cudnn-float32-tf32``: device, backend (unless the target has
-        one path), dtype, precision (unless default)."""
+        """``cpu-onednn-float32``, ``cuda:0-cudnn-float32-tf32-compiled``: device, backend (unless the target
+        has one path), dtype, precision (unless default), mode (unless eager, so eager ids stay as they were)."""
         lane = self.lane
         backend = "" if lane.backend == "default" else f"-{lane.backend}"
-        return f"{lane.device}{backend}-{lane.dtype}" + ("" if lane.precision == "default" else f"-{lane.precision}")
+        return (f"{lane.device}{backend}-{lane.dtype}" + ("" if lane.precision == "default" else f"-{lane.precision}")
+                + ("" if lane.mode == "eager" else f"-{lane.mode}"))
 
     @property
     def description(self) -> str:
-        """``torch.functional float32 cpu onednn``: where a check ran, for messages."""
+        """``torch.functional float32 cpu onednn compiled``: where a check ran, for messages."""
         lane = self.lane
         return (f"{self.name} {lane.dtype} {lane.device}" + ("" if lane.backend == "default" else f" {lane.backend}")
-                + ("" if lane.precision == "default" else f" {lane.precision}"))
+                + ("" if lane.precision == "default" else f" {lane.precision}") + ("" if lane.mode == "eager" else f" {lane.mode}"))
 
 
 def _device_selected(device: str, devices) -> bool:
@@ -80,15 +82,16 @@ def build(pool, workers, environments, options) -> list[tuple[TargetLane, str | 
                     for backend in pool.call(worker, "backends", device, dtype):
                         if options.backends and backend not in options.backends:
                             continue
-                        for variant in targets.get(worker).variants:
-                            lane = Lane(device, dtype, precision, backend)
-                            key = (framework, variant.name, lane)
-                            if key in seen:
-                                continue  # another worker of this framework already runs these kernels
-                            seen.add(key)
-                            skip = variant.lane_support(lane)
-                            space = {} if skip else variant.space(lane)
-                            lanes.append((TargetLane(worker, framework, variant.name, lane, version, space), skip))
+                        for mode in options.modes or MODES:
+                            for variant in targets.get(worker).variants:
+                                lane = Lane(device, dtype, precision, backend, mode)
+                                key = (framework, variant.name, lane)
+                                if key in seen:
+                                    continue  # another worker of this framework already runs these kernels
+                                seen.add(key)
+                                skip = variant.lane_support(lane) or _mode_support(pool, worker, device, mode)
+                                space = {} if skip else variant.space(lane)
+                                lanes.append((TargetLane(worker, framework, variant.name, lane, version, space), skip))
         if not options.backends or worker.partition("@")[2] in options.backends:
             lanes += _missing_backend(worker, framework, version, lanes)
         if not worker.startswith("impl:") and not any(d != "cpu" for d in present) and _device_selected("gpu", options.devices):
@@ -97,6 +100,11 @@ def build(pool, workers, environments, options) -> list[tuple[TargetLane, str | 
             if not any(t.framework == framework and t.lane.device == "gpu" for t, _ in lanes):
                 lanes.append((gpu, f"no GPU visible to {framework}: its GPU lanes (every GPU dtype, precision and backend) not run"))
     return lanes
+
+
+def _mode_support(pool, worker, device, mode) -> str | None:
+    """The worker's reason it cannot run ``mode`` on ``device`` (asked once per worker, device and mode)."""
+    return pool.call(worker, "mode_support", device, mode) if mode != "eager" else None
 
 
 def _missing_backend(worker, framework, version, lanes):

@@ -19,8 +19,9 @@ import numpy as np
 # for the sizes the strategies draw, so any summation order gives the exact result.
 INTEGER_RANGE = 4
 
-# Streams drawn from one case seed: the operands, the upstream gradient, linearity's second input.
-UPSTREAM_STREAM, SECOND_INPUT_STREAM = 1, 2
+# Streams drawn from one case seed: the operands, the upstream gradient, linearity's second input,
+# an epilogue's residual.
+UPSTREAM_STREAM, SECOND_INPUT_STREAM, RESIDUAL_STREAM = 1, 2, 3
 
 
 def values(rng, shape, kind: str) -> np.ndarray:
@@ -50,6 +51,11 @@ def upstream(case, shape, dtype: str) -> np.ndarray:
 def second_input(case, shape, dtype: str) -> np.ndarray:
     """Linearity's second input ``x2``, in the lane's values."""
     return lane_values(values(np.random.default_rng(case.seed + SECOND_INPUT_STREAM), shape, case.values), dtype)
+
+
+def residual(case, shape, dtype: str) -> np.ndarray:
+    """The second tensor a residual epilogue adds to the output (``shape``: the output's), in the lane's values."""
+    return lane_values(values(np.random.default_rng(case.seed + RESIDUAL_STREAM), shape, case.values), dtype)
 
 
 def lane_values(array, dtype: str) -> np.ndarray:

@@ -14,6 +14,7 @@ import pytest
 
 from . import targets
 from .backends import backend_names
+from .modes import MODES
 
 DTYPES = ("float16", "bfloat16", "float32", "float64")
 # cpu, gpu (every GPU), cuda (the same), or one device: cuda:0, gpu:1.
@@ -26,6 +27,8 @@ def add_options(parser) -> None:
     group.addoption("--devices", help="comma-separated: cpu, gpu, or a device such as cuda:0 / gpu:1 (default: all present)")
     group.addoption("--dtypes", help=f"comma-separated from {','.join(DTYPES)} (default: float32,float64, plus float16,bfloat16 on GPUs; name them to run them on the CPU)")
     group.addoption("--backends", help=f"comma-separated kernel paths from {','.join(backend_names())} (default: all; see README 'Backends')")
+    group.addoption("--modes", help=f"comma-separated execution modes from {','.join(MODES)} (default: both; see README 'Execution modes')")
+    group.addoption("--compile-cache", help="directory for the frameworks' persistent compilation caches, or 'none' (default: $CONVT_COMPILE_CACHE, else ~/.cache/convt-conformance)")
     group.addoption("--max-examples", type=int, help="hypothesis examples per test (default: the profile's)")
     group.addoption("--report-dir", default=None, help="where records and reports are written (default: reports/out under the working directory)")
     group.addoption("--impl", help="test your own implementation: MODULE_OR_FILE.py:FUNCTION (see README)")
@@ -39,6 +42,8 @@ class Options:
     devices: tuple[str, ...]
     dtypes: tuple[str, ...]
     backends: tuple[str, ...]
+    modes: tuple[str, ...]
+    compile_cache: Path | None  # None: no persistent compilation cache
     impl: str | None
     report_dir: Path
     call_timeout: float
@@ -61,18 +66,33 @@ def _split(option: str, value: str | None, choices=None, pattern=None) -> tuple[
     return items
 
 
-def _writable_directory(value: str | None) -> Path:
-    """The report directory, created now and proven writable: finding out at the end would lose every result."""
-    directory = Path(value) if value else Path.cwd() / "reports" / "out"
+def _writable_directory(value: str | None, option: str = "--report-dir", default: Path | None = None) -> Path:
+    """A directory the run writes to, created now and proven writable: finding out at the end would lose every result."""
+    directory = Path(value).expanduser() if value else (default or Path.cwd() / "reports" / "out")
     if directory.exists() and not directory.is_dir():
-        raise pytest.UsageError(f"--report-dir: {directory} exists and is not a directory")
+        raise pytest.UsageError(f"{option}: {directory} exists and is not a directory")
     try:
         directory.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=directory, prefix=".convt-write-test-"):
             pass
     except OSError as error:
-        raise pytest.UsageError(f"--report-dir: cannot write to {directory}: {error.strerror or error}") from None
+        raise pytest.UsageError(f"{option}: cannot write to {directory}: {error.strerror or error}") from None
     return directory
+
+
+def _compile_cache(value: str | None) -> Path | None:
+    """``--compile-cache``: the option, else ``$CONVT_COMPILE_CACHE``, else ``~/.cache/convt-conformance``
+    (``$XDG_CACHE_HOME`` respected); ``none`` turns the persistent caches off. Made and proven writable
+    now: a cache that cannot be written would make every compiled call pay for its compilation silently."""
+    option = "--compile-cache"
+    if value is None and os.environ.get("CONVT_COMPILE_CACHE"):
+        value, option = os.environ["CONVT_COMPILE_CACHE"], "CONVT_COMPILE_CACHE"
+    if value is not None and not value.strip():
+        raise pytest.UsageError(f"{option}: empty; give a directory, or 'none' for no persistent compilation cache")
+    if value is not None and value.strip().lower() == "none":
+        return None
+    default = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "convt-conformance"
+    return _writable_directory(value, option, default).resolve()
 
 
 def parse(config) -> Options:
@@ -95,6 +115,7 @@ def parse(config) -> Options:
     devices = _split("--devices", config.getoption("devices"), pattern=DEVICE)
     dtypes = _split("--dtypes", config.getoption("dtypes"), DTYPES)
     backends = _split("--backends", config.getoption("backends"), backend_names())
+    modes = _split("--modes", config.getoption("modes"), MODES)
     max_examples = config.getoption("max_examples")
     if max_examples is not None and max_examples < 1:
         raise pytest.UsageError(f"--max-examples must be >= 1; got {max_examples}")
@@ -105,7 +126,8 @@ def parse(config) -> Options:
         raise pytest.UsageError("nothing to test: no framework is installed and no --impl is given "
                                 "(pip install 'convt-conformance[all-cpu]', or --impl MODULE_OR_FILE.py:FUNCTION)")
     return Options(
-        frameworks=frameworks, devices=devices, dtypes=dtypes, backends=backends, impl=impl,
+        frameworks=frameworks, devices=devices, dtypes=dtypes, backends=backends, modes=modes,
+        compile_cache=_compile_cache(config.getoption("compile_cache")), impl=impl,
         report_dir=_writable_directory(config.getoption("report_dir")), call_timeout=timeout,
         known_discrepancies=config.getoption("known_discrepancies"),
     )

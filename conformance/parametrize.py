@@ -1,5 +1,8 @@
 """Which lanes each suite test runs on: ``target`` parametrized over the run's lanes, and the markers
-with which a test narrows them (``@frameworks(...)``, ``@gradient_check``)."""
+with which a test narrows them (``@frameworks(...)``, ``@gradient_check``, ``@modes(...)``).
+
+A test runs on eager lanes unless it says otherwise: the compiled lanes have their own tests
+(``test_compiled.py``), with their own example budget (``conformance.modes.compiled_examples``)."""
 
 from __future__ import annotations
 
@@ -10,12 +13,18 @@ def parametrize(metafunc, session) -> None:
     """Parametrize a suite test's ``target`` over the lanes of the run (each skipped lane with its reason)."""
     wanted = getattr(metafunc.function, "convt_frameworks", None)
     gradients = getattr(metafunc.function, "convt_gradients", False)
+    epilogues = getattr(metafunc.function, "convt_epilogues", False)
     one_variant = getattr(metafunc.function, "convt_one_variant", False)
+    wanted_modes = getattr(metafunc.function, "convt_modes", ("eager",))
     params, seen = [], set()
     for target, skip in session.lanes():
         if wanted is not None and target.framework not in wanted:
             continue
+        if target.lane.mode not in wanted_modes:
+            continue
         if gradients and skip is None and not target.api.checks_gradients:
+            continue
+        if epilogues and skip is None and not target.api.epilogues:
             continue
         if one_variant:  # the test picks its own variants: one parameter per lane
             key = (target.worker, target.lane)
@@ -29,13 +38,22 @@ def parametrize(metafunc, session) -> None:
         seen.add(ident)
         params.append(pytest.param(target, id=ident, marks=marks))
     if not params:
-        params.append(pytest.param(None, id="no-target", marks=pytest.mark.skip(reason="no selected framework has a lane for this test")))
+        selected = session.options.modes
+        reason = ("no selected framework has a lane for this test" if not selected or set(wanted_modes) & set(selected)
+                  else f"a test of {'/'.join(wanted_modes)} lanes; --modes selected {','.join(selected)}")
+        params.append(pytest.param(None, id="no-target", marks=pytest.mark.skip(reason=reason)))
     metafunc.parametrize("target", params)
 
 
 def gradient_check(function):
     """Parametrize a test only over the variants whose gradients their target checks."""
     function.convt_gradients = True
+    return function
+
+
+def epilogue_check(function):
+    """Parametrize a test only over the variants that apply epilogues inside their call."""
+    function.convt_epilogues = True
     return function
 
 
@@ -46,6 +64,16 @@ def frameworks(*names, one_variant=False):
     def mark(function):
         function.convt_frameworks = names
         function.convt_one_variant = one_variant
+        return function
+
+    return mark
+
+
+def modes(*names):
+    """Parametrize a test over lanes of these execution modes (default: eager only)."""
+
+    def mark(function):
+        function.convt_modes = names
         return function
 
     return mark

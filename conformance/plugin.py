@@ -19,6 +19,7 @@ from hypothesis import settings
 
 from . import options as convt_options
 from . import profiles  # noqa: F401  (registers the hypothesis profiles before hypothesis reads --hypothesis-profile)
+from .modes import MODES, compiled_examples
 from .parametrize import parametrize
 from .session import ConvtSession
 
@@ -98,9 +99,12 @@ def pytest_report_header(config):
         lines.append(f"convt: {worker}: {details}")
     current = settings.default
     lines.append(
-        f"convt: hypothesis profile {settings.get_current_profile_name()}, max_examples={current.max_examples}, "
+        f"convt: hypothesis profile {settings.get_current_profile_name()}, max_examples={current.max_examples} "
+        f"(compiled lanes {compiled_examples(current.max_examples)}), "
         f"derandomize={current.derandomize}, seed={config.getoption('hypothesis_seed', None) or ('fixed' if current.derandomize else 'random per test')}"
     )
+    cache = session.options.compile_cache
+    lines.append(f"convt: modes {','.join(session.options.modes or MODES)}; compile cache {cache if cache else 'off'}")
     lines.append(f"convt: known discrepancies {len(session.known.entries)} ({session.options.known_discrepancies or 'built in'})")
     return lines
 

@@ -52,6 +52,11 @@ class Record:
     # The backend path the lane forces (TensorFlow "onednn"/"eigen", PyTorch "onednn"/"native",
     # "cudnn"/"native" on CUDA; "default" where the target has one path).
     backend: str = "default"
+    # The execution mode (conformance.modes): "eager" or "compiled"; records written before modes read as eager.
+    mode: str = "eager"
+    # A failing compiled check re-run on the same case in other modes: mode -> outcome ("eager": "pass"
+    # means only the compiled program is wrong). None where nothing was re-run.
+    modes: dict | None = None
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), default=_jsonable, allow_nan=True)

@@ -14,13 +14,16 @@ are exact wherever every partial sum is representable.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import numpy as np
 
 import oracles
 from oracles.bounds import sum_bound
 from oracles.dialects import EmptyOutput, NotExpressible, Rejected
+from oracles.epilogues import apply_epilogue, epilogue_bound
 from oracles.gradients import input_gradient, weight_gradient
+from reports.discrepancies import mode_verdict
 
 from . import check_kinds, checks, operands, results
 from .cases import Case, NativeCase
@@ -36,11 +39,44 @@ UNJUDGED = object()  # ``_call``'s ``expect`` for a result judged by its check (
 SIGNIFICAND_BITS = {"float64": 53, "float32": 24, "float16": 11, "bfloat16": 8, "tf32": 11}
 
 
+def _checked(method):
+    """A check's records are emitted once it is over, so that a compiled failure can first be placed:
+    the same case re-run eagerly (and in the variant's ``diagnostic_modes``, torch's ``aot_eager``),
+    each outcome kept in ``Record.modes`` and said in the message. A disagreement between one
+    framework's modes is a finding of its own. Only hypothesis's final example is re-run (shrinking
+    calls a failing test many times), and the re-runs emit nothing."""
+
+    @functools.wraps(method)
+    def run(self, target, case, *args):
+        if self._pending is not None:  # inside a re-run: the outer check emits
+            return method(self, target, case, *args)
+        self._pending = []
+        try:
+            result = method(self, target, case, *args)
+            pending = self._pending
+        finally:
+            self._pending = None
+        if target.lane.mode != "eager" and any(v.failed for _, v in pending) and self.final():
+            modes = self._rerun(method, target, case, *args)
+            for record, verdict in pending:
+                if verdict.failed:
+                    record.modes = modes
+                    record.message = verdict.message = f"{verdict.message} | {mode_verdict(modes)}"
+        for record, verdict in pending:
+            self.emit(record, verdict)
+        return result
+
+    return run
+
+
 class Runner:
-    def __init__(self, pool, emit, known=None, environment_keys=None):
-        self.pool, self.emit, self.known = pool, emit, known
+    def __init__(self, pool, emit, known=None, environment_keys=None, final=lambda: True):
+        """``emit(record, verdict)`` receives every check; ``final()`` says whether this is hypothesis's
+        final example (only then is a compiled failure re-run in the other modes)."""
+        self.pool, self.emit, self.known, self.final = pool, emit, known, final
         self.environment_keys = environment_keys or {}
         self.memo = CallMemo()
+        self._pending = None
 
     def start_test(self) -> None:
         """A new test begins: crashes remembered in the last one no longer stop its examples (see ``memo``)."""
@@ -48,6 +84,7 @@ class Runner:
 
     # -- checks --------------------------------------------------------------------------------
 
+    @_checked
     def forward(self, target: TargetLane, case: Case, check: str = check_kinds.FORWARD) -> checks.Verdict:
         x, w, bias = operands.for_lane(case, target.lane.dtype)
         native, verdict = self._translate(target, case)
@@ -58,10 +95,17 @@ class Runner:
             verdict = checks.compare(actual, expected, bound, self._context(target, case))
         return self._finish(check, target, case, verdict, native)
 
-    def native(self, target: TargetLane, case: NativeCase) -> checks.Verdict:
+    @_checked
+    def native(self, target: TargetLane, case: NativeCase, epilogue: str | None = None) -> checks.Verdict:
         """A configuration in the dialect's own terms: it raises where the dialect says it rejects, and
-        otherwise has the documented shape and the oracle's values."""
+        otherwise has the documented shape and the oracle's values.
+
+        ``epilogue`` (``"relu"`` or ``"sigmoid"``: no operand, so invalid configurations can carry one
+        too) runs in the same call: a compiler that fuses it must still reject what the convolution
+        alone rejects. An empty output may be returned or raised, but a compiled lane must do what the
+        eager lane does with it: a disagreement between modes is a finding."""
         parameters = case.parameters
+        recorded = parameters if epilogue is None else {**parameters, "epilogue": epilogue}
         canonical = rejected = empty = None
         try:
             canonical = case.canonical()
@@ -70,30 +114,51 @@ class Runner:
         except EmptyOutput as error:  # an empty output: the framework may return it or raise
             empty = str(error)
         except NotExpressible as error:  # not a configuration of this API at all (e.g. groups where it has none)
-            return self._finish(check_kinds.NATIVE, target, case, checks.Verdict(checks.NOT_APPLICABLE, str(error)), parameters)
+            return self._finish(check_kinds.NATIVE, target, case, checks.Verdict(checks.NOT_APPLICABLE, str(error)), recorded)
         x, w, bias = operands.for_lane(case, target.lane.dtype)
-        context = self._context(target, case)
+        context = self._context(target, case) + ("" if epilogue is None else f" then {epilogue}")
+        call = {} if epilogue is None else {"epilogue": (epilogue, None)}
         raised = None
         if canonical is not None:
             expect = _output_shape(canonical)
         else:  # an empty output has whatever shape the framework gives it; a rejected one's result is wrong as it is
             expect = None if empty is not None else UNJUDGED
         try:
-            actual, verdict = self._call(target, case, "call", parameters, x, w, bias, case.groups, expect=expect, raising=True)
+            actual, verdict = self._call(target, case, "call", parameters, x, w, bias, case.groups, expect=expect, raising=True, **call)
         except FrameworkError as error:
             actual, verdict, raised = None, None, f"{error.kind}: {error.message}"
         if verdict is not None:
-            return self._finish(check_kinds.NATIVE, target, case, verdict, parameters)
+            return self._finish(check_kinds.NATIVE, target, case, verdict, recorded)
         if empty is not None:
             fine = raised is not None or actual.size == 0
             verdict = checks.Verdict(checks.PASS if fine else checks.SHAPE_MISMATCH, "" if fine else f"out.shape={np.shape(actual)}, but should be empty ({empty}) [{context}]")
+            if fine and target.lane.mode != "eager":
+                verdict = self._empty_as_eager(target, case, x, w, bias, raised, call, context) or verdict
         elif rejected is not None or raised is not None:
             verdict = checks.expect_error(raised, rejected, context)
         else:
             expected, bound = self._expected(canonical, x, w, bias, target.lane)
+            if epilogue is not None:
+                expected, bound = apply_epilogue(epilogue, expected), epilogue_bound(epilogue, expected, bound, dtype=target.lane.dtype)
             verdict = checks.compare(actual, expected, bound, context)
-        return self._finish(check_kinds.NATIVE, target, case, verdict, parameters)
+        return self._finish(check_kinds.NATIVE, target, case, verdict, recorded)
 
+    def _empty_as_eager(self, target, case, x, w, bias, raised, call, context) -> checks.Verdict | None:
+        """An ``ERROR_MISMATCH`` where a compiled lane returned an empty output that eager raises for, or
+        raised where eager returns one; None where they agree (or eager could not be asked)."""
+        eager = dataclasses.replace(target, lane=dataclasses.replace(target.lane, mode="eager"))
+        try:
+            _, verdict = self._call(eager, case, "call", case.parameters, x, w, bias, case.groups, expect=None, raising=True, **call)
+            eager_raised = None
+        except FrameworkError as error:
+            verdict, eager_raised = None, f"{error.kind}: {error.message}"
+        if verdict is not None or (raised is None) == (eager_raised is None):
+            return None
+        if raised is None:
+            return checks.Verdict(checks.ERROR_MISMATCH, f"returned an empty output, but eager raises {eager_raised}: the modes disagree [{context}]")
+        return checks.Verdict(checks.ERROR_MISMATCH, f"raised {raised}, but eager returns an empty output: the modes disagree [{context}]")
+
+    @_checked
     def gradients(self, target: TargetLane, case: Case) -> list[checks.Verdict]:
         """d x and d w of ``sum(upstream * y)`` by the framework's autodiff, against the oracle's gradients."""
         x, w, bias = operands.for_lane(case, target.lane.dtype)
@@ -120,6 +185,50 @@ class Runner:
             verdicts.append(self._finish(check, target, case, this, native))
         return verdicts
 
+    @_checked
+    def epilogue(self, target: TargetLane, case: Case, name: str) -> checks.Verdict:
+        """``name(conv_transpose(...))`` computed by the framework in one call (where a compiler may fuse
+        the epilogue into the convolution) against the oracle followed by the same epilogue in float64,
+        within the bound carried through the epilogue (``oracles.epilogue_bound``). The ``bias``
+        epilogue adds the bias as an op of its own after a convolution without one."""
+        x, w, bias = operands.for_lane(case, target.lane.dtype)
+        shape = _output_shape(case)
+        residual = operands.residual(case, shape, target.lane.dtype) if name == "residual" else None
+        conv_bias, operand = (None, bias) if name == "bias" else (bias, residual)
+        native, verdict = self._translate(target, case)
+        if verdict is None and name not in target.api.epilogues:
+            verdict = checks.Verdict(checks.NOT_APPLICABLE, f"{target.name}: no {name} epilogue")
+        if verdict is None:
+            actual, verdict = self._call(target, case, "call", native, x, w, conv_bias, case.groups, expect=shape, epilogue=(name, operand))
+        if verdict is None:
+            exact, bound = self._expected(case, x, w, conv_bias, target.lane)
+            extra = {}
+            if name == "bias":
+                extra["bias"] = bias.astype(np.float64).reshape((-1,) + (1,) * case.ndim)
+            elif name == "residual":
+                extra["residual"] = residual.astype(np.float64)
+            expected = apply_epilogue(name, exact, **extra)
+            bound = epilogue_bound(name, exact, bound, dtype=target.lane.dtype, **extra)
+            verdict = checks.compare(actual, expected, bound, self._context(target, case) + f" then {name}")
+        return self._finish(check_kinds.epilogue_check(name), target, case, verdict, native)
+
+    def _rerun(self, method, target, case, *args) -> dict:
+        """``{mode: outcome}`` of the same check on the same case in the eager mode and the variant's
+        diagnostic modes; a re-run's own records are dropped."""
+        outcomes = {}
+        for mode in ("eager", *target.api.diagnostic_modes):
+            other = dataclasses.replace(target, lane=dataclasses.replace(target.lane, mode=mode))
+            self._pending = []
+            try:
+                result = method(self, other, case, *args)
+            finally:
+                self._pending = None
+            verdicts = result if isinstance(result, list) else [result]
+            failed = [v.outcome for v in verdicts if v.failed]
+            outcomes[mode] = failed[0] if failed else verdicts[0].outcome
+        return outcomes
+
+    @_checked
     def linearity(self, target: TargetLane, case: Case) -> checks.Verdict:
         """f(x1 + x2) against f(x1) + f(x2) (no bias); the rounding of x1 + x2 into the lane's dtype is accounted for."""
         x1, w, _ = operands.for_lane(case, target.lane.dtype)
@@ -139,6 +248,7 @@ class Runner:
         verdict = checks.compare(outputs[2], outputs[0] + outputs[1], bound, self._context(target, case) + " f(x1+x2) vs f(x1)+f(x2)")
         return self._finish(check_kinds.LINEARITY, target, case, verdict, native)
 
+    @_checked
     def batch_split(self, target: TargetLane, case: Case) -> checks.Verdict:
         """Each sample of a batched call against the same sample called alone."""
         x, w, bias = operands.for_lane(case, target.lane.dtype)
@@ -158,6 +268,7 @@ class Runner:
             verdict = checks.compare(np.asarray(whole), np.stack(parts), bound, self._context(target, case) + " batch vs per sample")
         return self._finish(check_kinds.BATCH_SPLIT, target, case, verdict, native)
 
+    @_checked
     def determinism(self, target: TargetLane, case: Case) -> checks.Verdict:
         """Two identical calls return identical bits."""
         x, w, bias = operands.for_lane(case, target.lane.dtype)
@@ -202,7 +313,7 @@ class Runner:
         except NotApplicable as error:
             return None, checks.Verdict(checks.NOT_APPLICABLE, str(error))
 
-    def _call(self, target, case, method, native, *args, expect, elements=None, raising=False):
+    def _call(self, target, case, method, native, *args, expect, elements=None, raising=False, epilogue=None):
         """``(result, None)``, or ``(None, verdict)`` for a call that raised, crashed, timed out or does not
         apply, or whose result is not what the check can compare. With ``raising``, the framework's own
         errors propagate (checks that expect some).
@@ -214,7 +325,7 @@ class Runner:
 
         Within one test, a case whose call crashed or timed out is not called again and no case drawn
         after it is called at all (see :mod:`conformance.memo`)."""
-        key = (target, case)
+        key = (target, case, None if epilogue is None else epilogue[0])
         remembered = self.memo.before(key)
         if remembered is not None:
             return None, remembered
@@ -222,7 +333,8 @@ class Runner:
             elements = int(np.prod(expect, dtype=np.int64))
         limit = None if elements is None else results.element_limit(elements)
         try:
-            result, verdict = self.pool.call(target.worker, method, target.variant, native, *args, target.lane, max_elements=limit), None
+            kwargs = {} if epilogue is None else {"epilogue": epilogue}
+            result, verdict = self.pool.call(target.worker, method, target.variant, native, *args, target.lane, max_elements=limit, **kwargs), None
         except FrameworkError as error:
             if raising:
                 self.memo.after(key, None)
@@ -282,7 +394,7 @@ class Runner:
                 repro = f"# no repro: {target.name}.repro raised {type(error).__name__}: {error}"
         record = Record(
             check=check, target=target.name, framework=target.framework, version=target.version,
-            device=target.lane.device, dtype=target.lane.dtype, precision=target.lane.precision, backend=target.lane.backend,
+            device=target.lane.device, dtype=target.lane.dtype, precision=target.lane.precision, backend=target.lane.backend, mode=target.lane.mode,
             outcome=verdict.outcome, case=case.to_data(), native=native,
             message=verdict.message, max_abs_error=verdict.max_abs_error, bound=verdict.bound, ratio=verdict.ratio,
             worst_index=verdict.worst_index, first_differences=verdict.first_differences, ratio_map=verdict.ratio_map, repro=repro,
@@ -294,7 +406,10 @@ class Runner:
                 verdict.outcome = record.outcome = checks.KNOWN
                 record.known = entry.id
                 verdict.message = f"known discrepancy {entry.id} ({entry.link}): {verdict.message}"
-        self.emit(record, verdict)
+        if self._pending is not None:
+            self._pending.append((record, verdict))
+        else:
+            self.emit(record, verdict)
         return verdict
 
 

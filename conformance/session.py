@@ -17,6 +17,7 @@ from hypothesis import settings
 from reports.write import write_reports
 
 from . import options as convt_options
+from .modes import compiled_examples
 from .records import PROPERTY, RECORDS_FILE, Record, read_run, write_run
 
 
@@ -50,7 +51,7 @@ class ConvtSession:
         if self._pool is None:
             from .worker import WorkerPool
 
-            self._pool = WorkerPool(timeout=self.options.call_timeout)
+            self._pool = WorkerPool(timeout=self.options.call_timeout, cache=self.options.compile_cache)
         return self._pool
 
     @property
@@ -95,7 +96,7 @@ class ConvtSession:
                 reasons = f"the selected targets compute in {', '.join(dtypes)} on the devices present, none of them in --dtypes"
             selection = ", ".join(f"{name} {value}" for name, value in (
                 ("--devices", ",".join(self.options.devices)), ("--dtypes", ",".join(self.options.dtypes)),
-                ("--backends", ",".join(self.options.backends))) if value)
+                ("--backends", ",".join(self.options.backends)), ("--modes", ",".join(self.options.modes))) if value)
             raise pytest.UsageError(f"nothing to test{' with ' + selection if selection else ''}: {reasons}")
 
     def lanes(self):
@@ -112,7 +113,7 @@ class ConvtSession:
             from .runner import Runner
 
             keys = {worker: self.environment(worker).get("support_key", "") for worker in self.workers}
-            self._runner = Runner(self.pool, self.emit, self.known, keys)
+            self._runner = Runner(self.pool, self.emit, self.known, keys, final=_final_example)
         return self._runner
 
     # -- records --------------------------------------------------------------------------------
@@ -152,11 +153,13 @@ class ConvtSession:
             "platform": platform.platform(),
             "frameworks": {worker: self.environments.get(worker, {}) for worker in self.workers},
             "options": {"frameworks": self.frameworks, "devices": list(self.options.devices), "dtypes": list(self.options.dtypes),
-                        "backends": list(self.options.backends), "impl": self.impl},
+                        "backends": list(self.options.backends), "modes": list(self.options.modes), "impl": self.impl,
+                        "compile_cache": None if self.options.compile_cache is None else str(self.options.compile_cache)},
             "skipped_lanes": [{"lane": target.id, "reason": skip} for target, skip in (self._lanes or []) if skip],
             "hypothesis": {
                 "profile": settings.get_current_profile_name(),
                 "max_examples": current.max_examples,
+                "compiled_max_examples": compiled_examples(current.max_examples),
                 "derandomize": current.derandomize,
                 "seed": self.config.getoption("hypothesis_seed", None),
             },
@@ -230,9 +233,10 @@ class ConvtSession:
 
 
 def _covered_lanes(entry, records) -> list[str]:
-    """The ids of the lanes that ran a check the entry covers (``target-device-backend-dtype[-precision]``)."""
+    """The ids of the lanes that ran a check the entry covers (``target-device-backend-dtype[-precision][-mode]``)."""
     return sorted({
-        "-".join([r.target, r.device, r.backend, r.dtype] + ([] if r.precision == "default" else [r.precision]))
+        "-".join([r.target, r.device, r.backend, r.dtype] + ([] if r.precision == "default" else [r.precision])
+                 + ([] if r.mode == "eager" else [r.mode]))
         for r in records if entry.covers(r)
     })
 

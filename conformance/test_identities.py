@@ -48,7 +48,7 @@ def test_same_padding_agreement(convt, runner, target, data):
     """TF 'SAME', Keras 'same' and JAX 'SAME' give the same numbers on the same operands."""
     def same_lane(t):  # the same device, dtype and precision; the target's own backend for its own framework
         other, mine = t.lane, target.lane
-        same = (other.device, other.dtype, other.precision) == (mine.device, mine.dtype, mine.precision)
+        same = (other.device, other.dtype, other.precision, other.mode) == (mine.device, mine.dtype, mine.precision, mine.mode)
         return same and (t.framework != target.framework or other.backend == mine.backend)
 
     lanes = {(t.framework, t.variant): t for t, skip in convt.lanes() if skip is None and same_lane(t)}

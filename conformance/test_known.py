@@ -1,6 +1,6 @@
 """Each known discrepancy's example, as a strict xfail: a fixed framework turns its stale entry red.
 
-An example runs on the lane it names (device, dtype, backend); where this run has no such lane (another
+An example runs on the lane it names (device, dtype, backend, mode: eager unless it says); where this run has no such lane (another
 --backends selection, a build without oneDNN, no GPU) it is skipped with that reason, never failed.
 """
 
@@ -23,13 +23,14 @@ def test_known_discrepancy_still_reproduces(convt, entry):
     example = dict(entry.example)
     variant, check = example.pop("variant"), example.pop("check", "forward")  # a runner method: forward, native, gradients
     device, dtype, backend = example.pop("device", "cpu"), example.pop("dtype", "float32"), example.pop("backend", None)
+    mode = example.pop("mode", "eager")
     lane = next((
         t for t, skip in convt.lanes()
         if skip is None and t.framework == entry.framework and t.lane.device == device and t.lane.dtype == dtype
-        and (backend is None or t.lane.backend == backend)
+        and (backend is None or t.lane.backend == backend) and t.lane.mode == mode
     ), None)
     if lane is None:
-        wanted = " ".join(part for part in (entry.framework, device, backend, dtype) if part)
+        wanted = " ".join(part for part in (entry.framework, device, backend, dtype, mode) if part)
         pytest.skip(f"the example's lane ({wanted}) is not among this run's lanes")
     target = dataclasses.replace(lane, variant=variant)
     if check == "native":  # the example spells its parameters as a table: a case holds sorted pairs

@@ -47,7 +47,7 @@ class AdapterError(Exception):
 
 
 # What the test process may ask of a worker: the runtime's facts, and a variant's calls.
-RUNTIME_METHODS = ("environment", "devices", "dtypes", "precisions", "backends")
+RUNTIME_METHODS = ("environment", "devices", "dtypes", "precisions", "backends", "mode_support")
 VARIANT_METHODS = ("call", "gradients")
 
 
@@ -103,8 +103,8 @@ def _serve(name: str, connection) -> None:
 class Worker:
     """One framework's worker process, started on first use and restarted after a crash or timeout."""
 
-    def __init__(self, name: str, timeout: float):
-        self.name, self.timeout = name, timeout
+    def __init__(self, name: str, timeout: float, cache=None):
+        self.name, self.timeout, self.cache = name, timeout, cache
         self.process = self.connection = None
         self.graced = False  # whether the first-call grace was given (once per worker name)
         self.ready = False
@@ -116,7 +116,9 @@ class Worker:
         # The backend's own variables override the user's: a lane's backend never depends on the machine.
         # The target's defaults (quiet start-up, x64...) unless the user set them; its backend's variables always.
         defaults = targets.get(self.name).environment
-        environment = {**os.environ, **{k: v for k, v in defaults.items() if k not in os.environ}, **backends.environment(self.name)}
+        # The compile cache's variables come from --compile-cache, which wins over the environment.
+        environment = {**os.environ, **{k: v for k, v in defaults.items() if k not in os.environ},
+                       **targets.get(self.name).cache_environment(self.cache), **backends.environment(self.name)}
         # Our pid goes along so that a worker whose parent died before it could arm its lifeline notices.
         # Called from pytest's main thread: on Linux the lifeline follows the spawning *thread*.
         self.process = subprocess.Popen(
@@ -178,18 +180,19 @@ class Worker:
 class WorkerPool:
     """Workers by target name, created lazily."""
 
-    def __init__(self, timeout: float = 120.0):
-        self.timeout = timeout
+    def __init__(self, timeout: float = 120.0, cache=None):
+        """``cache``: the directory of the frameworks' persistent compilation caches, or None for none."""
+        self.timeout, self.cache = timeout, cache
         self.workers: dict[str, Worker] = {}
 
     def call(self, name: str, method: str, *args, **kwargs):
-        worker = self.workers.setdefault(name, Worker(name, self.timeout))
+        worker = self.workers.setdefault(name, Worker(name, self.timeout, self.cache))
         return worker.call(method, *args, **kwargs)
 
     def start(self, names) -> None:
         """Start these workers' processes without waiting, so that their framework imports overlap."""
         for name in names:
-            worker = self.workers.setdefault(name, Worker(name, self.timeout))
+            worker = self.workers.setdefault(name, Worker(name, self.timeout, self.cache))
             if worker.process is None or worker.process.poll() is not None:
                 worker._start()
 

@@ -15,7 +15,7 @@ pytest --pyargs conformance --report-dir DIR), typically the pinned framework ve
 and the upgrade (candidate). Discrepancy ids hash what was checked, not what came out:
 
   new      a failure in the candidate whose id does not fail in the baseline (known findings are
-           accepted, never new), or a cell (target, device, dtype, precision, backend, check)
+           accepted, never new), or a cell (target, device, dtype, precision, backend, mode, check)
            with no failure in the baseline and some in the candidate
   fixed    a baseline failure whose id does not fail in the candidate; 'now' says whether the
            candidate passed it, matched a known entry, or did not draw it (absent)
@@ -130,8 +130,10 @@ def _section(title: str, entries: list, note) -> list:
 
 
 def _lane(entry: dict) -> str:
-    """``cpu float32 default backend=onednn``: the backend named, since "default" is also a precision."""
-    return f"{entry['device']} {entry['dtype']} {entry['precision']} backend={entry['backend']}"
+    """``cpu float32 default backend=onednn``: the backend named, since "default" is also a precision; the mode
+    where it is not eager (``... compiled``)."""
+    mode = entry.get("mode", "eager")
+    return f"{entry['device']} {entry['dtype']} {entry['precision']} backend={entry['backend']}" + ("" if mode == "eager" else f" {mode}")
 
 
 def _run_counts(counts: dict) -> str:

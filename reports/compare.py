@@ -10,7 +10,7 @@ discrepancies (``reports.discrepancies``; ids hash what was checked, not what ca
   candidate recorded for it: ``pass``, ``known``, another outcome, or ``absent`` (not drawn or not run).
 - **changed**: an id failing in both runs whose error/bound ratio grew by more than ``growth``
   (default :data:`DEFAULT_GROWTH`), or whose kind changed (e.g. ``mismatch`` -> ``crash``).
-- **new cells**: a cell (target, device, dtype, precision, backend, check) with no failure in the baseline and
+- **new cells**: a cell (target, device, dtype, precision, backend, mode, check) with no failure in the baseline and
   at least one in the candidate. The ids of its failures are new too (the id contains the cell); the
   cell rule is what still holds when hypothesis draws different examples in the two runs.
 - **moved**: only when the two runs' draws are not comparable (a randomized profile, or different
@@ -47,7 +47,7 @@ from .validate import record_problem, run_line_problem
 # tenfold growth; a TF32 (2**-10) or bfloat16 (2**-8) fallback in float32 grows it by 2**13 or more.
 DEFAULT_GROWTH = 4.0
 
-CELL_KEYS = ("target", "device", "dtype", "precision", "backend", "check")
+CELL_KEYS = ("target", "device", "dtype", "precision", "backend", "mode", "check")
 # Run-line keys that are not about the environment: when and how it ran, and the known entries (compared apart).
 _NOT_ENVIRONMENT = ("date", "status", "status_reason", "known_discrepancies")
 

@@ -34,8 +34,27 @@ def discrepancy_id(record) -> str:
     # records carried a backend, so older records, summaries and tickets still line up.
     if record.backend != "default":
         identity["backend"] = record.backend
+    if record.mode != "eager":  # likewise the mode: eager ids are the ids of runs before modes
+        identity["mode"] = record.mode
     text = json.dumps(identity, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def mode_verdict(modes: dict | None) -> str:
+    """What a compiled failure's re-runs on the same case say (``Record.modes``): a disagreement between
+    one framework's modes is a finding of its own, and ``aot_eager`` places it before or in code generation."""
+    if not modes:
+        return ""
+    eager, staged = modes.get("eager"), modes.get("aot_eager")
+    if eager != "pass":
+        return f"Not specific to compilation: eager gives {eager} on the same case."
+    if staged is None:
+        return "The modes disagree: the same case passes eagerly; only the compiled program is wrong."
+    if staged == "pass":
+        return ("The modes disagree: the same case passes eagerly and under aot_eager (tracing without inductor), "
+                "so the fault is in inductor's code generation.")
+    return (f"The modes disagree: the same case passes eagerly but gives {staged} under aot_eager, so the fault "
+            "is in tracing (dynamo/AOTAutograd), before inductor's code generation.")
 
 
 def discrepancies(records) -> list[dict]:
@@ -53,6 +72,9 @@ def discrepancies(records) -> list[dict]:
             "dtype": record.dtype,
             "precision": record.precision,
             "backend": record.backend,
+            "mode": record.mode,
+            "modes": record.modes,
+            "modes_verdict": mode_verdict(record.modes),
             "check": record.check,
             "kind": record.outcome,
             "config": {"case": record.case, "native": record.native},

@@ -1,7 +1,7 @@
 """``report.html``: one self-contained page per run (inline CSS and JS, images as ``data:`` URIs).
 
 Sections: a banner when the run is not complete (interrupted, incomplete, or of unknown status: the
-counts then cover only what ran); the environment; a matrix of target x device x dtype x precision x backend with counts per outcome
+counts then cover only what ran); the environment; a matrix of target x device x dtype x precision x backend x mode with counts per outcome
 (filterable and sortable in vanilla JS, and complete without JS); one section per discrepancy with its
 configuration in canonical and native terms, the error against the bound, a heatmap of error/bound,
 the first differing elements and a copy-paste repro beside the oracle's call; the 'SAME' conventions
@@ -115,11 +115,11 @@ def _flat(settings: dict) -> list[tuple[str, str]]:
 
 
 def matrix_rows(records) -> list[dict]:
-    """Counts per lane (target, device, dtype, precision, backend) in the matrix's columns, sorted by lane."""
+    """Counts per lane (target, device, dtype, precision, backend, mode) in the matrix's columns, sorted by lane."""
     lanes: dict[tuple, dict] = {}
     for record in records:
-        key = (record.target, record.device, record.dtype, record.precision, record.backend)
-        row = lanes.setdefault(key, {"target": key[0], "device": key[1], "dtype": key[2], "precision": key[3], "backend": key[4],
+        key = (record.target, record.device, record.dtype, record.precision, record.backend, record.mode)
+        row = lanes.setdefault(key, {"target": key[0], "device": key[1], "dtype": key[2], "precision": key[3], "backend": key[4], "mode": key[5],
                                      "version": record.version, "counts": dict.fromkeys([c[0] for c in COLUMNS], 0), "checks": 0})
         row["checks"] += 1
         for column, _, outcomes in COLUMNS:

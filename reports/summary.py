@@ -12,7 +12,7 @@ Schema (every key always present)::
         "hypothesis": {profile, max_examples, derandomize, seed},
         "known_discrepancies": [{id, framework, versions, reason, link, matched}]
       },
-      "targets": [{"name", "framework", "version", "device", "dtype", "precision", "backend"}],
+      "targets": [{"name", "framework", "version", "device", "dtype", "precision", "backend", "mode"}],
       "totals": {
         "checks": int,                                   # every record
         "passed": int,                                   # pass
@@ -24,7 +24,7 @@ Schema (every key always present)::
         ...                                              # plus any other outcome a record carries
       },
       "discrepancies": [reports.discrepancies.discrepancies(records) entries:
-                        {id, target, framework, version, device, dtype, precision, backend, check, kind, config: {case, native},
+                        {id, target, framework, version, device, dtype, precision, backend, mode, modes, check, kind, config: {case, native},
                          max_abs_error, bound, ratio, message, repro, known, test}]
     }
 
@@ -48,7 +48,7 @@ from .status import run_status
 # The raw outcomes always counted (zero included), so the totals have the same keys in every run.
 OUTCOMES = ("pass",) + FAILURES + ("unsupported", "known")
 GROUPS = {"passed": ("pass",), "failed": FAILURES, "xfailed": ("known",), "skipped": ("unsupported",)}
-TARGET_FIELDS = ("name", "framework", "version", "device", "dtype", "precision", "backend")
+TARGET_FIELDS = ("name", "framework", "version", "device", "dtype", "precision", "backend", "mode")
 
 
 def build_summary(run: dict, records) -> dict:
@@ -82,7 +82,7 @@ def environment(run: dict) -> dict:
 
 def targets(records) -> list[dict]:
     """Each distinct lane with a record, sorted."""
-    lanes = {(r.target, r.framework, r.version, r.device, r.dtype, r.precision, r.backend) for r in records}
+    lanes = {(r.target, r.framework, r.version, r.device, r.dtype, r.precision, r.backend, r.mode) for r in records}
     return [dict(zip(TARGET_FIELDS, lane)) for lane in sorted(lanes)]
 
 

@@ -53,7 +53,7 @@ def test_summary_targets_and_discrepancies_carry_the_backend():
     summary = build_summary(RUN, records)
     assert [(t["name"], t["backend"]) for t in summary["targets"]] == [
         ("tensorflow.nn", "default"), ("tensorflow.nn", "eigen"), ("tensorflow.nn", "onednn")]
-    assert all(set(t) == {"name", "framework", "version", "device", "dtype", "precision", "backend"} for t in summary["targets"])
+    assert all(set(t) == {"name", "framework", "version", "device", "dtype", "precision", "backend", "mode"} for t in summary["targets"])
     (entry,) = summary["discrepancies"]
     assert entry["backend"] == "eigen" and list(entry)[:8] == ["id", "target", "framework", "version", "device", "dtype", "precision", "backend"]
 
@@ -71,7 +71,7 @@ def test_the_matrix_has_a_backend_column_and_a_row_per_backend():
 
 
 def test_compare_cells_are_per_backend(tmp_path, capsys):
-    assert CELL_KEYS == ("target", "device", "dtype", "precision", "backend", "check")
+    assert CELL_KEYS == ("target", "device", "dtype", "precision", "backend", "mode", "check")
     write_run(tmp_path / "base", RUN, [record("mismatch", backend="eigen"), record(backend="onednn")])
     write_run(tmp_path / "cand", RUN, [record("mismatch", backend="eigen"), record("mismatch", backend="onednn")])
     result = compare(tmp_path / "base", tmp_path / "cand")

@@ -95,7 +95,7 @@ def test_summary_has_exactly_the_documented_form():
     assert {"date", "python", "platform", "frameworks", "options", "hypothesis", "known_discrepancies"} <= set(summary["environment"])
     assert summary["environment"]["hypothesis"]["seed"] == 12345
     for target in summary["targets"]:
-        assert set(target) == {"name", "framework", "version", "device", "dtype", "precision", "backend"}
+        assert set(target) == {"name", "framework", "version", "device", "dtype", "precision", "backend", "mode"}
     lanes = {(t["name"], t["dtype"]) for t in summary["targets"]}
     assert lanes == {(r.target, r.dtype) for r in records} and len(summary["targets"]) == len(lanes)
     json.loads(json.dumps(summary, allow_nan=False))  # strict JSON throughout

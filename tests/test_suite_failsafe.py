@@ -42,9 +42,15 @@ def usage_error(result, message):
         (["--call-timeout", "nan"], "--call-timeout must be a finite number of seconds > 0; got nan"),
         (["--call-timeout", "inf"], "--call-timeout must be a finite number of seconds > 0; got inf"),
         (["--hypothesis-profile", "bogus"], "--hypothesis-profile: unknown hypothesis profile 'bogus'"),
+        (["--modes", "jit"], "--modes: unknown mode 'jit'; choose from eager,compiled"),
+        (["--modes", ","], "--modes: no value in ','"),
+        (["--modes", "compiled"], "nothing to test with --modes compiled: function: no compiled lane: a user's function (--impl) has no compiler"),
+        (["--compile-cache", ""], "--compile-cache: empty; give a directory, or 'none'"),
+        (["--compile-cache", "a-file"], "--compile-cache: a-file exists and is not a directory"),
     ],
 )
 def test_misused_options_are_usage_errors(pytester, args, message):
+    pytester.path.joinpath("a-file").write_text("")
     usage_error(run_suite(pytester, "--impl", f"{EXAMPLE}:conv_transpose", "--report-dir", "out", *args), message)
     assert not (pytester.path / "out" / "records.jsonl").exists()
 

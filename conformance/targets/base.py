@@ -81,12 +81,16 @@ class Lane:
     ``precision`` is ``"highest"`` (full float32 forced) or ``"tf32"`` (TF32 allowed) on GPUs, and
     ``"default"`` on CPUs, where the frameworks have no reduced-precision float32 mode. ``backend`` is
     the kernel library the lane forces (set explicitly, never inherited from the CPU the run lands on).
+    ``mode`` is the execution mode (``conformance.modes``): ``"eager"`` or ``"compiled"`` (torch.compile,
+    jax.jit, tf.function with XLA), and, for the runner's localisation of a compiled failure only,
+    ``"aot_eager"`` (torch: dynamo and AOTAutograd without inductor's code generation).
     """
 
     device: str
     dtype: str
     precision: str = "default"
     backend: str = "default"  # the kernel path forced for this lane: "onednn", "eigen", "native", "cudnn"
+    mode: str = "eager"  # how the call executes: "eager" (op by op) or "compiled" (conformance.modes)
 
     @property
     def bound_precision(self):
@@ -101,6 +105,14 @@ class Variant:
     name: str
     dialect: str  # the ``oracles.dialects`` name whose parameters this variant takes ("canonical" for --impl)
     checks_gradients: bool = False
+    # Execution modes the variant runs (``conformance.modes``); a lane in another mode is skipped with
+    # ``no_compiled`` as the reason, so a report says why a target has no compiled counterpart.
+    modes: tuple[str, ...] = ("eager",)
+    no_compiled: str = "no compiled counterpart"
+    # Epilogues (``oracles.epilogues``) the variant can apply inside its call, where a compiler may fuse them.
+    epilogues: tuple[str, ...] = ()
+    # Modes a failing compiled check is re-run in, besides eager, to place the fault (torch: "aot_eager").
+    diagnostic_modes: tuple[str, ...] = ()
 
     # -- translation: the test process ---------------------------------------------------------
 
@@ -116,7 +128,10 @@ class Variant:
         return {}
 
     def lane_support(self, lane: Lane) -> str | None:
-        """Why this variant cannot run anything on ``lane`` (the lane is then skipped with this reason), or None."""
+        """Why this variant cannot run anything on ``lane`` (the lane is then skipped with this reason), or None.
+        Subclasses that add reasons call this first: it answers for the execution mode."""
+        if lane.mode not in self.modes:
+            return f"{self.name}: {self.no_compiled}" if lane.mode == "compiled" else f"{self.name}: no {lane.mode} mode"
         return None
 
     def repro(self, case: Case, native: dict, lane: Lane) -> str:
@@ -126,11 +141,16 @@ class Variant:
 
     # -- execution: the worker process ---------------------------------------------------------
 
-    def call(self, runtime: "Runtime", native: dict, x: np.ndarray, w: np.ndarray, bias, groups: int, lane: Lane) -> np.ndarray:
+    def call(self, runtime: "Runtime", native: dict, x: np.ndarray, w: np.ndarray, bias, groups: int, lane: Lane,
+             epilogue=None) -> np.ndarray:
         """Call the framework with its own parameters ``native`` (as the dialect spells them, possibly
-        invalid) on canonical-layout operands holding ``lane.dtype`` values; return the canonical-layout
-        result in the computed dtype. ``Unsupported`` where this build cannot run it, ``FrameworkError``
-        for anything else the framework raised."""
+        invalid) on canonical-layout operands holding ``lane.dtype`` values, in ``lane.mode``; return the
+        canonical-layout result in the computed dtype. ``Unsupported`` where this build cannot run it,
+        ``FrameworkError`` for anything else the framework raised.
+
+        ``epilogue``: None, or ``(name, operand)`` from ``oracles.epilogues`` (one of :attr:`epilogues`):
+        the framework applies it to the result inside the same call (the same compiled function), with
+        ``operand`` the bias ``(C_out,)`` for ``"bias"`` or the residual (the output's canonical shape)."""
         raise NotImplementedError
 
     def gradients(self, runtime: "Runtime", native: dict, x, w, bias, groups: int, upstream, lane: Lane) -> tuple[np.ndarray, np.ndarray]:
@@ -162,6 +182,10 @@ class Runtime:
         """Precision modes: on GPUs float32 runs with TF32 allowed and with full float32 forced."""
         return ("highest", "tf32") if device != "cpu" and dtype == "float32" else ("default",)
 
+    def mode_support(self, device: str, mode: str) -> str | None:
+        """Why this build cannot run ``mode`` on ``device`` (torch's inductor without a C++ compiler), or None."""
+        return None
+
     def backends(self, device: str, dtype: str) -> tuple[str, ...]:
         """The backend paths this worker runs on ``device`` in ``dtype`` (``conformance.backends``);
         each becomes a lane, and the variants force it on every call of that lane."""
@@ -185,6 +209,9 @@ class Target:
     environment: dict = field(default_factory=dict)  # variables its worker starts with unless the user set them
     backends: tuple[str, ...] = ("default",)
     extra: str = ""  # the package extra that installs it (``pip install 'convt-conformance[EXTRA]'``); default: the framework's name
+    # Variables that put the framework's persistent compilation cache under a directory (``--compile-cache``):
+    # name -> value, with ``{cache}`` standing for that directory.
+    compile_cache: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if not self.extra:
@@ -202,6 +229,12 @@ class Target:
 
     def runtime(self) -> Runtime:
         return self.load()
+
+    def cache_environment(self, directory) -> dict[str, str]:
+        """The variables its worker starts with to keep compilations in ``directory`` (None: no persistent cache)."""
+        if directory is None:
+            return {}
+        return {name: value.replace("{cache}", str(directory)) for name, value in self.compile_cache.items()}
 
     @property
     def dialects(self) -> tuple[str, ...]:
