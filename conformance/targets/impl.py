@@ -67,6 +67,7 @@ class Function(Variant):
     """The user's function, called with the canonical parameters."""
 
     name, dialect = "function", "canonical"
+    no_compiled = "no compiled lane: a user's function (--impl) has no compiler the suite knows (compile inside the function to test that)"
 
     def __init__(self, spec: str):
         self.spec = spec

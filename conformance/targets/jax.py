@@ -18,6 +18,11 @@ Variants (all in the ``jax`` dialect, ``oracles.dialects.jax``), with ``K = d*(k
   ``(cb, ca)``, rhs = W itself) at an input of length ``o``, pulled back at ``x``.
 
 The conv_transpose variants raise ``NotApplicable`` for groups > 1.
+
+Every variant runs in both modes (``conformance.modes``): ``eager`` calls the function op by op (each
+primitive dispatched and compiled on its own, as a user's un-jitted code runs), ``compiled`` runs it
+under ``jax.jit`` as one XLA program, where XLA's simplifier may fold the layout changes, pads, bias
+and epilogue into the convolution. Gradients likewise: ``jax.vjp`` op by op, or ``jax.jit`` of it.
 """
 
 from __future__ import annotations
@@ -42,12 +47,11 @@ from .base import FrameworkError, Lane, NotApplicable, Runtime, Target, Variant,
 # returns that dtype), so CPU lanes get all four.
 ALL_DTYPES = ("float16", "bfloat16", "float32", "float64")
 
-# One jitted function per (variant, native parameters, shapes, dtype, device, ...): each entry is
-# one XLA compilation, and dropping an entry frees it. jit rather than eager, measured on this 2-core
-# CPU (2-D float32 conv_transpose + bias, 2x3x(4..10)x(3..8) inputs, 40 distinct shapes per run, two
-# runs each): first call of a new shape jit 32-45 ms, eager 85-90 ms (eager compiles each primitive
-# -- rev, conv, transpose, add -- on its own); repeated identical calls jit 0.06-0.08 ms, eager
-# 0.21-0.27 ms. jit wins both ways, so every call is jitted.
+# One jitted function per (variant, native parameters, shapes, dtype, device, ...) on compiled lanes:
+# each entry is one XLA compilation, and dropping an entry frees it. Measured on a 2-core CPU (2-D
+# float32 conv_transpose + bias, 40 distinct shapes): first call of a new shape jit 32-45 ms, op by op
+# 85-90 ms (each primitive -- rev, conv, transpose, add -- compiled on its own); repeated identical
+# calls jit 0.06-0.08 ms, op by op 0.21-0.27 ms.
 CACHE_SIZE = 256
 
 
@@ -99,6 +103,8 @@ class ConvTranspose(Variant):
     """``lax.conv_transpose`` with channels-last defaults and ``transpose_kernel=False``."""
 
     name, dialect, checks_gradients = "conv_transpose", "jax", True
+    modes = ("eager", "compiled")
+    epilogues = ("bias", "relu", "sigmoid", "residual")
     options: dict = {"api": "conv_transpose"}
 
     # -- translation -----------------------------------------------------------------------------
@@ -119,15 +125,21 @@ class ConvTranspose(Variant):
 
     # -- execution -------------------------------------------------------------------------------
 
-    def call(self, runtime, native, x, w, bias, groups, lane: Lane) -> np.ndarray:
-        import jax
-
+    def call(self, runtime, native, x, w, bias, groups, lane: Lane, epilogue=None) -> np.ndarray:
         x, had_batch = batched(x, w)
         lhs, rhs = self.native_operands(native, x, w, groups)
-        key = ("forward", self.name, repr(sorted(native.items())), groups, lane, bias is None, lhs.shape, rhs.shape)
-        function = runtime.cached(key, lambda: jax.jit(self.build(native, groups, lane, x.ndim - 2)))
+        name, operand = epilogue or (None, None)
+        if name == "residual" and not had_batch:
+            operand = np.asarray(operand)[None]
+        ndim = x.ndim - 2
+        forward = self.build(native, groups, lane, ndim)
+
+        def function(lhs, rhs, bias, operand):
+            return _epilogue(forward(lhs, rhs, bias), name, operand, ndim)
+
+        key = ("forward", self.name, repr(sorted(native.items())), groups, lane, bias is None, lhs.shape, rhs.shape, name)
         try:
-            out = np.asarray(function(*_put([lhs, rhs, bias], lane)))
+            out = np.asarray(_in_mode(runtime, key, function, lane)(*_put([lhs, rhs, bias, operand], lane)))
         except Exception as error:  # anything jax raised, at trace, compile or run time
             raise FrameworkError.of(error) from None
         return computed(out if had_batch else out[0])
@@ -150,9 +162,8 @@ class ConvTranspose(Variant):
             return back(cotangent)
 
         key = ("gradients", self.name, repr(sorted(native.items())), groups, lane, bias is None, lhs.shape, rhs.shape)
-        function = runtime.cached(key, lambda: jax.jit(pullback))
         try:
-            d_lhs, d_rhs = function(*_put([lhs, rhs, bias, upstream], lane))
+            d_lhs, d_rhs = _in_mode(runtime, key, pullback, lane)(*_put([lhs, rhs, bias, upstream], lane))
             d_lhs, d_rhs = np.asarray(d_lhs), np.asarray(d_rhs)
         except Exception as error:
             raise FrameworkError.of(error) from None
@@ -321,6 +332,32 @@ class Vjp(ConvTranspose):
 # ---- worker-side helpers ------------------------------------------------------------------------
 
 
+def _in_mode(runtime, key, function, lane: Lane):
+    """``function`` as the lane's mode runs it: as it is (op by op) or jitted (cached per ``key``)."""
+    import jax
+
+    if lane.mode == "eager":
+        return function
+    return runtime.cached(key, lambda: jax.jit(function))
+
+
+def _epilogue(out, name, operand, ndim):
+    """The epilogue ``name`` (``oracles.epilogues``) on the canonical-layout output, in jax ops."""
+    import jax
+
+    if name is None:
+        return out
+    if name == "bias":
+        return out + operand.reshape((-1,) + (1,) * ndim)
+    if name == "relu":
+        return jax.nn.relu(out)
+    if name == "sigmoid":
+        return jax.nn.sigmoid(out)
+    if name == "residual":
+        return out + operand
+    raise ValueError(f"unknown epilogue {name!r}")
+
+
 def _precision(lane: Lane):
     from jax import lax
 
@@ -366,4 +403,8 @@ TARGET = Target(
     variants=(ConvTranspose(), ConvTransposeKernel(), ChannelsFirst(), ConvGeneralDilated(), Vjp()),
     load=JaxRuntime,
     environment={"JAX_ENABLE_X64": "1"},  # also set by the runtime: float64 lanes silently become float32 without it
+    # JAX's persistent compilation cache keeps every XLA program (op-by-op primitives too), however quick
+    # to compile: the suite's are small and many.
+    compile_cache={"JAX_COMPILATION_CACHE_DIR": "{cache}/jax", "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+                   "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0"},
 )

@@ -255,6 +255,8 @@ class OrtVariant(Variant):
 
     dialect = "onnx"
     initializers = False
+    no_compiled = ("no compiled lane: ONNX Runtime has no eager mode to contrast; every session already runs its "
+                   "optimised graph (ORT_ENABLE_ALL, the default: fusions and layout transforms)")
 
     def call(self, runtime: OrtRuntime, native, x, w, bias, groups, lane):
         return runtime.run(native, x, w, bias, groups, lane, initializers=self.initializers)
@@ -327,9 +329,9 @@ class SignedPads(Pads):
 
 class _Searched(OrtVariant):
     """A spelling the dialect has no ``from_canonical`` for: per dim, the first ``output_padding`` in
-    ``[0, s)`` under the first of ``modes`` whose ``to_canonical`` gives the case's crops, checked whole."""
+    ``[0, s)`` under the first of ``auto_pads`` whose ``to_canonical`` gives the case's crops, checked whole."""
 
-    modes: tuple[str, ...]
+    auto_pads: tuple[str, ...]
 
     def mode_attributes(self, geometry, mode: str) -> dict:
         """The attributes ``mode`` adds beside strides, dilations and output_padding (tuples are per dim)."""
@@ -337,7 +339,7 @@ class _Searched(OrtVariant):
 
     def native(self, case: Case) -> dict:
         geometry = case.geometry
-        for mode in self.modes:
+        for mode in self.auto_pads:
             found = []
             for dim in range(geometry.ndim):
                 op = self._output_padding(geometry, dim, mode)
@@ -350,7 +352,7 @@ class _Searched(OrtVariant):
                 params = {key: value for key, value in native.items() if key != "runtime"}
                 assert ONNXRUNTIME.to_canonical(geometry.input_size, geometry.kernel_size, **params) == geometry, (native, geometry)
                 return native
-        raise NotApplicable(f"onnxruntime {self.name}: no {' or '.join(self.modes)} with 0 <= output_padding < stride gives "
+        raise NotApplicable(f"onnxruntime {self.name}: no {' or '.join(self.auto_pads)} with 0 <= output_padding < stride gives "
                             f"crops {tuple(zip(geometry.crop_before, geometry.crop_after))}")
 
     def _output_padding(self, geometry, dim: int, mode: str):
@@ -373,7 +375,7 @@ class OutputShape(_Searched):
     first, SAME_UPPER last), with ``output_padding`` where it shifts the split; no ``pads``."""
 
     name = "output_shape"
-    modes = ("NOTSET", "SAME_UPPER")
+    auto_pads = ("NOTSET", "SAME_UPPER")
 
     def space(self, lane: Lane) -> dict:
         return {"string_padding": True}  # TF's 'SAME'/'VALID' crops are all output_shape-expressible; explicit ones often not
@@ -386,7 +388,7 @@ class AutoPad(_Searched):
     """``auto_pad`` SAME_UPPER, SAME_LOWER or VALID with ``output_padding``; no ``pads``, no ``output_shape``."""
 
     name = "auto_pad"
-    modes = ("SAME_UPPER", "SAME_LOWER", "VALID")
+    auto_pads = ("SAME_UPPER", "SAME_LOWER", "VALID")
 
     def space(self, lane: Lane) -> dict:
         return {"explicit": False, "string_padding": True}  # only 'SAME'/'VALID'-like crops can be auto_pad's

@@ -7,8 +7,15 @@ Outcomes: where the dialect says this CPU build cannot run valid arguments (``cp
 ``FrameworkError(class name, first line)`` for the suite to judge (expected where the dialect says
 Rejected, a finding elsewhere). GPUs get no prediction: everything raised there is a FrameworkError.
 
-Speed: plain eager calls, as the suite's shapes rarely repeat. With one intra-op thread on 2 cores, 40 small
-2-D calls of varying shapes took 0.6 ms/call eager, 6.8 in ``tf.function`` (a retrace per shape; 0.16 vs 0.56 repeated).
+Modes (``conformance.modes``): ``eager`` runs the ops as called; ``compiled`` runs the call, the bias,
+the epilogue (and for gradients the tape) in ``tf.function(f, jit_compile=True)``: XLA's kernels, not
+TensorFlow's CPU kernels, so no oneDNN/Eigen prediction applies there (the compiled lanes draw
+dilation and groups on every backend). Keras layers compile the same way (``Model.compile(jit_compile=True)``
+wraps the layer calls in the same ``tf.function``).
+
+Speed: eager calls, as the suite's shapes rarely repeat. With one intra-op thread on 2 cores, 40 small
+2-D calls of varying shapes took 0.6 ms/call eager, 6.8 in ``tf.function`` (a retrace per shape; 0.16 vs 0.56
+repeated); with ``jit_compile=True`` 57-62 ms per new shape (217 ms for the first).
 """
 
 from __future__ import annotations
@@ -80,6 +87,31 @@ def _first_line(error: BaseException) -> str:
     return line.split("}}", 1)[1].strip() if line.startswith("{{function_node") and "}}" in line else line
 
 
+def _in_mode(function, lane: Lane):
+    """``function`` as the lane's mode runs it: as called, or as one XLA program (``tf.function(jit_compile=True)``)."""
+    import tensorflow as tf
+
+    return function if lane.mode == "eager" else tf.function(function, jit_compile=True)
+
+
+def _epilogue(y, name, operand, data_format):
+    """The epilogue ``name`` (``oracles.epilogues``) on the native-layout output, in TF ops (``operand``:
+    the bias, or the residual already in the native layout)."""
+    import tensorflow as tf
+
+    if name is None:
+        return y
+    if name == "bias":
+        return tf.nn.bias_add(y, operand, data_format=data_format or "N...C")
+    if name == "relu":
+        return tf.nn.relu(y)
+    if name == "sigmoid":
+        return tf.math.sigmoid(y)
+    if name == "residual":
+        return y + operand
+    raise ValueError(f"unknown epilogue {name!r}")
+
+
 def _guarded(reason: str | None, call):
     """Run a TF/Keras call; Unsupported where the dialect predicted the build cannot run it, else
     FrameworkError for whatever it raised (a finding, or an expected rejection: the suite decides)."""
@@ -135,6 +167,9 @@ class TensorFlowRuntime(Runtime):
                 tf.config.threading.set_intra_op_parallelism_threads(threads)
                 tf.config.threading.set_inter_op_parallelism_threads(threads)
         self.onednn = onednn_enabled()  # read once at load, as TF does
+        # Compiled lanes make a tf.function per call by design (one case, one XLA program); TF's Python
+        # logger would warn about "excessive retracing" on every one. Its errors still show.
+        tf.get_logger().setLevel("ERROR")
 
     def environment(self) -> dict:
         import tensorflow as tf
@@ -180,12 +215,14 @@ class Nn(Variant):
     name, dialect, checks_gradients = "nn", "tensorflow", True
     channels_first = False
     imports = "import tensorflow as tf"
+    modes = ("eager", "compiled")
+    epilogues = ("bias", "relu", "sigmoid", "residual")
 
     def space(self, lane: Lane) -> dict:
         """What a CPU lane runs (``tf_dialect.cpu_support``): off oneDNN no dilation, no groups; on oneDNN
         both with 'SAME'/'VALID' only (explicit pads take the Eigen kernel: none for channels-first), grouped
         3-D nowhere. 'SAME'/'VALID' are drawn everywhere: 1-D and 3-D ``tf.nn`` have no explicit padding."""
-        if lane.device != "cpu":
+        if lane.device != "cpu" or lane.mode != "eager":  # GPUs and XLA: no CPU-kernel limits
             return {"string_padding": True}
         if lane.backend == "onednn":
             return {"dilation": "string-padding", "groups": "string-padding", "groups_3d": False, "string_padding": True,
@@ -203,16 +240,26 @@ class Nn(Variant):
 
     # -- the worker --
 
-    def call(self, runtime, native, x, w, bias, groups, lane):
+    def call(self, runtime, native, x, w, bias, groups, lane, epilogue=None):
         x, had_batch = batched(x, w)
+        name, operand = epilogue or (None, None)
+        if name == "residual" and not had_batch:
+            operand = np.asarray(operand)[np.newaxis]
         with _placed(lane):
-            y = self.forward(runtime, dict(native), x, np.asarray(w), bias, groups, lane)
+            y = self.forward(runtime, dict(native), x, np.asarray(w), bias, groups, lane, name, operand)
         return y if had_batch else y[0]
 
-    def forward(self, runtime, native: dict, x, w, bias, groups: int, lane: Lane) -> np.ndarray:
-        """The call on batched canonical operands, inside the lane's device scope."""
-        reason, (x_t, f_t, b_t) = self._operands(runtime, native, x, w, bias, groups, lane)
-        y = _guarded(reason, lambda: _nn_call(native, x_t, f_t, b_t, w.shape[1] * groups))
+    def forward(self, runtime, native: dict, x, w, bias, groups: int, lane: Lane, epilogue=None, operand=None) -> np.ndarray:
+        """The call and its epilogue on batched canonical operands, inside the lane's device scope."""
+        residual = (operand,) if epilogue == "residual" else ()
+        reason, (x_t, f_t, b_t, *rest) = self._operands(runtime, native, x, w, bias, groups, lane, *residual)
+        operand_t = rest[0] if rest else None if operand is None else _to_tf(operand, lane.dtype)
+        data_format = native.get("data_format")
+
+        def function(x_t, f_t, b_t, operand_t):
+            return _epilogue(_nn_call(native, x_t, f_t, b_t, w.shape[1] * groups), epilogue, operand_t, data_format)
+
+        y = _guarded(reason, lambda: _in_mode(function, lane)(x_t, f_t, b_t, operand_t))
         return tf_dialect.DIALECT.input_to_canonical(computed(y.numpy()), **native)
 
     def gradients(self, runtime, native, x, w, bias, groups, upstream, lane):
@@ -226,13 +273,13 @@ class Nn(Variant):
         with _placed(lane):
             reason, (x_t, f_t, b_t, u_t) = self._operands(runtime, native, x, w, bias, groups, lane, upstream)
 
-            def call():
+            def call(x_t, f_t, b_t, u_t):
                 with tf.GradientTape() as tape:
                     tape.watch([x_t, f_t])
                     loss = tf.reduce_sum(u_t * _nn_call(native, x_t, f_t, b_t, w.shape[1] * groups))
                 return tape.gradient(loss, [x_t, f_t])
 
-            dx, df = _guarded(reason, call)
+            dx, df = _guarded(reason, lambda: _in_mode(call, lane)(x_t, f_t, b_t, u_t))
             dx = tf_dialect.DIALECT.input_to_canonical(computed(dx.numpy()), **native)
             dw = tf_dialect.DIALECT.weight_to_canonical(computed(df.numpy()))
         return (dx if had_batch else dx[0]), dw
@@ -245,7 +292,7 @@ class Nn(Variant):
         x_t, *rest = (_to_tf(dialect.input_from_canonical(a, **native), lane.dtype) for a in (x, *inputs))
         f_t = _to_tf(dialect.weight_from_canonical(w), lane.dtype)
         b_t = None if bias is None else _to_tf(bias, lane.dtype)
-        if lane.device == "cpu":
+        if lane.device == "cpu" and lane.mode == "eager":  # XLA runs its own kernels: no CPU-kernel prediction
             with contextlib.suppress(ValueError):  # EmptyOutput or a bad size: outside the model, no prediction
                 outcome = tf_dialect.cpu_outcome(x.shape[2:], w.shape[2:], dtype=lane.dtype, onednn=runtime.onednn,
                                                  groups=groups, **native)
@@ -302,10 +349,10 @@ class NnChannelsFirst(Nn):
     def lane_support(self, lane: Lane) -> str | None:
         """Channels-first runs on CPU only through oneDNN: an Eigen lane has nothing to run
         (``test_unsupported_rules`` keeps checking that TF still refuses it)."""
-        if lane.device == "cpu" and lane.backend == "eigen":
+        if lane.device == "cpu" and lane.backend == "eigen" and lane.mode == "eager":
             return ("TensorFlow's CPU kernels run channels-first transposed convolution only through oneDNN "
                     "(Conv2DCustomBackpropInputOp only supports NHWC): no eigen lane")
-        return None
+        return super().lane_support(lane)
 
     def native(self, case: Case) -> dict:
         native = super().native(case)
@@ -319,10 +366,11 @@ class Keras(Nn):
 
     name, dialect, checks_gradients = "keras", "keras", False
     imports = "import tensorflow as tf\nimport keras  # KERAS_BACKEND=tensorflow"
+    epilogues = ("relu", "sigmoid")  # as Keras spells them: the layer's ``activation``
 
     def space(self, lane: Lane) -> dict:
         """As ``nn`` without groups; Keras always passes a padding string, so on oneDNN dilation always runs."""
-        if lane.device != "cpu":
+        if lane.device != "cpu" or lane.mode != "eager":
             return {"string_padding": True, "groups": "none"}
         if lane.backend == "onednn":
             return {"dilation": "any", "groups": "none", "string_padding": True}
@@ -336,7 +384,7 @@ class Keras(Nn):
         except NotExpressible as exc:
             raise NotApplicable(str(exc)) from None
 
-    def forward(self, runtime, native, x, w, bias, groups, lane):
+    def forward(self, runtime, native, x, w, bias, groups, lane, epilogue=None, operand=None):
         keras, dialect = _keras(), keras_dialect.DIALECT
         params = dialect.native(**native)
         if params["backend"] != keras.backend.backend():
@@ -344,7 +392,7 @@ class Keras(Nn):
         if groups > 1:
             raise NotApplicable(f"Keras Conv*DTranspose has no groups (groups={groups})")
         reason = None
-        if lane.device == "cpu":
+        if lane.device == "cpu" and lane.mode == "eager":
             # No prediction for Rejected, EmptyOutput or a bad size: arguments the dialect rejects stay a
             # FrameworkError (as in cpu_outcome), even where TF's unsupported-feature check fires first.
             with contextlib.suppress(ValueError):
@@ -357,10 +405,10 @@ class Keras(Nn):
             layer = getattr(keras.layers, f"Conv{w.ndim - 2}DTranspose")(
                 filters=w.shape[1], kernel_size=tuple(w.shape[2:]), strides=params["strides"], padding=params["padding"],
                 output_padding=params["output_padding"], data_format=params["data_format"],
-                dilation_rate=params["dilation_rate"], use_bias=bias is not None, dtype=lane.dtype)
+                dilation_rate=params["dilation_rate"], use_bias=bias is not None, dtype=lane.dtype, activation=epilogue)
             layer.build(tuple(x_native.shape))
             layer.set_weights(weights)
-            return layer(x_native)
+            return _in_mode(lambda x: layer(x), lane)(x_native)
 
         return dialect.input_to_canonical(computed(_guarded(reason, call).numpy()), **params)
 

@@ -13,6 +13,13 @@ Variants, all in the ``torch`` dialect (``oracles.dialects.torch``):
 - ``channels_last``: 2-D only; ``x`` and ``w`` in ``torch.channels_last`` memory format, then the
   functional call; the result is made contiguous (canonical NCHW) before it leaves.
 
+Every variant runs eagerly and compiled (``conformance.modes``): the call and its epilogue as one
+function under ``torch.compile(f, backend="inductor", fullgraph=True, dynamic=False)`` (``fullgraph``:
+a graph break would silently run part of it eagerly), and under ``backend="aot_eager"`` when the
+runner places a compiled failure. Gradients compiled: the forward is compiled with its inputs requiring
+grad, so AOTAutograd compiles the backward too. The module variant compiles the module's call (as
+``torch.compile(model)`` does), with its parameters set from the operands before each call.
+
 Results leave as NumPy arrays in the computed dtype; bfloat16 (no NumPy dtype) leaves as float32
 holding the bfloat16 values, which is exact (every bfloat16 is a float32).
 """
@@ -20,6 +27,8 @@ holding the bfloat16 values, which is exact (every bfloat16 is a float32).
 from __future__ import annotations
 
 import os
+import shutil
+from collections import OrderedDict
 
 import numpy as np
 
@@ -71,6 +80,29 @@ def _numpy(tensor) -> np.ndarray:
     if tensor.dtype == torch.bfloat16:
         tensor = tensor.float()
     return tensor.numpy()
+
+
+# Compiled functions kept per (variant, parameters, shapes, lane, epilogue, ...): each is one inductor
+# compilation (about 1.3 s on a 2-core CPU), reused by the checks that call the same case again.
+CACHE_SIZE = 128
+
+
+def _epilogue(y, name, operand, ndim: int):
+    """The epilogue ``name`` (``oracles.epilogues``) applied to ``y`` in torch ops, inside the function
+    that is compiled, where inductor may fuse it into the convolution."""
+    import torch
+
+    if name is None:
+        return y
+    if name == "bias":  # (C, 1, ...) broadcasts along the channel dim, batched or not
+        return y + operand.reshape((-1,) + (1,) * ndim)
+    if name == "relu":
+        return torch.relu(y)
+    if name == "sigmoid":
+        return torch.sigmoid(y)
+    if name == "residual":
+        return y + operand
+    raise ValueError(f"unknown epilogue {name!r}")
 
 
 def set_precision(lane: Lane) -> None:
@@ -125,6 +157,40 @@ class TorchRuntime(Runtime):
         # oversubscribing the cores. CONVT_TORCH_THREADS overrides (e.g. to measure threaded kernels).
         torch.set_num_threads(int(os.environ.get("CONVT_TORCH_THREADS", "1")))
         self._probed: dict[str, bool] = {}
+        self._cache: OrderedDict = OrderedDict()
+        # Every case compiles the same Python function with other constants: dynamo's per-function
+        # recompilation limit (8) would otherwise fall back to eager silently after the eighth case.
+        # Raise it, and make hitting it an error rather than a silent eager run.
+        dynamo = torch._dynamo.config
+        dynamo.recompile_limit = dynamo.accumulated_recompile_limit = 1_000_000
+        dynamo.fail_on_recompile_limit_hit = True
+
+    def cached(self, key, make):
+        """The compiled function for ``key``, made on a miss; least recently used entries are dropped."""
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        function = self._cache[key] = make()
+        if len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return function
+
+    def compile(self, function, mode: str):
+        """``function`` as the lane's mode runs it: inductor for ``compiled``, ``aot_eager`` for the diagnosis."""
+        import torch
+
+        backend = {"compiled": "inductor", "aot_eager": "aot_eager"}[mode]
+        return torch.compile(function, backend=backend, fullgraph=True, dynamic=False)
+
+    def mode_support(self, device: str, mode: str) -> str | None:
+        """Inductor compiles C++ for the CPU: without a compiler, compiled CPU lanes cannot run."""
+        if mode == "compiled" and device == "cpu":
+            from torch._inductor import config
+
+            compiler = config.cpp.cxx[0] if isinstance(config.cpp.cxx, tuple) else config.cpp.cxx
+            if compiler and shutil.which(compiler) is None and shutil.which("g++") is None and shutil.which("clang++") is None:
+                return f"torch.compile (inductor) needs a C++ compiler for the CPU; none found ({compiler}, g++, clang++)"
+        return None
 
     def environment(self) -> dict:
         import torch
@@ -194,6 +260,9 @@ class Functional(Variant):
     """``F.conv_transpose{1,2,3}d(x, w, bias, stride, padding, output_padding, groups, dilation)``."""
 
     name, dialect, checks_gradients = "functional", "torch", True
+    modes = ("eager", "compiled")
+    diagnostic_modes = ("aot_eager",)
+    epilogues = ("bias", "relu", "sigmoid", "residual")
 
     def native(self, case: Case) -> dict:
         try:
@@ -209,22 +278,24 @@ class Functional(Variant):
         params = {name: native[name] for name in ("stride", "padding", "output_padding", "dilation") if name in native}
         return function(x, w, bias, groups=groups, **params), w
 
-    def call(self, runtime, native, x, w, bias, groups, lane):
+    def call(self, runtime, native, x, w, bias, groups, lane, epilogue=None):
         import torch
 
         self._check(native, w)
         set_precision(lane)
         set_backend(lane)
-        x_t, w_t, bias_t = _tensor(x, lane), _tensor(w, lane), _tensor(bias, lane)
+        name, operand = epilogue or (None, None)
+        x_t, w_t, bias_t, operand_t = (_tensor(a, lane) for a in (x, w, bias, operand))
         try:
             with torch.no_grad():
-                y, _ = self.apply(native, x_t, w_t, bias_t, groups)
+                y, _ = self.run(runtime, native, x_t, w_t, bias_t, groups, lane, name, operand_t)
         except Exception as error:  # noqa: BLE001  (whatever torch raises is its verdict, recorded as data)
             raise _framework_error(error) from None
         return _numpy(y)
 
     def gradients(self, runtime, native, x, w, bias, groups, upstream, lane):
-        """``(d x, d w)`` of ``sum(upstream * y)`` by ``torch.autograd``, in the lane's dtype."""
+        """``(d x, d w)`` of ``sum(upstream * y)`` by ``torch.autograd``, in the lane's dtype (compiled
+        lanes: through the compiled forward and the backward AOTAutograd compiles with it)."""
         import torch
 
         if not self.checks_gradients:
@@ -236,11 +307,27 @@ class Functional(Variant):
         w_t.requires_grad_(True)
         try:
             with torch.enable_grad():
-                y, weight_leaf = self.apply(native, x_t, w_t, bias_t, groups)
-                (y * upstream_t).sum().backward()
+                y, weight_leaf = self.run(runtime, native, x_t, w_t, bias_t, groups, lane, None, None, gradients=True)
+                d_x, d_w = torch.autograd.grad((y * upstream_t).sum(), [x_t, weight_leaf])
         except Exception as error:  # noqa: BLE001
             raise _framework_error(error) from None
-        return _numpy(x_t.grad), _numpy(weight_leaf.grad)
+        return _numpy(d_x), _numpy(d_w)
+
+    def run(self, runtime, native, x, w, bias, groups, lane, epilogue, operand, gradients=False):
+        """``(y, weight leaf)``: the call and its epilogue in the lane's mode; compiled, one function
+        (``f(x, w, bias, operand)``) per case and shapes, kept in the runtime's cache."""
+        ndim = w.dim() - 2
+
+        def function(x, w, bias, operand):
+            return _epilogue(self.apply(native, x, w, bias, groups)[0], epilogue, operand, ndim)
+
+        if lane.mode == "eager":
+            y, leaf = self.apply(native, x, w, bias, groups)  # the module variant's weight is its parameter
+            return _epilogue(y, epilogue, operand, ndim), leaf
+        key = (self.name, repr(sorted(native.items())), groups, lane, epilogue, gradients,
+               *(None if t is None else tuple(t.shape) for t in (x, w, bias, operand)))
+        compiled = runtime.cached(key, lambda: runtime.compile(function, lane.mode))
+        return compiled(x, w, bias, operand), w
 
     def _check(self, native, w) -> None:
         """Native parameters this variant cannot even be handed (a suite bug, not a framework verdict)."""
@@ -343,10 +430,15 @@ class Module(Functional):
         return native
 
     def apply(self, native, x, w, bias, groups):
+        module = self.module(native, x, w, bias, groups)
+        return self.forward(module, native, x), module.weight
+
+    @staticmethod
+    def module(native, x, w, bias, groups):
+        """The ``nn.ConvTranspose*d`` of ``native`` with ``w`` and ``bias`` as its parameters."""
         import torch
 
         ndim = w.dim() - 2
-        output_size = native.get("output_size")
         module = torch.nn.utils.skip_init(
             getattr(torch.nn, f"ConvTranspose{ndim}d"), x.shape[-ndim - 1], w.shape[1] * groups, _ints(w.shape[2:]),
             stride=native.get("stride", 1), padding=native.get("padding", 0),
@@ -357,7 +449,35 @@ class Module(Functional):
             module.weight.copy_(w)
             if bias is not None:
                 module.bias.copy_(bias)
-        return module(x, output_size=None if output_size is None else list(_ints(output_size))), module.weight
+        return module
+
+    @staticmethod
+    def forward(module, native, x):
+        output_size = native.get("output_size")
+        return module(x, output_size=None if output_size is None else list(_ints(output_size)))
+
+    def run(self, runtime, native, x, w, bias, groups, lane, epilogue, operand, gradients=False):
+        """Compiled as ``torch.compile(model)`` compiles: the module's call, the module made once per
+        case and shapes (dynamo cannot trace creating a parameter), its parameters set before each call."""
+        import torch
+
+        if lane.mode == "eager":
+            return super().run(runtime, native, x, w, bias, groups, lane, epilogue, operand, gradients)
+        ndim = w.dim() - 2
+        key = (self.name, repr(sorted(native.items())), groups, lane, epilogue, gradients,
+               *(None if t is None else tuple(t.shape) for t in (x, w, bias, operand)))
+
+        def make():
+            module = self.module(native, x, w.detach(), None if bias is None else bias.detach(), groups)
+            return module, runtime.compile(lambda x, operand: _epilogue(self.forward(module, native, x), epilogue, operand, ndim), lane.mode)
+
+        module, compiled = runtime.cached(key, make)
+        with torch.no_grad():
+            module.weight.copy_(w)
+            if bias is not None:
+                module.bias.copy_(bias)
+        module.zero_grad(set_to_none=True)
+        return compiled(x, operand), module.weight
 
     def repro_call(self, case, native, e):
         lines = [
@@ -403,4 +523,7 @@ TARGET = Target(
     variants=(Functional(), Emulated(), Module(), ChannelsLast()),
     load=TorchRuntime,
     backends=("onednn", "native", "cudnn"),
+    # Inductor's FX graph cache (and AOTAutograd's) on disk: a second run skips code generation.
+    compile_cache={"TORCHINDUCTOR_CACHE_DIR": "{cache}/inductor", "TORCHINDUCTOR_FX_GRAPH_CACHE": "1",
+                   "TORCHINDUCTOR_AUTOGRAD_CACHE": "1"},
 )
