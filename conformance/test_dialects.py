@@ -32,6 +32,18 @@ def native_cases(framework, spaces=None):
 @frameworks(*(name for name in targets.frameworks() if native_modules(name)), one_variant=True)
 @given(data=st.data())
 def test_dialect_parameters(convt, runner, target, data):
+    dialect_check(convt, runner, target, data)
+
+
+def dialect_check(convt, runner, target, data, epilogues=False) -> None:
+    """One native case of the lane's framework, drawn from what the lane's variants can run; with
+    ``epilogues``, followed by ReLU or sigmoid where the case's variant applies them (valid or not)."""
+    __tracebackhide__ = True
     spaces = {t.variant: t.space for t, skip in convt.lanes() if skip is None and t.worker == target.worker and t.lane == target.lane}
     case = data.draw(native_cases(target.framework, spaces), label="native case")
-    assert_verdict(runner.native(dataclasses.replace(target, variant=case.variant), case))
+    target = dataclasses.replace(target, variant=case.variant)
+    epilogue = None
+    if epilogues:
+        offered = [name for name in ("relu", "sigmoid") if name in target.api.epilogues]
+        epilogue = data.draw(st.sampled_from([None, *offered]), label="epilogue")
+    assert_verdict(runner.native(target, case, epilogue))
