@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import oracles
@@ -378,6 +378,15 @@ def test_jax_returns_empty_where_empty_output(lax, padding):
 def test_vjp_of_forward_conv_is_conv_transpose(lax, geometry, groups, per_group_in, per_group_out):
     import jax
 
+    from conformance.cases import Case
+    from conformance.known import PREDICATES
+
+    # XLA:CPU aborts this process on some of these convolutions (known discrepancies
+    # xla-cpu-conv-operand-swap-abort*); the suite runs them in a worker, an in-process test cannot.
+    case = Case(batch=2, groups=groups, in_per_group=per_group_in, out_per_group=per_group_out, input_size=geometry.input_size,
+                kernel_size=geometry.kernel_size, bias=False, stride=geometry.stride, dilation=geometry.dilation,
+                padding=geometry.padding(), output_padding=(0,) * geometry.ndim)
+    assume(not PREDICATES["xla_conv_swap_abort"](case, {}) and not PREDICATES["xla_conv_swap_abort_grouped"](case, {}))
     rng = np.random.default_rng(1)
     x = rng.standard_normal((2, groups * per_group_in, *geometry.input_size))
     w = rng.standard_normal((groups * per_group_in, per_group_out, *geometry.kernel_size))
