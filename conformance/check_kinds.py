@@ -29,3 +29,8 @@ AGAINST_ORACLE = (FORWARD, NATIVE, GRADIENT_INPUT, GRADIENT_WEIGHT, *EPILOGUES)
 def epilogue_check(name: str) -> str:
     """The check kind of an epilogue: ``epilogue-relu``."""
     return f"epilogue-{name}"
+
+
+def epilogue_of(check: str) -> str | None:
+    """The epilogue a check kind applies (``"relu"`` for ``epilogue-relu``), or None."""
+    return check.removeprefix("epilogue-") if check in EPILOGUES else None

@@ -389,7 +389,7 @@ class Runner:
         repro = ""
         if verdict.failed and native is not None and isinstance(case, Case):
             try:
-                repro = target.api.repro(case, native, target.lane)
+                repro = target.api.repro(case, native, target.lane, epilogue=check_kinds.epilogue_of(check))
             except Exception as error:  # a repro the variant cannot write must not cost the finding's record
                 repro = f"# no repro: {target.name}.repro raised {type(error).__name__}: {error}"
         record = Record(

@@ -65,7 +65,7 @@ def operands_snippet(record) -> str:
     case = _case(record)
     if case is None:
         return f"# the record's case is not readable: {record.case!r}"
-    return "\n".join([
+    lines = [
         "import numpy as np",
         "import oracles",
         "from conformance import operands",
@@ -74,7 +74,11 @@ def operands_snippet(record) -> str:
         f"case = {case!r}",
         f"# the {record.dtype} lane's operands (the values the framework computed on), held in float64",
         f"x, w, bias = (None if a is None else a.astype(np.float64) for a in operands.for_lane(case, {record.dtype!r}))",
-    ])
+    ]
+    if record.check == check_kinds.epilogue_check("residual") and isinstance(case, Case):
+        shape = ((case.batch,) if case.batch is not None else ()) + (case.out_channels, *case.geometry.output_size)
+        lines.append(f"residual = operands.residual(case, {shape!r}, {record.dtype!r}).astype(np.float64)  # the tensor the epilogue adds")
+    return "\n".join(lines)
 
 
 def oracle_snippet(record) -> str:
@@ -95,6 +99,14 @@ def oracle_snippet(record) -> str:
         ])
     kwargs = ", ".join(f"{name}={value!r}" for name, value in case.oracle_kwargs().items())
     lines = [f"expected = oracles.conv_transpose(x, w, bias, {kwargs})"]
+    epilogue = check_kinds.epilogue_of(record.check)
+    if epilogue == "bias":  # the convolution without its bias, then the bias added as an op of its own
+        lines = [f"expected = oracles.conv_transpose(x, w, None, {kwargs})",
+                 f"expected = oracles.apply_epilogue('bias', expected, bias=bias.reshape((-1,) + (1,) * {case.ndim}))"]
+    elif epilogue == "residual":
+        lines.append("expected = oracles.apply_epilogue('residual', expected, residual=residual)")
+    elif epilogue is not None:
+        lines.append(f"expected = oracles.apply_epilogue({epilogue!r}, expected)")
     if record.check in check_kinds.GRADIENTS:
         lines.append(f"upstream = operands.upstream(case, expected.shape, {record.dtype!r}).astype(np.float64)  # the gradient the suite pulled back")
         if record.check == check_kinds.GRADIENT_INPUT:

@@ -140,3 +140,47 @@ def test_tensorflow_compiled_epilogues(tf_process, variant):
         check_epilogues(tf_process, variant, lane)
     finally:
         CASE = saved
+
+
+def check_repros(process, variants, lane, case, to_numpy=np.asarray):
+    """Each variant's repro, run as a maintainer would (NumPy operands in scope), gives what the adapter
+    gave: the call and the epilogue, in the lane's mode (compiled repros compile)."""
+    x, w, b = operands.for_lane(case, lane.dtype)
+    shape = expected(case, x, w, b).shape
+    residual = operands.residual(case, shape, lane.dtype)
+    for variant in variants:
+        api = process.target.variant(variant)
+        for epilogue in (None, *api.epilogues):
+            snippet = api.repro(case, api.native(case), lane, epilogue=epilogue)
+            if lane.mode != "eager":
+                assert "compile" in snippet or "jit" in snippet, snippet
+            scope = {"x": x, "w": w, "bias": b, "residual": residual}
+            exec(compile(snippet, f"<repro {variant} {epilogue}>", "exec"), scope)  # noqa: S102  (the point of the test)
+            operand = b if epilogue == "bias" else residual if epilogue == "residual" else None
+            got = api.call(process.runtime, api.native(case), x, w, None if epilogue == "bias" else b, case.groups, lane,
+                           epilogue=None if epilogue is None else (epilogue, operand))
+            np.testing.assert_allclose(to_numpy(scope["y"]), got, rtol=1e-6, atol=1e-6, err_msg=snippet)
+
+
+@pytest.mark.parametrize("mode", ["eager", "compiled"])
+def test_torch_repros_compile_and_apply_the_epilogue(torch_process, mode):
+    check_repros(torch_process, ["functional", "emulated", "module", "channels_last"],
+                 Lane("cpu", "float32", "default", "onednn", mode), CASE, lambda y: y.detach().numpy())
+
+
+@pytest.mark.parametrize("mode", ["eager", "compiled"])
+def test_jax_repros_jit_and_apply_the_epilogue(jax_process, mode):
+    variants = ["conv_transpose", "conv_transpose_kernel", "channels_first", "conv_general_dilated", "vjp"]
+    check_repros(jax_process, variants, Lane("cpu", "float32", mode=mode), CASE)
+    unbatched = Case(**{**CASE.__dict__, "batch": None})
+    check_repros(jax_process, variants, Lane("cpu", "float32", mode=mode), unbatched)
+
+
+@pytest.mark.parametrize("mode", ["eager", "compiled"])
+def test_tensorflow_repros_compile_and_apply_the_epilogue(tf_process, mode):
+    valid = Case(**{**CASE.__dict__, "padding": ((0, 0), (0, 0)), "output_padding": (0, 0)})  # Keras: 'valid'
+    lane = Lane("cpu", "float32", "default", "eigen", mode)
+    check_repros(tf_process, ["nn", "keras"], lane, valid)
+    check_repros(tf_process, ["nn", "keras"], lane, Case(**{**valid.__dict__, "batch": None}))
+    if tf_process.runtime.onednn:
+        check_repros(tf_process, ["nn_channels_first"], Lane("cpu", "float32", "default", "onednn", mode), valid)

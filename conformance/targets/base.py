@@ -134,9 +134,12 @@ class Variant:
             return f"{self.name}: {self.no_compiled}" if lane.mode == "compiled" else f"{self.name}: no {lane.mode} mode"
         return None
 
-    def repro(self, case: Case, native: dict, lane: Lane) -> str:
+    def repro(self, case: Case, native: dict, lane: Lane, epilogue: str | None = None) -> str:
         """A copy-paste snippet calling the framework's own API with ``native`` (``x``, ``w``, ``bias``
-        as canonical NumPy arrays in scope) that leaves the canonical-layout result in ``y``."""
+        as canonical NumPy arrays in scope; ``residual`` too for that epilogue) that leaves the
+        canonical-layout result in ``y``, in the lane's mode (compiled: the call and the epilogue in
+        one compiled function) and followed by ``epilogue`` (the bias epilogue: the call without
+        bias, then ``bias`` added)."""
         return f"# {self.name}: {native!r}"
 
     # -- execution: the worker process ---------------------------------------------------------

@@ -89,7 +89,7 @@ class Function(Variant):
             raise FrameworkError.of(error) from None
         return result  # anything else as it is: the runner judges it (None, a list, a complex array...)
 
-    def repro(self, case: Case, native: dict, lane: Lane) -> str:
+    def repro(self, case: Case, native: dict, lane: Lane, epilogue: str | None = None) -> str:
         source, function = parse_spec(self.spec)
         return (
             f"# {self.spec}\n"

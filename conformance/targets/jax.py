@@ -189,9 +189,10 @@ class ConvTranspose(Variant):
 
     # -- reproduction ----------------------------------------------------------------------------
 
-    def repro(self, case: Case, native: dict, lane: Lane) -> str:
-        """Standalone code: imports, the layout and weight conversions written out, the jax call, and
-        ``y`` as a canonical ``(N, C_out, *o)`` NumPy array (float32 for bfloat16)."""
+    def repro(self, case: Case, native: dict, lane: Lane, epilogue: str | None = None) -> str:
+        """Standalone code: imports, the layout and weight conversions written out, the jax call (with
+        the bias add and the epilogue: one ``jax.jit`` function on a compiled lane), and ``y`` as a
+        canonical ``(N, C_out, *o)`` NumPy array (float32 for bfloat16)."""
         ndim = case.ndim
         precision = ", precision=lax.Precision.HIGHEST" if lane.precision == "highest" else ""
         kind, _, index = lane.device.partition(":")
@@ -204,15 +205,27 @@ class ConvTranspose(Variant):
             "# Canonical operands: x (N, C_in, *i), w (C_in, C_out/groups, *k), bias (C_out,).",
             "lhs = x[None]  # jax needs a batch dim" if case.batch is None else "lhs = x",
         ]
-        lines += self.repro_call(native, ndim, case.groups, precision)
-        if case.bias:
-            lines.append(f"out = out + jnp.asarray(bias, dtype).reshape((-1,){' + (1,) * ' + str(ndim)})")
+        prep, body = self.repro_call(native, ndim, case.groups, precision)
+        lines += prep
+        conv_bias = case.bias and epilogue != "bias"
+        lines.append(f"bias_t = {'put(bias)' if conv_bias else 'None'}")
+        if epilogue in ("bias", "residual"):
+            operand = "bias" if epilogue == "bias" else "residual" if case.batch is not None else "residual[None]"
+            lines.append(f"e_t = put({operand})  # the epilogue's operand")
+        body = body + [f"out = out + bias_t.reshape((-1,){' + (1,) * ' + str(ndim)})"] * conv_bias + _repro_epilogue(epilogue, ndim)
+        if lane.mode == "eager":
+            lines += body
+        else:
+            lines += ["def f(lhs_t, rhs_t, bias_t, e_t=None):"] + [f"    {line}" for line in body] + [
+                "    return out", f"out = jax.jit(f)(lhs_t, rhs_t, bias_t{', e_t' if epilogue in ('bias', 'residual') else ''})  # the lane's mode: compiled"]
         lines.append("y = np.asarray(out)" + ("[0]" if case.batch is None else ""))
         if lane.dtype == "bfloat16":
             lines.append("y = y.astype(np.float32)")
         return "\n".join(lines) + "\n"
 
-    def repro_call(self, native, ndim, groups, precision) -> list[str]:
+    def repro_call(self, native, ndim, groups, precision) -> tuple[list[str], list[str]]:
+        """``(prep, body)``: NumPy lines that make ``lhs_t`` and ``rhs_t`` (device arrays), then the jax
+        lines that compute ``out`` from them (the part a compiled lane jits)."""
         name, kwargs = DIALECT.call_arguments(ndim, groups=groups, **native)
         lhs_spec, rhs_spec, out_spec = kwargs["dimension_numbers"]
         to_lhs = tuple(int(v) for v in np.argsort(spec_permutation(lhs_spec, ("N", "C"), rhs_spec)))
@@ -238,11 +251,12 @@ class ConvTranspose(Variant):
         else:
             lines.append(f"rhs = np.transpose(w_oi, {to_rhs})  # (O, I, *k) -> {rhs_spec}")
         lines.append("put = lambda a: jax.device_put(np.asarray(a).astype(dtype), device)")
+        lines.append("lhs_t, rhs_t = put(lhs), put(rhs)")
         args = ", ".join(f"{key}={value!r}" for key, value in kwargs.items())
-        lines.append(f"out = lax.{name}(put(lhs), put(rhs), {args}{precision})")
+        body = [f"out = lax.{name}(lhs_t, rhs_t, {args}{precision})"]
         if tuple(from_out) != identity:
-            lines.append(f"out = jnp.transpose(out, {tuple(from_out)})  # {out_spec} -> (N, C, *spatial)")
-        return lines
+            body.append(f"out = jnp.transpose(out, {tuple(from_out)})  # {out_spec} -> (N, C, *spatial)")
+        return lines, body
 
 
 
@@ -322,14 +336,26 @@ class Vjp(ConvTranspose):
             "# The forward conv whose input-gradient is the transposed conv; its rhs is w itself (OIH..).",
             f"params = {params!r}",
             "put = lambda a: jax.device_put(np.asarray(a).astype(dtype), device)",
-            "lhs, rhs = put(lhs), put(w)",
-            f"primal = jnp.zeros((lhs.shape[0], rhs.shape[1] * {groups}, *{tuple(native['primal_size'])!r}), dtype)",
-            f"_, pullback = jax.vjp(lambda z: lax.conv_general_dilated(z, rhs, **params{precision}), primal)",
-            "out = pullback(lhs)[0]  # already (N, C_out, *o)",
+            "lhs_t, rhs_t = put(lhs), put(w)",
+        ], [
+            f"primal = jnp.zeros((lhs_t.shape[0], rhs_t.shape[1] * {groups}, *{tuple(native['primal_size'])!r}), dtype)",
+            f"_, pullback = jax.vjp(lambda z: lax.conv_general_dilated(z, rhs_t, **params{precision}), primal)",
+            "out = pullback(lhs_t)[0]  # already (N, C_out, *o)",
         ]
 
 
 # ---- worker-side helpers ------------------------------------------------------------------------
+
+
+def _repro_epilogue(epilogue, ndim: int) -> list[str]:
+    """The repro's lines for ``epilogue`` on ``out`` (its operand ``e_t``), as :func:`_epilogue` computes it."""
+    return {
+        None: [],
+        "bias": [f"out = out + e_t.reshape((-1,) + (1,) * {ndim})  # the bias as an op of its own"],
+        "relu": ["out = jax.nn.relu(out)"],
+        "sigmoid": ["out = jax.nn.sigmoid(out)"],
+        "residual": ["out = out + e_t"],
+    }[epilogue]
 
 
 def _in_mode(runtime, key, function, lane: Lane):

@@ -261,7 +261,7 @@ class OrtVariant(Variant):
     def call(self, runtime: OrtRuntime, native, x, w, bias, groups, lane):
         return runtime.run(native, x, w, bias, groups, lane, initializers=self.initializers)
 
-    def repro(self, case: Case, native: dict, lane: Lane) -> str:
+    def repro(self, case: Case, native: dict, lane: Lane, epilogue: str | None = None) -> str:
         """Standalone onnx + onnxruntime code: ``y`` (canonical NumPy) from NumPy ``x``, ``w``, ``bias``."""
         attrs, dims = attributes(native, case.ndim, case.groups), input_dims(case.ndim, case.bias)
         batched = case.batch is not None

@@ -301,7 +301,9 @@ class Nn(Variant):
 
     # -- the repro --
 
-    def repro(self, case: Case, native: dict, lane: Lane) -> str:
+    def repro(self, case: Case, native: dict, lane: Lane, epilogue: str | None = None) -> str:
+        """Standalone TensorFlow code leaving ``y`` (canonical NumPy): the call, its bias and the epilogue,
+        in one ``tf.function(jit_compile=True)`` on a compiled lane."""
         dtype, setting = lane.dtype, "1" if lane.backend == "onednn" else "0"
         lines = [
             "import os",
@@ -319,7 +321,21 @@ class Nn(Variant):
         if lane.device != "cpu":
             lines.append(f"tf.config.experimental.enable_tensor_float_32_execution({lane.precision == 'tf32'})")
         lines += [f"with tf.device({_tf_device(lane.device)!r}):", f"    xt = tf.cast(tf.constant(xn), tf.{dtype})"]
-        lines += self.repro_call(case, native, dtype)
+        if epilogue in ("bias", "residual"):
+            operand = "bias" if epilogue == "bias" else "residual" if case.batch is not None else "residual[np.newaxis]"
+            if epilogue == "residual" and not self.channels_first:
+                operand = f"np.moveaxis({operand}, 1, -1)"
+            lines.append(f"    et = tf.cast(tf.constant({operand}), tf.{dtype})  # the epilogue's operand")
+        setup, body, arguments = self.repro_call(case, native, dtype, epilogue)
+        body = body + ([] if self.dialect == "keras" else _repro_epilogue(epilogue, native.get("data_format")))  # Keras: activation=
+        lines += [f"    {line}" for line in setup]
+        if epilogue in ("bias", "residual"):
+            arguments += ", et"
+        if lane.mode == "eager":
+            lines += [f"    {line}" for line in body]
+        else:
+            lines += [f"    def f({arguments}):"] + [f"        {line}" for line in body] + [
+                "        return yt", f"    yt = tf.function(f, jit_compile=True)({arguments})  # the lane's mode: compiled (XLA)"]
         lines.append("y = tf.cast(yt, tf.float32).numpy()" if dtype == "bfloat16" else "y = yt.numpy()")
         if not self.channels_first:
             lines.append("y = np.moveaxis(y, -1, 1)  # back to (N, C_out, *o)")
@@ -327,17 +343,22 @@ class Nn(Variant):
             lines.append("y = y[0]")
         return "\n".join(lines) + "\n"
 
-    def repro_call(self, case: Case, native: dict, dtype: str) -> list[str]:
-        """The lines inside the device scope that compute ``yt`` from ``xt``, ``kernel`` and ``bias``."""
+    def repro_call(self, case: Case, native: dict, dtype: str, epilogue=None) -> tuple[list[str], list[str], str]:
+        """``(setup, body, arguments)`` inside the device scope: the lines that make the call's tensors,
+        the lines that compute ``yt`` from them (what a compiled lane compiles), and the body's arguments."""
         data_format = native["data_format"]
         shape = tf_dialect.DIALECT.native_output_shape(case.geometry.output_size, case.batch or 1, case.out_channels, **native)
-        return [
-            f"    yt = tf.nn.conv_transpose(xt, tf.cast(tf.constant(kernel), tf.{dtype}), output_shape={shape}, "
+        conv_bias = case.bias and epilogue != "bias"
+        setup = [f"kt = tf.cast(tf.constant(kernel), tf.{dtype})",
+                 f"bt = tf.cast(tf.constant(bias), tf.{dtype})" if conv_bias else "bt = None"]
+        body = [
+            f"yt = tf.nn.conv_transpose(xt, kt, output_shape={shape}, "
             f"strides={_listify(native['strides'])}, padding={_listify(native['padding'])!r}, "
             f"data_format={data_format!r}, dilations={_listify(native['dilations'])})",
-            "    if bias is not None:",
-            f"        yt = tf.nn.bias_add(yt, tf.cast(tf.constant(bias), tf.{dtype}), data_format={data_format!r})",
         ]
+        if conv_bias:
+            body.append(f"yt = tf.nn.bias_add(yt, bt, data_format={data_format!r})")
+        return setup, body, "xt, kt, bt"
 
 
 class NnChannelsFirst(Nn):
@@ -412,16 +433,30 @@ class Keras(Nn):
 
         return dialect.input_to_canonical(computed(_guarded(reason, call).numpy()), **params)
 
-    def repro_call(self, case, native, dtype):
+    def repro_call(self, case, native, dtype, epilogue=None):
+        """The layer made, built and given its weights outside; its call (with ``activation=`` the
+        epilogue, as Keras spells it) is what a compiled lane compiles."""
         params = keras_dialect.DIALECT.native(**native)
+        activation = f", activation={epilogue!r}" if epilogue else ""
         return [
-            f"    layer = keras.layers.Conv{case.ndim}DTranspose(filters={case.out_channels}, kernel_size={case.kernel_size}, "
+            f"layer = keras.layers.Conv{case.ndim}DTranspose(filters={case.out_channels}, kernel_size={case.kernel_size}, "
             f"strides={params['strides']}, padding={params['padding']!r}, output_padding={params['output_padding']!r}, "
-            f"data_format={params['data_format']!r}, dilation_rate={params['dilation_rate']}, use_bias={case.bias}, dtype={dtype!r})",
-            "    layer.build(tuple(xt.shape))",
-            "    layer.set_weights([kernel] + ([] if bias is None else [bias]))",
-            "    yt = layer(xt)",
-        ]
+            f"data_format={params['data_format']!r}, dilation_rate={params['dilation_rate']}, use_bias={case.bias}, dtype={dtype!r}{activation})",
+            "layer.build(tuple(xt.shape))",
+            "layer.set_weights([kernel] + ([] if bias is None else [bias]))",
+        ], ["yt = layer(xt)"], "xt"
+
+
+def _repro_epilogue(epilogue, data_format) -> list[str]:
+    """The repro's lines for ``epilogue`` on ``yt`` (its operand ``et``), as :func:`_epilogue` computes
+    it; Keras's epilogues are the layer's ``activation`` (none here)."""
+    return {
+        None: [],
+        "bias": [f"yt = tf.nn.bias_add(yt, et, data_format={data_format or 'N...C'!r})  # the bias as an op of its own"],
+        "relu": ["yt = tf.nn.relu(yt)"],
+        "sigmoid": ["yt = tf.math.sigmoid(yt)"],
+        "residual": ["yt = yt + et"],
+    }[epilogue]
 
 
 def _nn_call(native: dict, x_t, f_t, b_t, out_channels: int):

@@ -332,9 +332,30 @@ class Functional(Variant):
     def _check(self, native, w) -> None:
         """Native parameters this variant cannot even be handed (a suite bug, not a framework verdict)."""
 
-    def repro(self, case: Case, native: dict, lane: Lane) -> str:
-        """Python that computes ``y`` (a torch tensor) from NumPy ``x``, ``w``, ``bias`` with torch's own API."""
-        return "\n".join(_repro_header(lane) + self.repro_call(case, native, _Expressions(case, lane)))
+    def repro(self, case: Case, native: dict, lane: Lane, epilogue: str | None = None) -> str:
+        """Python that computes ``y`` (a torch tensor) from NumPy ``x``, ``w``, ``bias`` (``residual``)
+        with torch's own API: the call and the epilogue, compiled as the lane compiles them."""
+        e = _Expressions(case, lane, conv_bias=case.bias and epilogue != "bias")
+        lines = _repro_header(lane) + [f"xt = {e.x}", f"wt = {e.w}", f"bt = {e.bias}"]
+        arguments = "xt, wt, bt"
+        if epilogue in ("bias", "residual"):
+            lines.append(f"et = torch.from_numpy({epilogue}){e.convert}  # the epilogue's operand")
+            arguments += ", et"
+        e.x, e.w, e.bias = "xt", "wt", "bt"
+        lines += self.repro_setup(case, native, e)
+        body = self.repro_call(case, native, e) + _repro_epilogue(epilogue, case.ndim)
+        if lane.mode == "eager":
+            return "\n".join(lines + body)
+        backend = "inductor" if lane.mode == "compiled" else lane.mode
+        return "\n".join(lines + [f"def f({arguments}):"] + [f"    {line}" for line in body] + [
+            "    return y",
+            f"y = torch.compile(f, backend={backend!r}, fullgraph=True, dynamic=False)({arguments})  # the lane's mode: {lane.mode}",
+            f"# to place a failure: backend='aot_eager' (dynamo and AOTAutograd, no inductor code generation), or f({arguments}) eagerly",
+        ])
+
+    def repro_setup(self, case: Case, native: dict, e: "_Expressions") -> list[str]:
+        """Lines that stay outside a compiled function (a module is made outside, as users make theirs)."""
+        return []
 
     def repro_call(self, case: Case, native: dict, e: "_Expressions") -> list[str]:
         call = (f"torch.nn.functional.conv_transpose{case.ndim}d({e.x}, {e.w}, {e.bias}, stride={native['stride']}, "
@@ -479,28 +500,42 @@ class Module(Functional):
         module.zero_grad(set_to_none=True)
         return compiled(x, operand), module.weight
 
-    def repro_call(self, case, native, e):
+    def repro_setup(self, case, native, e):
         lines = [
             (f"module = torch.nn.ConvTranspose{case.ndim}d({case.in_channels}, {case.out_channels}, {case.kernel_size}, "
              f"stride={native['stride']}, padding={native['padding']}, dilation={native['dilation']}, "
-             f"groups={case.groups}, bias={case.bias}, device={e.device!r}, dtype={e.dtype})"),
+             f"groups={case.groups}, bias={e.conv_bias}, device={e.device!r}, dtype={e.dtype})"),
             "with torch.no_grad():",
             f"    module.weight.copy_({e.w})",
         ]
-        if case.bias:
+        if e.conv_bias:
             lines.append(f"    module.bias.copy_({e.bias})")
-        lines.append(f"    y = module({e.x}, output_size={list(native['output_size'])})")
         return lines
+
+    def repro_call(self, case, native, e):
+        return ["with torch.no_grad():", f"    y = module({e.x}, output_size={list(native['output_size'])})"]
 
 
 class _Expressions:
     """The repro's operand expressions, which a variant may wrap (memory formats)."""
 
-    def __init__(self, case: Case, lane: Lane):
+    def __init__(self, case: Case, lane: Lane, conv_bias: bool | None = None):
         self.dtype, self.device = f"torch.{lane.dtype}", lane.device
-        convert = f".to(device={lane.device!r}, dtype={self.dtype})"
-        self.x, self.w = f"torch.from_numpy(x){convert}", f"torch.from_numpy(w){convert}"
-        self.bias = f"torch.from_numpy(bias){convert}" if case.bias else "None"
+        self.convert = f".to(device={lane.device!r}, dtype={self.dtype})"
+        self.conv_bias = case.bias if conv_bias is None else conv_bias  # the bias epilogue adds it after the call
+        self.x, self.w = f"torch.from_numpy(x){self.convert}", f"torch.from_numpy(w){self.convert}"
+        self.bias = f"torch.from_numpy(bias){self.convert}" if self.conv_bias else "None"
+
+
+def _repro_epilogue(epilogue, ndim: int) -> list[str]:
+    """The repro's lines for ``epilogue`` on ``y`` (its operand ``et``), as :func:`_epilogue` computes it."""
+    return {
+        None: [],
+        "bias": [f"y = y + et.reshape((-1,) + (1,) * {ndim})  # the bias as an op of its own"],
+        "relu": ["y = torch.relu(y)"],
+        "sigmoid": ["y = torch.sigmoid(y)"],
+        "residual": ["y = y + et"],
+    }[epilogue]
 
 
 def _repro_header(lane: Lane) -> list[str]:
