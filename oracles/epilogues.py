@@ -8,6 +8,8 @@ followed by the same epilogue in float64 (``apply_epilogue``), within ``epilogue
 - ``"relu"``: ``max(y, 0)``.
 - ``"sigmoid"``: ``1 / (1 + exp(-y))``.
 - ``"residual"``: ``y + r``, ``r`` a second tensor of ``y``'s shape.
+- ``"scale"``: ``y * s``, ``s`` one factor per channel broadcast along the channel axis (the affine
+  part of an inference-mode batch norm, which compilers fold into the convolution's weights).
 
 ``epilogue_bound`` carries the convolution's per-element bound ``B`` (``oracles.error_bound`` in the
 lane's dtype, final rounding included: ``|y_hat - y| <= B``) through the epilogue. It covers the
@@ -26,6 +28,11 @@ final rounding. With ``u`` the unit roundoff of ``dtype`` and ``eta`` half its s
   unfused, two ``dtype`` values that close in magnitude sum exactly in the wider format (float16 or
   bfloat16 in float32, float32 in float64); fused, the extra ``u_acc*|a + v| <= u_acc*(2/u + 1)*|a|``
   is below the ``u*M`` that ``B`` holds for the final rounding the fused path skips.
+- **scale** (``z = y * s``): ``2*|s|*B + u*(|y*s| + |s|*B) + eta``. ``y_hat * s`` is within ``|s|*B``
+  of ``y * s`` and its one rounding adds ``u*|y_hat*s|``. Folded into the weights (``conv(x, w*s)``,
+  bias ``b*s``), each scaled weight is rounded once more, which moves the result by up to
+  ``u*|s|*(M + |b|)``; ``B >= gamma_n*(M + |b|) >= u*(M + |b|)`` for every ``n >= 1``, so a second
+  ``|s|*B`` holds it. Exact zeros stay exact where ``y*s == 0`` and ``B == 0``.
 - **sigmoid**: ``B/4 + SIGMOID_ABSOLUTE*u``. sigmoid is 1/4-Lipschitz, so ``B/4`` carries the input
   error. Its evaluation error is bounded *absolutely*, not relative to the result, since ``0 < s < 1``:
   - ``1/(1 + exp(-y))``: a vectorised ``exp`` within 2 ulp (``4u`` relative), the add (``u``) and the
@@ -51,19 +58,19 @@ import numpy as np
 
 from .bounds import UNDERFLOW, dtype_name, unit_roundoff
 
-EPILOGUES = ("bias", "relu", "sigmoid", "residual")
+EPILOGUES = ("bias", "relu", "sigmoid", "residual", "scale")
 
 # The sigmoid's absolute evaluation allowance, in units of the dtype's unit roundoff (module docstring).
 SIGMOID_ABSOLUTE = 8
 
-_OPERAND = {"bias": "bias", "residual": "residual"}
+_OPERAND = {"bias": "bias", "residual": "residual", "scale": "scale"}
 
 
-def _operand(name, y, bias, residual) -> np.ndarray | None:
+def _operand(name, y, bias, residual, scale=None) -> np.ndarray | None:
     """The added operand of ``name`` (None for relu and sigmoid) as float64, checked against ``y``."""
     if name not in EPILOGUES:
         raise ValueError(f"unknown epilogue {name!r}; expected one of {list(EPILOGUES)}")
-    given = {"bias": bias, "residual": residual}
+    given = {"bias": bias, "residual": residual, "scale": scale}
     for operand, value in given.items():
         if value is not None and _OPERAND.get(name) != operand:
             raise ValueError(f"epilogue {name!r} takes no {operand} operand; got {operand}= of shape {np.shape(value)}")
@@ -76,14 +83,14 @@ def _operand(name, y, bias, residual) -> np.ndarray | None:
     value = np.asarray(value, dtype=np.float64)
     if operand == "residual" and value.shape != y.shape:
         raise ValueError(f"epilogue 'residual' needs residual= of y's shape {y.shape}; got {value.shape}")
-    if operand == "bias":
-        # A (C,) bias not reshaped to (C, 1, ..) would broadcast along the last spatial axis instead.
+    if operand in ("bias", "scale"):
+        # A (C,) operand not reshaped to (C, 1, ..) would broadcast along the last spatial axis instead.
         if np.broadcast_shapes(value.shape, y.shape) != y.shape or (value.ndim and value.shape[-1] != 1):
-            raise ValueError(f"epilogue 'bias' needs bias= broadcast along the channel axis, shaped (C, 1, ..); got {value.shape} for y of shape {y.shape}")
+            raise ValueError(f"epilogue {name!r} needs {operand}= broadcast along the channel axis, shaped (C, 1, ..); got {value.shape} for y of shape {y.shape}")
     return value
 
 
-def apply_epilogue(name: str, y, *, bias=None, residual=None) -> np.ndarray:
+def apply_epilogue(name: str, y, *, bias=None, residual=None, scale=None) -> np.ndarray:
     """``name`` applied to ``y`` in float64, elementwise (batched ``(N, C, *o)`` or unbatched ``(C, *o)``).
 
     Args:
@@ -91,12 +98,15 @@ def apply_epilogue(name: str, y, *, bias=None, residual=None) -> np.ndarray:
         y: the pre-epilogue output (the convolution without bias).
         bias: for ``"bias"`` only: broadcastable to ``y`` along the channel axis (``(C,)`` reshaped to ``(C, 1, ..)``).
         residual: for ``"residual"`` only: an array of ``y``'s shape.
+        scale: for ``"scale"`` only: one factor per channel, shaped like ``bias``.
 
     Raises:
         ValueError: an unknown name, a missing operand the epilogue needs, or one it does not take.
     """
     y = np.asarray(y, dtype=np.float64)
-    operand = _operand(name, y, bias, residual)
+    operand = _operand(name, y, bias, residual, scale)
+    if name == "scale":
+        return y * operand
     if name == "relu":
         return np.maximum(y, 0.0)
     if name == "sigmoid":
@@ -106,7 +116,7 @@ def apply_epilogue(name: str, y, *, bias=None, residual=None) -> np.ndarray:
     return y + operand
 
 
-def epilogue_bound(name: str, exact, bound, *, dtype, bias=None, residual=None) -> np.ndarray:
+def epilogue_bound(name: str, exact, bound, *, dtype, bias=None, residual=None, scale=None) -> np.ndarray:
     """Per-element bound on ``|computed - apply_epilogue(name, exact)|`` (the rule of the module docstring).
 
     Args:
@@ -120,10 +130,14 @@ def epilogue_bound(name: str, exact, bound, *, dtype, bias=None, residual=None) 
     """
     exact = np.asarray(exact, dtype=np.float64)
     bound = np.broadcast_to(np.asarray(bound, dtype=np.float64), exact.shape)
-    operand = _operand(name, exact, bias, residual)
+    operand = _operand(name, exact, bias, residual, scale)
     u = unit_roundoff(dtype)
     if name == "relu":
         return bound.copy()
+    if name == "scale":
+        carried, product = np.abs(operand) * bound, np.abs(exact * operand)
+        exact_zero = (product == 0) & (bound == 0)
+        return 2 * carried + u * (product + carried) + np.where(exact_zero, 0.0, UNDERFLOW[dtype_name(dtype)])
     if name == "sigmoid":
         return bound / 4 + SIGMOID_ABSOLUTE * u
     total = np.abs(exact + operand)

@@ -38,6 +38,8 @@ def epilogue_ways(name, y, operands):
         return sigmoid_ways(y)
     if name == "relu":
         return {"np.maximum": np.maximum(y, y.dtype.type(0))}
+    if name == "scale":
+        return {"y * s": y * operands[name]}
     return {"y + v": y + operands[name]}
 
 
@@ -52,7 +54,8 @@ def draw_operands(case, computed, dtype):
     bias = (rng.standard_normal(case.out_channels) * magnitude).astype(dtype).reshape((-1,) + (1,) * case.ndim)
     residual = (rng.standard_normal(computed.shape) * magnitude).astype(dtype)
     residual = np.where(rng.random(computed.shape) < 0.25, -computed.astype(dtype), residual)
-    return {"bias": bias, "residual": residual}
+    scale = (rng.standard_normal(case.out_channels) * 2).astype(dtype).reshape((-1,) + (1,) * case.ndim)
+    return {"bias": bias, "residual": residual, "scale": scale}
 
 
 def needs(name, operands):
@@ -188,6 +191,41 @@ BUGS = {
     "residual missing": ("residual", lambda y, ops: y),
     "bias on the wrong channel": ("bias", lambda y, ops: y + np.roll(ops["bias"], 1, axis=0)),
 }
+
+
+@given(case=float_cases, scale=scales)
+def test_scale_folded_into_the_weights_is_within_its_bound(case, scale):
+    """A compiler folds ``y * s`` into the convolution: weights ``w * s`` (each rounded to float32 once)
+    along the output-channel axis (axis 1 of the transposed convolution's weight), bias ``b * s``."""
+    x, w, b = case.arrays(np.float32)
+    x = x * np.float32(scale)
+    kwargs = case.oracle_kwargs()
+    factors = draw_operands(case, oracles.conv_transpose(x, w, **kwargs), np.float32)["scale"]
+    per_out = factors.reshape(-1)
+    groups, cg = case.groups, case.in_per_group
+    folded_w = (w.reshape(groups, cg, case.out_per_group, *case.kernel_size)
+                * per_out.reshape(groups, 1, case.out_per_group, *(1,) * case.ndim)).reshape(w.shape).astype(np.float32)
+    folded_b = None if b is None else (b * per_out).astype(np.float32)
+    exact = oracles.conv_transpose(x, w, b, **kwargs)
+    bound = oracles.error_bound(x, w, b, dtype="float32", **kwargs)
+    expected = oracles.apply_epilogue("scale", exact, scale=factors)
+    limit = oracles.epilogue_bound("scale", exact, bound, dtype="float32", scale=factors)
+    assert_within(conv_transpose_in(case, x, folded_w, folded_b, np.float32), expected, limit, case, "scale folded into w and b")
+
+
+def test_scale_folded_along_the_input_channels_exceeds_the_bound():
+    """The transposed convolution's weight is (C_in, C_out/groups, *k): a fold that scales axis 0 (as for a
+    forward convolution) is wrong even where C_in == C_out lets the shapes line up."""
+    exact, bound, _, operands = fixed_case()
+    x = np.array([[[1.0, -0.5, 2.0], [0.25, 1.5, -1.0]]])
+    w = np.array([[[0.5, -1.0], [2.0, 0.75]], [[-0.25, 1.0], [1.0, -2.0]]])
+    factors = np.array([2.0, -3.0]).reshape(2, 1)
+    expected = oracles.apply_epilogue("scale", exact, scale=factors)
+    limit = oracles.epilogue_bound("scale", exact, bound, dtype="float32", scale=factors)
+    right = oracles.conv_transpose(x, w * factors.reshape(1, 2, 1))
+    wrong = oracles.conv_transpose(x, w * factors.reshape(2, 1, 1))
+    assert (np.abs(right - expected) <= limit).all()
+    assert (np.abs(wrong - expected) > limit).any()
 
 
 @pytest.mark.parametrize("bug", BUGS)
