@@ -19,7 +19,7 @@ UNSUPPORTED_RULE = "unsupported-rule"  # a configuration a lane is spared is sti
 # The transposed convolution followed by an epilogue a compiler may fuse into it (``oracles.epilogues``),
 # against the oracle followed by the same epilogue in float64: one kind per epilogue, so a report's
 # cells and a comparison's keep them apart.
-EPILOGUES = tuple(f"epilogue-{name}" for name in ("bias", "relu", "sigmoid", "residual"))
+EPILOGUES = tuple(f"epilogue-{name}" for name in ("bias", "relu", "sigmoid", "residual", "scale"))
 
 ALL = (FORWARD, NATIVE, GRADIENT_INPUT, GRADIENT_WEIGHT, LINEARITY, BATCH_SPLIT, DETERMINISM, SAME_AGREEMENT, UNSUPPORTED_RULE, *EPILOGUES)
 GRADIENTS = (GRADIENT_INPUT, GRADIENT_WEIGHT)

@@ -170,6 +170,14 @@ def _keras_bias_on_last_axis(case, native) -> bool:
         return False
 
 
+def _inductor_folds_on_input_channels(case, native) -> bool:
+    """inductor's freezing folds a per-channel constant into the weight's axis 0 (``binary_folding.py``:
+    ``weight.size(0)``, the output channels of a forward convolution), which for a transposed one's
+    ``(C_in, C_out/groups, *k)`` weight is the input channels: the shapes line up, and the fold runs,
+    only where ``C_in == C_out``; with one channel the two axes coincide."""
+    return case.in_channels == case.out_channels > 1
+
+
 # Named conditions an entry can require, over the failing check's case and native parameters.
 PREDICATES = {
     "keras_bias_on_last_axis": _keras_bias_on_last_axis,
@@ -179,6 +187,7 @@ PREDICATES = {
     "xla_conv_swap_abort_weight_gradient": _xla_conv_swap_abort_weight_gradient,
     "tf_conv3d_same_offset": _tf_conv3d_same_offset,
     "explicit_padding": lambda case, native: not isinstance(native.get("padding"), str),
+    "inductor_folds_on_input_channels": _inductor_folds_on_input_channels,
     "torch_zero_output_length": lambda case, native: 0 in _torch_output_lengths(case, native) and min(_torch_output_lengths(case, native)) >= 0,
 }
 

@@ -20,8 +20,8 @@ import numpy as np
 INTEGER_RANGE = 4
 
 # Streams drawn from one case seed: the operands, the upstream gradient, linearity's second input,
-# an epilogue's residual.
-UPSTREAM_STREAM, SECOND_INPUT_STREAM, RESIDUAL_STREAM = 1, 2, 3
+# an epilogue's residual, an epilogue's per-channel scale.
+UPSTREAM_STREAM, SECOND_INPUT_STREAM, RESIDUAL_STREAM, SCALE_STREAM = 1, 2, 3, 4
 
 
 def values(rng, shape, kind: str) -> np.ndarray:
@@ -56,6 +56,11 @@ def second_input(case, shape, dtype: str) -> np.ndarray:
 def residual(case, shape, dtype: str) -> np.ndarray:
     """The second tensor a residual epilogue adds to the output (``shape``: the output's), in the lane's values."""
     return lane_values(values(np.random.default_rng(case.seed + RESIDUAL_STREAM), shape, case.values), dtype)
+
+
+def scale(case, dtype: str) -> np.ndarray:
+    """The per-output-channel factors ``(C_out,)`` a scale epilogue multiplies by, in the lane's values."""
+    return lane_values(values(np.random.default_rng(case.seed + SCALE_STREAM), (case.out_channels,), case.values), dtype)
 
 
 def lane_values(array, dtype: str) -> np.ndarray:

@@ -195,6 +195,8 @@ class Runner:
         shape = _output_shape(case)
         residual = operands.residual(case, shape, target.lane.dtype) if name == "residual" else None
         conv_bias, operand = (None, bias) if name == "bias" else (bias, residual)
+        if name == "scale":
+            operand = operands.scale(case, target.lane.dtype)
         native, verdict = self._translate(target, case)
         if verdict is None and name not in target.api.epilogues:
             verdict = checks.Verdict(checks.NOT_APPLICABLE, f"{target.name}: no {name} epilogue")
@@ -207,6 +209,8 @@ class Runner:
                 extra["bias"] = bias.astype(np.float64).reshape((-1,) + (1,) * case.ndim)
             elif name == "residual":
                 extra["residual"] = residual.astype(np.float64)
+            elif name == "scale":
+                extra["scale"] = operand.astype(np.float64).reshape((-1,) + (1,) * case.ndim)
             expected = apply_epilogue(name, exact, **extra)
             bound = epilogue_bound(name, exact, bound, dtype=target.lane.dtype, **extra)
             verdict = checks.compare(actual, expected, bound, self._context(target, case) + f" then {name}")

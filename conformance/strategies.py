@@ -106,11 +106,35 @@ def string_padding_cases(draw, *, dilation=True, groups=True, groups_3d=True, ma
                 padding=geometry.padding(), output_padding=(0,) * ndim, **recipe)
 
 
+@st.composite
+def torch_dims(draw, *, max_input=5, max_kernel=4, max_stride=4, max_dilation=3, module=False):
+    """One spatial dim in PyTorch's own terms, mapped to canonical crops: ``padding = p >= 0`` crops
+    both ends, ``0 <= output_padding < max(s, d)`` (the module: ``< s``) extends the end, and the output
+    is at least one long; ``(i, k, s, d, (p, p - op), 0)`` as :func:`canonical_dims` returns."""
+    kernel, dilation = draw(st.integers(1, max_kernel)), draw(st.integers(1, max_dilation))
+    stride, length = draw(st.integers(1, max_stride)), draw(st.integers(1, max_input))
+    full = (length - 1) * stride + dilation * (kernel - 1) + 1
+    output_padding = draw(st.integers(0, (stride if module else max(stride, dilation)) - 1))
+    padding = draw(st.integers(0, (full + output_padding - 1) // 2))
+    return length, kernel, stride, dilation, (padding, padding - output_padding), 0
+
+
+@st.composite
+def torch_cases(draw, *, dims=st.integers(1, 3), max_dilation=3, max_groups=3, module=False, **recipe):
+    """A canonical case PyTorch's functional (or, with ``module``, ``nn.ConvTranspose*d(output_size=)``)
+    form expresses, drawn in its own terms: so a torch lane's draws become checks, not skips."""
+    ndim = draw(dims)
+    max_input = {1: 7, 2: 5, 3: 3}.get(ndim, 3)
+    return _case(draw, ndim, torch_dims(max_input=max_input, max_dilation=max_dilation, module=module),
+                 operand_recipe(max_groups=max_groups, **recipe))
+
+
 def lane_cases(space: dict | None = None, **kwargs):
     """Cases a lane can run, drawn by construction from its space (``Variant.space``): dilation and groups
     "any", only with 'SAME'/'VALID' crops ("string-padding"), or "none"; grouped 3-D or not; crops
     drawn freely ("explicit", default) and/or from TF's 'SAME'/'VALID' ("string_padding"); the spatial
-    ranks ("ndims", default 1 to 3)."""
+    ranks ("ndims", default 1 to 3); crops torch's functional or module form expresses ("torch": "functional"
+    or "module"), half of the draws."""
     return _lane_cases(tuple(sorted((space or {}).items())), tuple(sorted(kwargs.items())))
 
 
@@ -126,6 +150,8 @@ def _lane_cases(space: tuple, kwargs: tuple):
         parts.append(cases(max_dilation=3 if dilation == "any" else 1, max_groups=3 if groups == "any" else 1, groups_3d=groups_3d, **kwargs))
     if space.get("string_padding"):
         parts.append(string_padding_cases(dilation=dilation != "none", groups=groups != "none", groups_3d=groups_3d, **kwargs))
+    if space.get("torch"):
+        parts.append(torch_cases(module=space["torch"] == "module", **kwargs))
     return st.one_of(*parts)
 
 

@@ -24,6 +24,7 @@ def test_known_discrepancy_still_reproduces(convt, entry):
     variant, check = example.pop("variant"), example.pop("check", "forward")  # a runner method: forward, native, gradients
     device, dtype, backend = example.pop("device", "cpu"), example.pop("dtype", "float32"), example.pop("backend", None)
     mode = example.pop("mode", "eager")
+    epilogue = example.pop("epilogue", None)  # check = "epilogue": the runner's epilogue check, with this one
     lane = next((
         t for t, skip in convt.lanes()
         if skip is None and t.framework == entry.framework and t.lane.device == device and t.lane.dtype == dtype
@@ -36,7 +37,7 @@ def test_known_discrepancy_still_reproduces(convt, entry):
     if check == "native":  # the example spells its parameters as a table: a case holds sorted pairs
         example.update(variant=variant, native=sorted(example["native"].items()))
     case = case_from_data(example)
-    verdict = getattr(convt.runner, check)(target, case)
+    verdict = getattr(convt.runner, check)(target, case, *([epilogue] if check == "epilogue" else []))
     verdicts = verdict if isinstance(verdict, list) else [verdict]
     if not any(v.outcome in FAILURES + (KNOWN,) for v in verdicts):
         outcomes = ", ".join(v.outcome for v in verdicts)

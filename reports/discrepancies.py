@@ -52,7 +52,7 @@ def mode_verdict(modes: dict | None) -> str:
         return "The modes disagree: the same case passes eagerly; only the compiled program is wrong."
     if staged == "pass":
         return ("The modes disagree: the same case passes eagerly and under aot_eager (tracing without inductor), "
-                "so the fault is in inductor's code generation.")
+                "so the fault is in inductor itself (its graph passes or its code generation).")
     return (f"The modes disagree: the same case passes eagerly but gives {staged} under aot_eager, so the fault "
             "is in tracing (dynamo/AOTAutograd), before inductor's code generation.")
 

@@ -78,6 +78,8 @@ def operands_snippet(record) -> str:
     if record.check == check_kinds.epilogue_check("residual") and isinstance(case, Case):
         shape = ((case.batch,) if case.batch is not None else ()) + (case.out_channels, *case.geometry.output_size)
         lines.append(f"residual = operands.residual(case, {shape!r}, {record.dtype!r}).astype(np.float64)  # the tensor the epilogue adds")
+    if record.check == check_kinds.epilogue_check("scale") and isinstance(case, Case):
+        lines.append(f"scale = operands.scale(case, {record.dtype!r}).astype(np.float64)  # the per-channel factors the epilogue multiplies by")
     return "\n".join(lines)
 
 
@@ -105,6 +107,8 @@ def oracle_snippet(record) -> str:
                  f"expected = oracles.apply_epilogue('bias', expected, bias=bias.reshape((-1,) + (1,) * {case.ndim}))"]
     elif epilogue == "residual":
         lines.append("expected = oracles.apply_epilogue('residual', expected, residual=residual)")
+    elif epilogue == "scale":
+        lines.append(f"expected = oracles.apply_epilogue('scale', expected, scale=scale.reshape((-1,) + (1,) * {case.ndim}))")
     elif epilogue is not None:
         lines.append(f"expected = oracles.apply_epilogue({epilogue!r}, expected)")
     if record.check in check_kinds.GRADIENTS:

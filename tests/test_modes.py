@@ -67,7 +67,7 @@ class ModePool:
 
 
 @pytest.mark.parametrize("right, verdict", [
-    (("eager", "aot_eager"), "inductor's code generation"),
+    (("eager", "aot_eager"), "the fault is in inductor itself"),
     (("eager",), "in tracing (dynamo/AOTAutograd)"),
     ((), "Not specific to compilation"),
 ])

@@ -19,7 +19,8 @@ def expected(case, x, w, b, epilogue=None, operand=None):
     y = oracles.conv_transpose(x.astype(float), w.astype(float), None if epilogue == "bias" else b, **case.oracle_kwargs())
     if epilogue is None:
         return y
-    extra = {"bias": operand.astype(float).reshape(-1, 1, 1)} if epilogue == "bias" else {"residual": operand.astype(float)} if epilogue == "residual" else {}
+    extra = ({epilogue: operand.astype(float).reshape(-1, 1, 1)} if epilogue in ("bias", "scale")
+             else {"residual": operand.astype(float)} if epilogue == "residual" else {})
     return oracles.apply_epilogue(epilogue, y, **extra)
 
 
@@ -28,12 +29,17 @@ def assert_close(actual, wanted, dtype="float32"):
     assert np.max(np.abs(actual - wanted)) < (1e-5 if dtype == "float32" else 1e-12)
 
 
+def epilogue_operand(name, case, shape, bias, dtype):
+    """What the runner hands a variant for epilogue ``name``."""
+    return {"bias": bias, "residual": operands.residual(case, shape, dtype), "scale": operands.scale(case, dtype)}.get(name)
+
+
 def check_epilogues(process, variant, lane):
     api = process.target.variant(variant)
     x, w, b = operands.for_lane(CASE, lane.dtype)
     shape = expected(CASE, x, w, b).shape
     for name in api.epilogues:
-        operand = b if name == "bias" else operands.residual(CASE, shape, lane.dtype) if name == "residual" else None
+        operand = epilogue_operand(name, CASE, shape, b, lane.dtype)
         out = api.call(process.runtime, api.native(CASE), x, w, None if name == "bias" else b, 1, lane, epilogue=(name, operand))
         assert_close(out, expected(CASE, x, w, b, name, operand), lane.dtype)
 
@@ -154,9 +160,9 @@ def check_repros(process, variants, lane, case, to_numpy=np.asarray):
             snippet = api.repro(case, api.native(case), lane, epilogue=epilogue)
             if lane.mode != "eager":
                 assert "compile" in snippet or "jit" in snippet, snippet
-            scope = {"x": x, "w": w, "bias": b, "residual": residual}
+            scope = {"x": x, "w": w, "bias": b, "residual": residual, "scale": operands.scale(case, lane.dtype)}
             exec(compile(snippet, f"<repro {variant} {epilogue}>", "exec"), scope)  # noqa: S102  (the point of the test)
-            operand = b if epilogue == "bias" else residual if epilogue == "residual" else None
+            operand = epilogue_operand(epilogue, case, shape, b, lane.dtype)
             got = api.call(process.runtime, api.native(case), x, w, None if epilogue == "bias" else b, case.groups, lane,
                            epilogue=None if epilogue is None else (epilogue, operand))
             np.testing.assert_allclose(to_numpy(scope["y"]), got, rtol=1e-6, atol=1e-6, err_msg=snippet)

@@ -104,7 +104,7 @@ class ConvTranspose(Variant):
 
     name, dialect, checks_gradients = "conv_transpose", "jax", True
     modes = ("eager", "compiled")
-    epilogues = ("bias", "relu", "sigmoid", "residual")
+    epilogues = ("bias", "relu", "sigmoid", "residual", "scale")
     options: dict = {"api": "conv_transpose"}
 
     # -- translation -----------------------------------------------------------------------------
@@ -209,15 +209,15 @@ class ConvTranspose(Variant):
         lines += prep
         conv_bias = case.bias and epilogue != "bias"
         lines.append(f"bias_t = {'put(bias)' if conv_bias else 'None'}")
-        if epilogue in ("bias", "residual"):
-            operand = "bias" if epilogue == "bias" else "residual" if case.batch is not None else "residual[None]"
+        if epilogue in ("bias", "residual", "scale"):
+            operand = epilogue if epilogue != "residual" or case.batch is not None else "residual[None]"
             lines.append(f"e_t = put({operand})  # the epilogue's operand")
         body = body + [f"out = out + bias_t.reshape((-1,){' + (1,) * ' + str(ndim)})"] * conv_bias + _repro_epilogue(epilogue, ndim)
         if lane.mode == "eager":
             lines += body
         else:
             lines += ["def f(lhs_t, rhs_t, bias_t, e_t=None):"] + [f"    {line}" for line in body] + [
-                "    return out", f"out = jax.jit(f)(lhs_t, rhs_t, bias_t{', e_t' if epilogue in ('bias', 'residual') else ''})  # the lane's mode: compiled"]
+                "    return out", f"out = jax.jit(f)(lhs_t, rhs_t, bias_t{', e_t' if epilogue in ('bias', 'residual', 'scale') else ''})  # the lane's mode: compiled"]
         lines.append("y = np.asarray(out)" + ("[0]" if case.batch is None else ""))
         if lane.dtype == "bfloat16":
             lines.append("y = y.astype(np.float32)")
@@ -355,6 +355,7 @@ def _repro_epilogue(epilogue, ndim: int) -> list[str]:
         "relu": ["out = jax.nn.relu(out)"],
         "sigmoid": ["out = jax.nn.sigmoid(out)"],
         "residual": ["out = out + e_t"],
+        "scale": [f"out = out * e_t.reshape((-1,) + (1,) * {ndim})  # one factor per output channel"],
     }[epilogue]
 
 
@@ -381,6 +382,8 @@ def _epilogue(out, name, operand, ndim):
         return jax.nn.sigmoid(out)
     if name == "residual":
         return out + operand
+    if name == "scale":
+        return out * operand.reshape((-1,) + (1,) * ndim)
     raise ValueError(f"unknown epilogue {name!r}")
 
 

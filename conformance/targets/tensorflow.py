@@ -109,6 +109,8 @@ def _epilogue(y, name, operand, data_format):
         return tf.math.sigmoid(y)
     if name == "residual":
         return y + operand
+    if name == "scale":  # one factor per channel: the last axis channels-last, axis 1 channels-first
+        return y * (operand if not data_format or data_format.endswith("C") else tf.reshape(operand, (-1,) + (1,) * (len(y.shape) - 2)))
     raise ValueError(f"unknown epilogue {name!r}")
 
 
@@ -216,7 +218,7 @@ class Nn(Variant):
     channels_first = False
     imports = "import tensorflow as tf"
     modes = ("eager", "compiled")
-    epilogues = ("bias", "relu", "sigmoid", "residual")
+    epilogues = ("bias", "relu", "sigmoid", "residual", "scale")
 
     def space(self, lane: Lane) -> dict:
         """What a CPU lane runs (``tf_dialect.cpu_support``): off oneDNN no dilation, no groups; on oneDNN
@@ -321,15 +323,15 @@ class Nn(Variant):
         if lane.device != "cpu":
             lines.append(f"tf.config.experimental.enable_tensor_float_32_execution({lane.precision == 'tf32'})")
         lines += [f"with tf.device({_tf_device(lane.device)!r}):", f"    xt = tf.cast(tf.constant(xn), tf.{dtype})"]
-        if epilogue in ("bias", "residual"):
-            operand = "bias" if epilogue == "bias" else "residual" if case.batch is not None else "residual[np.newaxis]"
+        if epilogue in ("bias", "residual", "scale"):
+            operand = epilogue if epilogue != "residual" or case.batch is not None else "residual[np.newaxis]"
             if epilogue == "residual" and not self.channels_first:
                 operand = f"np.moveaxis({operand}, 1, -1)"
             lines.append(f"    et = tf.cast(tf.constant({operand}), tf.{dtype})  # the epilogue's operand")
         setup, body, arguments = self.repro_call(case, native, dtype, epilogue)
         body = body + ([] if self.dialect == "keras" else _repro_epilogue(epilogue, native.get("data_format")))  # Keras: activation=
         lines += [f"    {line}" for line in setup]
-        if epilogue in ("bias", "residual"):
+        if epilogue in ("bias", "residual", "scale"):
             arguments += ", et"
         if lane.mode == "eager":
             lines += [f"    {line}" for line in body]
@@ -456,6 +458,8 @@ def _repro_epilogue(epilogue, data_format) -> list[str]:
         "relu": ["yt = tf.nn.relu(yt)"],
         "sigmoid": ["yt = tf.math.sigmoid(yt)"],
         "residual": ["yt = yt + et"],
+        "scale": ["yt = yt * et" if not data_format or data_format.endswith("C")
+                  else "yt = yt * tf.reshape(et, (-1,) + (1,) * (len(yt.shape) - 2))"],
     }[epilogue]
 
 

@@ -26,7 +26,9 @@ holding the bfloat16 values, which is exact (every bfloat16 is a float32).
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 import shutil
 from collections import OrderedDict
 
@@ -102,6 +104,8 @@ def _epilogue(y, name, operand, ndim: int):
         return torch.sigmoid(y)
     if name == "residual":
         return y + operand
+    if name == "scale":
+        return y * operand.reshape((-1,) + (1,) * ndim)
     raise ValueError(f"unknown epilogue {name!r}")
 
 
@@ -149,6 +153,11 @@ def onednn_dtypes() -> tuple[str, ...]:
     return ("float32",) + tuple(name for name, check in checks.items() if getattr(torch.ops.mkldnn, check)())
 
 
+# The CPU backend a worker runs, set by its process setting (``torch@onednn``, ``torch@native``); unset
+# (the adapter loaded in-process, as the self-tests do) it offers both and switches per call.
+CPU_BACKEND = "CONVT_TORCH_CPU_BACKEND"
+
+
 class TorchRuntime(Runtime):
     def __init__(self):
         import torch
@@ -156,6 +165,12 @@ class TorchRuntime(Runtime):
         # The suite makes many tiny calls: one thread is fastest and keeps several workers from
         # oversubscribing the cores. CONVT_TORCH_THREADS overrides (e.g. to measure threaded kernels).
         torch.set_num_threads(int(os.environ.get("CONVT_TORCH_THREADS", "1")))
+        # oneDNN on or off for the whole process, not only per call: inductor registers its oneDNN
+        # fusion and weight-prepack patterns the first time it compiles with oneDNN enabled, and applies
+        # them ever after, so a compiled check would depend on which lanes ran before it in the process.
+        self.cpu_backend = os.environ.get(CPU_BACKEND) or None
+        if self.cpu_backend is not None:
+            torch.backends.mkldnn.enabled = self.cpu_backend == "onednn"
         self._probed: dict[str, bool] = {}
         self._cache: OrderedDict = OrderedDict()
         # Every case compiles the same Python function with other constants: dynamo's per-function
@@ -210,6 +225,7 @@ class TorchRuntime(Runtime):
             "cuda": torch.version.cuda,
             "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
             "threads": torch.get_num_threads(),
+            "cpu_backend": self.cpu_backend or "per call",
             "tf32": tf32,
             "mkldnn": torch.backends.mkldnn.is_available(),
             "onednn_dtypes": list(onednn_dtypes()),
@@ -235,7 +251,8 @@ class TorchRuntime(Runtime):
 
         if device != "cpu":
             return ("cudnn", "native") if torch.backends.cudnn.is_available() else ("native",)
-        return ("onednn", "native") if dtype in onednn_dtypes() else ("native",)
+        offered = ("onednn", "native") if dtype in onednn_dtypes() else ("native",)
+        return offered if self.cpu_backend is None else tuple(b for b in offered if b == self.cpu_backend)
 
     def _cpu_probe(self, dtype: str) -> bool:
         """Whether a tiny grouped, strided, dilated ``conv_transpose2d`` runs on CPU in ``dtype``."""
@@ -262,7 +279,12 @@ class Functional(Variant):
     name, dialect, checks_gradients = "functional", "torch", True
     modes = ("eager", "compiled")
     diagnostic_modes = ("aot_eager",)
-    epilogues = ("bias", "relu", "sigmoid", "residual")
+    epilogues = ("bias", "relu", "sigmoid", "residual", "scale")
+
+    def space(self, lane: Lane) -> dict:
+        """Half the draws in torch's own terms (``strategies.torch_cases``), half anywhere: what the
+        functional form cannot express is the emulated variant's, and is still drawn to check it says so."""
+        return {"torch": "functional"}
 
     def native(self, case: Case) -> dict:
         try:
@@ -338,7 +360,7 @@ class Functional(Variant):
         e = _Expressions(case, lane, conv_bias=case.bias and epilogue != "bias")
         lines = _repro_header(lane) + [f"xt = {e.x}", f"wt = {e.w}", f"bt = {e.bias}"]
         arguments = "xt, wt, bt"
-        if epilogue in ("bias", "residual"):
+        if epilogue in ("bias", "residual", "scale"):
             lines.append(f"et = torch.from_numpy({epilogue}){e.convert}  # the epilogue's operand")
             arguments += ", et"
         e.x, e.w, e.bias = "xt", "wt", "bt"
@@ -369,6 +391,9 @@ class Emulated(Functional):
     zeros), then ``y[..., start:stop]`` per dim, so ``cb < ca`` is checked too. Native key ``slices``."""
 
     name, checks_gradients = "emulated", False
+
+    def space(self, lane: Lane) -> dict:
+        return {}  # the whole space: emulation exists for the crops the functional form cannot express
 
     def native(self, case: Case) -> dict:
         geometry = case.geometry
@@ -402,7 +427,7 @@ class ChannelsLast(Functional):
     name, checks_gradients = "channels_last", False
 
     def space(self, lane: Lane) -> dict:
-        return {"ndims": (2,)}  # channels_last exists for 4-D tensors
+        return {"ndims": (2,), "torch": "functional"}  # channels_last exists for 4-D tensors
 
     def native(self, case: Case) -> dict:
         if case.ndim != 2:
@@ -434,6 +459,9 @@ class Module(Functional):
     ``op = o - ((i-1)*s - 2p + d*(k-1) + 1)`` and accepts only ``op <= s-1`` (not ``< d``)."""
 
     name = "module"
+
+    def space(self, lane: Lane) -> dict:
+        return {"torch": "module"}
 
     def native(self, case: Case) -> dict:
         params = super().native(case)
@@ -478,27 +506,72 @@ class Module(Functional):
         return module(x, output_size=None if output_size is None else list(_ints(output_size)))
 
     def run(self, runtime, native, x, w, bias, groups, lane, epilogue, operand, gradients=False):
-        """Compiled as ``torch.compile(model)`` compiles: the module's call, the module made once per
-        case and shapes (dynamo cannot trace creating a parameter), its parameters set before each call."""
+        """Compiled as a model is deployed: ``torch.compile(model)`` of a module holding the layer and
+        the epilogue's constant (a per-channel bias or scale, as a parameter; a residual stays an input).
+        Forward calls are inference (``torch.no_grad()``) with ``torch._inductor.config.freezing`` on,
+        the CPU inference recipe: parameters become constants that inductor folds epilogues into. So
+        each case's model is compiled for its own weights (frozen constants would be stale for another
+        case's); gradients compile the same model without freezing, which applies only to inference."""
         import torch
 
         if lane.mode == "eager":
             return super().run(runtime, native, x, w, bias, groups, lane, epilogue, operand, gradients)
-        ndim = w.dim() - 2
-        key = (self.name, repr(sorted(native.items())), groups, lane, epilogue, gradients,
+        frozen = not gradients
+        constants = () if not frozen else tuple(_digest(t) for t in (w, bias, operand))
+        key = (self.name, repr(sorted(native.items())), groups, lane, epilogue, gradients, constants,
                *(None if t is None else tuple(t.shape) for t in (x, w, bias, operand)))
 
         def make():
-            module = self.module(native, x, w.detach(), None if bias is None else bias.detach(), groups)
-            return module, runtime.compile(lambda x, operand: _epilogue(self.forward(module, native, x), epilogue, operand, ndim), lane.mode)
+            conv = self.module(native, x, w.detach(), None if bias is None else bias.detach(), groups)
+            model = _Model(conv, native, epilogue, None if epilogue == "residual" else operand).eval()
+            return model, runtime.compile(model, lane.mode)
 
-        module, compiled = runtime.cached(key, make)
-        with torch.no_grad():
-            module.weight.copy_(w)
-            if bias is not None:
-                module.bias.copy_(bias)
-        module.zero_grad(set_to_none=True)
-        return compiled(x, operand), module.weight
+        model, compiled = runtime.cached(key, make)
+        if not frozen:  # the same model is reused for every operand of these shapes: set this call's
+            with torch.no_grad():
+                model.conv.weight.copy_(w)
+                if bias is not None:
+                    model.conv.bias.copy_(bias)
+            model.zero_grad(set_to_none=True)
+        residual = operand if epilogue == "residual" else None
+        with torch._inductor.config.patch(freezing=frozen):
+            return compiled(x, residual), model.conv.weight
+
+    def repro(self, case: Case, native: dict, lane: Lane, epilogue: str | None = None) -> str:
+        """Eagerly as every variant; compiled as the lane runs it: a model holding the layer and the
+        epilogue's constant, compiled for inference with ``freezing`` on (its forward calls)."""
+        if lane.mode == "eager":
+            return super().repro(case, native, lane, epilogue)
+        e = _Expressions(case, lane, conv_bias=case.bias and epilogue != "bias")
+        lines = _repro_header(lane) + [
+            "import torch._inductor.config",
+            "torch._inductor.config.freezing = True  # inference with constants folded: how the lane compiles a module",
+            f"xt = {e.x}", f"wt = {e.w}", f"bt = {e.bias}",
+        ]
+        if epilogue in ("bias", "residual", "scale"):
+            lines.append(f"et = torch.from_numpy({epilogue}){e.convert}  # the epilogue's operand")
+        e.x, e.w, e.bias = "xt", "wt", "bt"
+        constant = "et" if epilogue in ("bias", "scale") else "None"
+        operand = "residual" if epilogue == "residual" else "self.constant"
+        epilogue_lines = [re.sub(r"\bet\b", operand, line) for line in _repro_epilogue(epilogue, case.ndim)]
+        backend = "inductor" if lane.mode == "compiled" else lane.mode
+        return "\n".join(lines + self.repro_setup(case, native, e) + [
+            "class Model(torch.nn.Module):",
+            "    def __init__(self, conv, constant):",
+            "        super().__init__()",
+            "        self.conv = conv",
+            "        self.constant = None if constant is None else torch.nn.Parameter(constant, requires_grad=False)",
+            "",
+            "    def forward(self, x, residual=None):",
+            f"        y = self.conv(x, output_size={list(native['output_size'])})",
+            *[f"        {line}" for line in epilogue_lines],
+            "        return y",
+            "",
+            f"model = Model(module, {constant}).eval()",
+            "with torch.no_grad():",
+            f"    y = torch.compile(model, backend={backend!r}, fullgraph=True, dynamic=False)(xt{', et' if epilogue == 'residual' else ''})",
+            "# eagerly: model(xt); without freezing: torch._inductor.config.freezing = False",
+        ])
 
     def repro_setup(self, case, native, e):
         lines = [
@@ -514,6 +587,36 @@ class Module(Functional):
 
     def repro_call(self, case, native, e):
         return ["with torch.no_grad():", f"    y = module({e.x}, output_size={list(native['output_size'])})"]
+
+
+def _digest(tensor) -> str | None:
+    """A frozen model's constants name its compilation: the bytes of one operand."""
+    import hashlib
+
+    return None if tensor is None else hashlib.sha1(tensor.detach().cpu().contiguous().numpy().tobytes()).hexdigest()
+
+
+@functools.lru_cache(maxsize=None)
+def _model_class():
+    import torch
+
+    class Model(torch.nn.Module):
+        """``nn.ConvTranspose*d`` and its epilogue as a model: a per-channel constant is a parameter."""
+
+        def __init__(self, conv, native, epilogue, constant):
+            super().__init__()
+            self.conv, self.native, self.epilogue = conv, native, epilogue
+            self.constant = None if constant is None else torch.nn.Parameter(constant.detach().clone(), requires_grad=False)
+
+        def forward(self, x, residual=None):
+            y = Module.forward(self.conv, self.native, x)
+            return _epilogue(y, self.epilogue, residual if self.epilogue == "residual" else self.constant, self.conv.weight.dim() - 2)
+
+    return Model
+
+
+def _Model(conv, native, epilogue, constant):
+    return _model_class()(conv, native, epilogue, constant)
 
 
 class _Expressions:
@@ -535,6 +638,7 @@ def _repro_epilogue(epilogue, ndim: int) -> list[str]:
         "relu": ["y = torch.relu(y)"],
         "sigmoid": ["y = torch.sigmoid(y)"],
         "residual": ["y = y + et"],
+        "scale": [f"y = y * et.reshape((-1,) + (1,) * {ndim})  # one factor per output channel"],
     }[epilogue]
 
 
@@ -557,6 +661,8 @@ TARGET = Target(
     requires=("torch",),
     variants=(Functional(), Emulated(), Module(), ChannelsLast()),
     load=TorchRuntime,
+    # One worker per CPU backend (see CPU_BACKEND); the GPU lanes run in the first.
+    process_settings={"onednn": {CPU_BACKEND: "onednn"}, "native": {CPU_BACKEND: "native"}},
     backends=("onednn", "native", "cudnn"),
     # Inductor's FX graph cache (and AOTAutograd's) on disk: a second run skips code generation.
     compile_cache={"TORCHINDUCTOR_CACHE_DIR": "{cache}/inductor", "TORCHINDUCTOR_FX_GRAPH_CACHE": "1",
