@@ -20,7 +20,10 @@ Float64 has no oneDNN kernel in either framework, so its lanes are ``eigen``/``n
 backend names the path that actually runs, and two lanes never run the same kernels twice.
 
 TensorFlow reads ``TF_ENABLE_ONEDNN_OPTS`` once, when it loads: each setting is its own worker process,
-named ``tensorflow@onednn`` and ``tensorflow@eigen``. PyTorch switches per call in one worker.
+named ``tensorflow@onednn`` and ``tensorflow@eigen``. PyTorch switches oneDNN with a call, but its compiler
+does not forget: inductor registers its oneDNN fusion and weight-prepack patterns the first time it
+compiles with oneDNN enabled and applies them from then on, so ``torch@onednn`` and ``torch@native`` are
+processes of their own too (the GPU lanes run in the first).
 Each target declares its own (``Target.process_settings``, ``Target.backends``); this module reads them
 from the registry and imports no framework: the test process decides which workers to start from it.
 """

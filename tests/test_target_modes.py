@@ -190,3 +190,37 @@ def test_tensorflow_repros_compile_and_apply_the_epilogue(tf_process, mode):
     check_repros(tf_process, ["nn", "keras"], lane, Case(**{**valid.__dict__, "batch": None}))
     if tf_process.runtime.onednn:
         check_repros(tf_process, ["nn_channels_first"], Lane("cpu", "float32", "default", "onednn", mode), valid)
+
+
+def test_inductor_remembers_onednn_in_the_process(tmp_path):
+    """Why torch has a worker per CPU backend: once inductor has compiled a frozen model with oneDNN
+    enabled, it prepacks transposed-convolution weights for oneDNN from then on, even with oneDNN disabled,
+    so a float64 model (which oneDNN cannot take) then fails to compile; in a process that never enabled
+    oneDNN it compiles. Each order runs in a fresh interpreter."""
+    pytest.importorskip("torch")
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent("""
+        import sys, torch, torch._inductor.config
+        torch._inductor.config.freezing = True
+        for dtype, onednn in [step.split(":") for step in sys.argv[1:]]:
+            torch.backends.mkldnn.enabled = onednn == "1"
+            model = torch.nn.ConvTranspose2d(3, 2, 2, stride=2).to(getattr(torch, dtype)).eval()
+            torch._dynamo.reset()
+            with torch.no_grad():
+                try:
+                    torch.compile(model, fullgraph=True, dynamic=False)(torch.ones(1, 3, 2, 2, dtype=getattr(torch, dtype)))
+                    print(dtype, "compiled")
+                except Exception as error:
+                    print(dtype, "raised", type(error).__name__)
+    """)
+    environment = {"TORCHINDUCTOR_CACHE_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+
+    def run(*steps):
+        result = subprocess.run([sys.executable, "-c", script, *steps], capture_output=True, text=True, timeout=300, env=environment)
+        return [line for line in result.stdout.splitlines() if line.startswith("float")]
+
+    assert run("float64:0") == ["float64 compiled"]
+    assert run("float32:1", "float64:0") == ["float32 compiled", "float64 raised BackendCompilerFailed"]
