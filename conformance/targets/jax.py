@@ -23,6 +23,8 @@ Every variant runs in both modes (``conformance.modes``): ``eager`` calls the fu
 primitive dispatched and compiled on its own, as a user's un-jitted code runs), ``compiled`` runs it
 under ``jax.jit`` as one XLA program, where XLA's simplifier may fold the layout changes, pads, bias
 and epilogue into the convolution. Gradients likewise: ``jax.vjp`` op by op, or ``jax.jit`` of it.
+
+The repros' text is written in ``jax_repro`` (split out for module size: source text is a concern of its own).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from oracles.dialects.jax import (
 )
 
 from ..cases import Case
+from . import jax_repro
 from .base import FrameworkError, Lane, NotApplicable, Runtime, Target, Variant, batched, computed
 
 # Every dtype computes on jax's CPU backend too (checked: conv_transpose in float16 and bfloat16
@@ -192,71 +195,13 @@ class ConvTranspose(Variant):
     def repro(self, case: Case, native: dict, lane: Lane, epilogue: str | None = None) -> str:
         """Standalone code: imports, the layout and weight conversions written out, the jax call (with
         the bias add and the epilogue: one ``jax.jit`` function on a compiled lane), and ``y`` as a
-        canonical ``(N, C_out, *o)`` NumPy array (float32 for bfloat16)."""
-        ndim = case.ndim
-        precision = ", precision=lax.Precision.HIGHEST" if lane.precision == "highest" else ""
-        kind, _, index = lane.device.partition(":")
-        lines = [
-            "import jax, jax.numpy as jnp, numpy as np",
-            "from jax import lax",
-            'jax.config.update("jax_enable_x64", True)  # float64 needs it; harmless otherwise',
-            f"device = jax.devices({'cpu' if kind == 'cpu' else 'gpu'!r})[{int(index or 0)}]",
-            f"dtype = jnp.{lane.dtype}",
-            "# Canonical operands: x (N, C_in, *i), w (C_in, C_out/groups, *k), bias (C_out,).",
-            "lhs = x[None]  # jax needs a batch dim" if case.batch is None else "lhs = x",
-        ]
-        prep, body = self.repro_call(native, ndim, case.groups, precision)
-        lines += prep
-        conv_bias = case.bias and epilogue != "bias"
-        lines.append(f"bias_t = {'put(bias)' if conv_bias else 'None'}")
-        if epilogue in ("bias", "residual", "scale"):
-            operand = epilogue if epilogue != "residual" or case.batch is not None else "residual[None]"
-            lines.append(f"e_t = put({operand})  # the epilogue's operand")
-        body = body + [f"out = out + bias_t.reshape((-1,){' + (1,) * ' + str(ndim)})"] * conv_bias + _repro_epilogue(epilogue, ndim)
-        if lane.mode == "eager":
-            lines += body
-        else:
-            lines += ["def f(lhs_t, rhs_t, bias_t, e_t=None):"] + [f"    {line}" for line in body] + [
-                "    return out", f"out = jax.jit(f)(lhs_t, rhs_t, bias_t{', e_t' if epilogue in ('bias', 'residual', 'scale') else ''})  # the lane's mode: compiled"]
-        lines.append("y = np.asarray(out)" + ("[0]" if case.batch is None else ""))
-        if lane.dtype == "bfloat16":
-            lines.append("y = y.astype(np.float32)")
-        return "\n".join(lines) + "\n"
+        canonical ``(N, C_out, *o)`` NumPy array (float32 for bfloat16); written by ``jax_repro``."""
+        return jax_repro.repro(self, case, native, lane, epilogue)
 
     def repro_call(self, native, ndim, groups, precision) -> tuple[list[str], list[str]]:
         """``(prep, body)``: NumPy lines that make ``lhs_t`` and ``rhs_t`` (device arrays), then the jax
         lines that compute ``out`` from them (the part a compiled lane jits)."""
-        name, kwargs = DIALECT.call_arguments(ndim, groups=groups, **native)
-        lhs_spec, rhs_spec, out_spec = kwargs["dimension_numbers"]
-        to_lhs = tuple(int(v) for v in np.argsort(spec_permutation(lhs_spec, ("N", "C"), rhs_spec)))
-        to_rhs = tuple(int(v) for v in np.argsort(spec_permutation(rhs_spec, ("O", "I"), rhs_spec)))
-        from_out = spec_permutation(out_spec, ("N", "C"), rhs_spec)
-        lines = []
-        if lhs_spec[-1] == "C" and to_lhs == (0,) + tuple(range(2, ndim + 2)) + (1,):
-            lines.append(f"lhs = np.moveaxis(lhs, 1, -1)  # channels last: {lhs_spec}")
-        elif to_lhs != tuple(range(ndim + 2)):
-            lines.append(f"lhs = np.transpose(lhs, {to_lhs})  # into {lhs_spec}")
-        if name == "conv_transpose" and native["transpose_kernel"]:
-            lines.append("w_oi = w  # transpose_kernel=True: rhs in (O, I, *k) order is w itself")
-        else:
-            lines.append("w_oi = np.flip(w, axis=tuple(range(2, w.ndim)))  # jax correlates: flip the taps")
-            if groups == 1:
-                lines.append("w_oi = w_oi.swapaxes(0, 1)  # (C_in, C_out) -> (O, I) = (C_out, C_in)")
-            else:
-                lines.append(f"g, cg, mg = {groups}, w.shape[0] // {groups}, w.shape[1]  # O/I swap inside each group")
-                lines.append("w_oi = w_oi.reshape(g, cg, mg, *w.shape[2:]).swapaxes(1, 2).reshape(g * mg, cg, *w.shape[2:])")
-        identity = tuple(range(ndim + 2))
-        if to_rhs == identity:
-            lines.append(f"rhs = w_oi  # already {rhs_spec}")
-        else:
-            lines.append(f"rhs = np.transpose(w_oi, {to_rhs})  # (O, I, *k) -> {rhs_spec}")
-        lines.append("put = lambda a: jax.device_put(np.asarray(a).astype(dtype), device)")
-        lines.append("lhs_t, rhs_t = put(lhs), put(rhs)")
-        args = ", ".join(f"{key}={value!r}" for key, value in kwargs.items())
-        body = [f"out = lax.{name}(lhs_t, rhs_t, {args}{precision})"]
-        if tuple(from_out) != identity:
-            body.append(f"out = jnp.transpose(out, {tuple(from_out)})  # {out_spec} -> (N, C, *spatial)")
-        return lines, body
+        return jax_repro.lax_call(native, ndim, groups, precision)
 
 
 
@@ -331,32 +276,10 @@ class Vjp(ConvTranspose):
         return _with_bias(call, tuple(range(ndim + 2)), ndim)
 
     def repro_call(self, native, ndim, groups, precision) -> list[str]:
-        params = {name: value for name, value in native.items() if name != "primal_size"}
-        return [
-            "# The forward conv whose input-gradient is the transposed conv; its rhs is w itself (OIH..).",
-            f"params = {params!r}",
-            "put = lambda a: jax.device_put(np.asarray(a).astype(dtype), device)",
-            "lhs_t, rhs_t = put(lhs), put(w)",
-        ], [
-            f"primal = jnp.zeros((lhs_t.shape[0], rhs_t.shape[1] * {groups}, *{tuple(native['primal_size'])!r}), dtype)",
-            f"_, pullback = jax.vjp(lambda z: lax.conv_general_dilated(z, rhs_t, **params{precision}), primal)",
-            "out = pullback(lhs_t)[0]  # already (N, C_out, *o)",
-        ]
+        return jax_repro.vjp_call(native, ndim, groups, precision)
 
 
 # ---- worker-side helpers ------------------------------------------------------------------------
-
-
-def _repro_epilogue(epilogue, ndim: int) -> list[str]:
-    """The repro's lines for ``epilogue`` on ``out`` (its operand ``e_t``), as :func:`_epilogue` computes it."""
-    return {
-        None: [],
-        "bias": [f"out = out + e_t.reshape((-1,) + (1,) * {ndim})  # the bias as an op of its own"],
-        "relu": ["out = jax.nn.relu(out)"],
-        "sigmoid": ["out = jax.nn.sigmoid(out)"],
-        "residual": ["out = out + e_t"],
-        "scale": [f"out = out * e_t.reshape((-1,) + (1,) * {ndim})  # one factor per output channel"],
-    }[epilogue]
 
 
 def _in_mode(runtime, key, function, lane: Lane):

@@ -16,6 +16,8 @@ wraps the layer calls in the same ``tf.function``).
 Speed: eager calls, as the suite's shapes rarely repeat. With one intra-op thread on 2 cores, 40 small
 2-D calls of varying shapes took 0.6 ms/call eager, 6.8 in ``tf.function`` (a retrace per shape; 0.16 vs 0.56
 repeated); with ``jit_compile=True`` 57-62 ms per new shape (217 ms for the first).
+
+The repros' text is written in ``tensorflow_repro`` (split out for module size: source text is a concern of its own).
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ from oracles.dialects import tensorflow as tf_dialect
 from oracles.dialects.base import NotExpressible
 
 from ..cases import Case
+from . import tensorflow_repro
 from .base import FrameworkError, Lane, NotApplicable, Runtime, Target, Unsupported, Variant, batched, computed, first_line
+from .tensorflow_repro import _listify, _tf_device  # spelling helpers the calls and the repros share
 
 
 def onednn_default() -> bool:
@@ -64,21 +68,6 @@ def onednn_dtypes() -> tuple[str, ...]:
         flags = set()
     needs = {"bfloat16": {"avx512f"}, "float16": {"avx512_fp16", "amx_fp16"}}  # any one of the flags
     return ("float32",) + tuple(dtype for dtype, flag in needs.items() if flags & flag)
-
-
-def _tf_device(device: str) -> str:
-    """``cpu`` -> ``/CPU:0``; ``gpu:N`` (or ``cuda:N``) -> ``/GPU:N``."""
-    if device == "cpu":
-        return "/CPU:0"
-    kind, _, index = device.partition(":")
-    if kind not in ("gpu", "cuda"):
-        raise ValueError(f"unknown device {device!r}; expected 'cpu' or 'gpu:N'")
-    return f"/GPU:{index or 0}"
-
-
-def _listify(value):
-    """Tuples (as the strategies spell sequences, to stay hashable) -> lists, as TF users write them."""
-    return [_listify(v) for v in value] if isinstance(value, (tuple, list)) else value
 
 
 def _first_line(error: BaseException) -> str:
@@ -305,62 +294,13 @@ class Nn(Variant):
 
     def repro(self, case: Case, native: dict, lane: Lane, epilogue: str | None = None) -> str:
         """Standalone TensorFlow code leaving ``y`` (canonical NumPy): the call, its bias and the epilogue,
-        in one ``tf.function(jit_compile=True)`` on a compiled lane."""
-        dtype, setting = lane.dtype, "1" if lane.backend == "onednn" else "0"
-        lines = [
-            "import os",
-            f"os.environ['TF_ENABLE_ONEDNN_OPTS'] = {setting!r}  # before TensorFlow loads: the lane's backend ({lane.backend})",
-        ] if lane.device == "cpu" else []
-        lines += [
-            "import numpy as np",
-            self.imports,
-            f"# lane: device={lane.device} dtype={dtype} precision={lane.precision} backend={lane.backend}",
-            "# canonical x: (N, C_in, *i), w: (C_in, C_out/groups, *k), bias: (C_out,) or None",
-            "xb = x" if case.batch is not None else "xb = x[np.newaxis]  # unbatched: TF needs a batch dim",
-            "xn = xb  # already (N, C, *i)" if self.channels_first else "xn = np.moveaxis(xb, 1, -1)  # (N, C, *i) -> channels-last",
-            "kernel = np.moveaxis(w, (0, 1), (-1, -2))  # -> [*k, C_out/groups, C_in]",
-        ]
-        if lane.device != "cpu":
-            lines.append(f"tf.config.experimental.enable_tensor_float_32_execution({lane.precision == 'tf32'})")
-        lines += [f"with tf.device({_tf_device(lane.device)!r}):", f"    xt = tf.cast(tf.constant(xn), tf.{dtype})"]
-        if epilogue in ("bias", "residual", "scale"):
-            operand = epilogue if epilogue != "residual" or case.batch is not None else "residual[np.newaxis]"
-            if epilogue == "residual" and not self.channels_first:
-                operand = f"np.moveaxis({operand}, 1, -1)"
-            lines.append(f"    et = tf.cast(tf.constant({operand}), tf.{dtype})  # the epilogue's operand")
-        setup, body, arguments = self.repro_call(case, native, dtype, epilogue)
-        body = body + ([] if self.dialect == "keras" else _repro_epilogue(epilogue, native.get("data_format")))  # Keras: activation=
-        lines += [f"    {line}" for line in setup]
-        if epilogue in ("bias", "residual", "scale"):
-            arguments += ", et"
-        if lane.mode == "eager":
-            lines += [f"    {line}" for line in body]
-        else:
-            lines += [f"    def f({arguments}):"] + [f"        {line}" for line in body] + [
-                "        return yt", f"    yt = tf.function(f, jit_compile=True)({arguments})  # the lane's mode: compiled (XLA)"]
-        lines.append("y = tf.cast(yt, tf.float32).numpy()" if dtype == "bfloat16" else "y = yt.numpy()")
-        if not self.channels_first:
-            lines.append("y = np.moveaxis(y, -1, 1)  # back to (N, C_out, *o)")
-        if case.batch is None:
-            lines.append("y = y[0]")
-        return "\n".join(lines) + "\n"
+        in one ``tf.function(jit_compile=True)`` on a compiled lane (``tensorflow_repro``)."""
+        return tensorflow_repro.repro(self, case, native, lane, epilogue)
 
     def repro_call(self, case: Case, native: dict, dtype: str, epilogue=None) -> tuple[list[str], list[str], str]:
         """``(setup, body, arguments)`` inside the device scope: the lines that make the call's tensors,
         the lines that compute ``yt`` from them (what a compiled lane compiles), and the body's arguments."""
-        data_format = native["data_format"]
-        shape = tf_dialect.DIALECT.native_output_shape(case.geometry.output_size, case.batch or 1, case.out_channels, **native)
-        conv_bias = case.bias and epilogue != "bias"
-        setup = [f"kt = tf.cast(tf.constant(kernel), tf.{dtype})",
-                 f"bt = tf.cast(tf.constant(bias), tf.{dtype})" if conv_bias else "bt = None"]
-        body = [
-            f"yt = tf.nn.conv_transpose(xt, kt, output_shape={shape}, "
-            f"strides={_listify(native['strides'])}, padding={_listify(native['padding'])!r}, "
-            f"data_format={data_format!r}, dilations={_listify(native['dilations'])})",
-        ]
-        if conv_bias:
-            body.append(f"yt = tf.nn.bias_add(yt, bt, data_format={data_format!r})")
-        return setup, body, "xt, kt, bt"
+        return tensorflow_repro.nn_call(case, native, dtype, epilogue)
 
 
 class NnChannelsFirst(Nn):
@@ -438,29 +378,7 @@ class Keras(Nn):
     def repro_call(self, case, native, dtype, epilogue=None):
         """The layer made, built and given its weights outside; its call (with ``activation=`` the
         epilogue, as Keras spells it) is what a compiled lane compiles."""
-        params = keras_dialect.DIALECT.native(**native)
-        activation = f", activation={epilogue!r}" if epilogue else ""
-        return [
-            f"layer = keras.layers.Conv{case.ndim}DTranspose(filters={case.out_channels}, kernel_size={case.kernel_size}, "
-            f"strides={params['strides']}, padding={params['padding']!r}, output_padding={params['output_padding']!r}, "
-            f"data_format={params['data_format']!r}, dilation_rate={params['dilation_rate']}, use_bias={case.bias}, dtype={dtype!r}{activation})",
-            "layer.build(tuple(xt.shape))",
-            "layer.set_weights([kernel] + ([] if bias is None else [bias]))",
-        ], ["yt = layer(xt)"], "xt"
-
-
-def _repro_epilogue(epilogue, data_format) -> list[str]:
-    """The repro's lines for ``epilogue`` on ``yt`` (its operand ``et``), as :func:`_epilogue` computes
-    it; Keras's epilogues are the layer's ``activation`` (none here)."""
-    return {
-        None: [],
-        "bias": [f"yt = tf.nn.bias_add(yt, et, data_format={data_format or 'N...C'!r})  # the bias as an op of its own"],
-        "relu": ["yt = tf.nn.relu(yt)"],
-        "sigmoid": ["yt = tf.math.sigmoid(yt)"],
-        "residual": ["yt = yt + et"],
-        "scale": ["yt = yt * et" if not data_format or data_format.endswith("C")
-                  else "yt = yt * tf.reshape(et, (-1,) + (1,) * (len(yt.shape) - 2))"],
-    }[epilogue]
+        return tensorflow_repro.keras_call(case, native, dtype, epilogue)
 
 
 def _nn_call(native: dict, x_t, f_t, b_t, out_channels: int):

@@ -22,13 +22,14 @@ grad, so AOTAutograd compiles the backward too. The module variant compiles the 
 
 Results leave as NumPy arrays in the computed dtype; bfloat16 (no NumPy dtype) leaves as float32
 holding the bfloat16 values, which is exact (every bfloat16 is a float32).
+
+The repros' text is written in ``torch_repro`` (split out for module size: source text is a concern of its own).
 """
 
 from __future__ import annotations
 
 import functools
 import os
-import re
 import shutil
 from collections import OrderedDict
 
@@ -38,6 +39,7 @@ from oracles.dialects.base import NotExpressible, Rejected
 from oracles.dialects.torch import DIALECT
 
 from ..cases import Case
+from . import torch_repro
 from .base import FrameworkError, Lane, NotApplicable, Runtime, Target, Unsupported, Variant, first_line
 
 
@@ -356,34 +358,15 @@ class Functional(Variant):
 
     def repro(self, case: Case, native: dict, lane: Lane, epilogue: str | None = None) -> str:
         """Python that computes ``y`` (a torch tensor) from NumPy ``x``, ``w``, ``bias`` (``residual``)
-        with torch's own API: the call and the epilogue, compiled as the lane compiles them."""
-        e = _Expressions(case, lane, conv_bias=case.bias and epilogue != "bias")
-        lines = _repro_header(lane) + [f"xt = {e.x}", f"wt = {e.w}", f"bt = {e.bias}"]
-        arguments = "xt, wt, bt"
-        if epilogue in ("bias", "residual", "scale"):
-            lines.append(f"et = torch.from_numpy({epilogue}){e.convert}  # the epilogue's operand")
-            arguments += ", et"
-        e.x, e.w, e.bias = "xt", "wt", "bt"
-        lines += self.repro_setup(case, native, e)
-        body = self.repro_call(case, native, e) + _repro_epilogue(epilogue, case.ndim)
-        if lane.mode == "eager":
-            return "\n".join(lines + body)
-        backend = "inductor" if lane.mode == "compiled" else lane.mode
-        return "\n".join(lines + [f"def f({arguments}):"] + [f"    {line}" for line in body] + [
-            "    return y",
-            f"y = torch.compile(f, backend={backend!r}, fullgraph=True, dynamic=False)({arguments})  # the lane's mode: {lane.mode}",
-            f"# to place a failure: backend='aot_eager' (dynamo and AOTAutograd, no inductor code generation), or f({arguments}) eagerly",
-        ])
+        with torch's own API: the call and the epilogue, compiled as the lane compiles them (``torch_repro``)."""
+        return torch_repro.repro(self, case, native, lane, epilogue)
 
-    def repro_setup(self, case: Case, native: dict, e: "_Expressions") -> list[str]:
+    def repro_setup(self, case: Case, native: dict, e: "torch_repro.Expressions") -> list[str]:
         """Lines that stay outside a compiled function (a module is made outside, as users make theirs)."""
         return []
 
-    def repro_call(self, case: Case, native: dict, e: "_Expressions") -> list[str]:
-        call = (f"torch.nn.functional.conv_transpose{case.ndim}d({e.x}, {e.w}, {e.bias}, stride={native['stride']}, "
-                f"padding={native['padding']}, output_padding={native['output_padding']}, "
-                f"dilation={native['dilation']}, groups={case.groups})")
-        return [f"y = {call}"]
+    def repro_call(self, case: Case, native: dict, e: "torch_repro.Expressions") -> list[str]:
+        return torch_repro.functional_call(case, native, e)
 
 
 class Emulated(Functional):
@@ -416,8 +399,7 @@ class Emulated(Functional):
             raise ValueError(f"torch emulated: native parameters need 'slices'; got {sorted(native)}")
 
     def repro_call(self, case, native, e):
-        index = ", ".join(f"{start}:{stop}" for start, stop in native["slices"])
-        return super().repro_call(case, native, e) + [f"y = y[..., {index}]"]
+        return super().repro_call(case, native, e) + torch_repro.emulated_slices(native)
 
 
 class ChannelsLast(Functional):
@@ -448,10 +430,8 @@ class ChannelsLast(Functional):
             raise NotApplicable("torch channels_last: 2-D only")
 
     def repro_call(self, case, native, e):
-        batched = case.batch is not None
-        e.x = f"{e.x}{'' if batched else '.unsqueeze(0)'}.to(memory_format=torch.channels_last)"
-        e.w = f"{e.w}.to(memory_format=torch.channels_last)"
-        return super().repro_call(case, native, e) + [f"y = y{'' if batched else '[0]'}.contiguous()"]
+        torch_repro.channels_last_operands(case, e)
+        return super().repro_call(case, native, e) + torch_repro.channels_last_result(case)
 
 
 class Module(Functional):
@@ -542,51 +522,13 @@ class Module(Functional):
         epilogue's constant, compiled for inference with ``freezing`` on (its forward calls)."""
         if lane.mode == "eager":
             return super().repro(case, native, lane, epilogue)
-        e = _Expressions(case, lane, conv_bias=case.bias and epilogue != "bias")
-        lines = _repro_header(lane) + [
-            "import torch._inductor.config",
-            "torch._inductor.config.freezing = True  # inference with constants folded: how the lane compiles a module",
-            f"xt = {e.x}", f"wt = {e.w}", f"bt = {e.bias}",
-        ]
-        if epilogue in ("bias", "residual", "scale"):
-            lines.append(f"et = torch.from_numpy({epilogue}){e.convert}  # the epilogue's operand")
-        e.x, e.w, e.bias = "xt", "wt", "bt"
-        constant = "et" if epilogue in ("bias", "scale") else "None"
-        operand = "residual" if epilogue == "residual" else "self.constant"
-        epilogue_lines = [re.sub(r"\bet\b", operand, line) for line in _repro_epilogue(epilogue, case.ndim)]
-        backend = "inductor" if lane.mode == "compiled" else lane.mode
-        return "\n".join(lines + self.repro_setup(case, native, e) + [
-            "class Model(torch.nn.Module):",
-            "    def __init__(self, conv, constant):",
-            "        super().__init__()",
-            "        self.conv = conv",
-            "        self.constant = None if constant is None else torch.nn.Parameter(constant, requires_grad=False)",
-            "",
-            "    def forward(self, x, residual=None):",
-            f"        y = self.conv(x, output_size={list(native['output_size'])})",
-            *[f"        {line}" for line in epilogue_lines],
-            "        return y",
-            "",
-            f"model = Model(module, {constant}).eval()",
-            "with torch.no_grad():",
-            f"    y = torch.compile(model, backend={backend!r}, fullgraph=True, dynamic=False)(xt{', et' if epilogue == 'residual' else ''})",
-            "# eagerly: model(xt); without freezing: torch._inductor.config.freezing = False",
-        ])
+        return torch_repro.compiled_module(self, case, native, lane, epilogue)
 
     def repro_setup(self, case, native, e):
-        lines = [
-            (f"module = torch.nn.ConvTranspose{case.ndim}d({case.in_channels}, {case.out_channels}, {case.kernel_size}, "
-             f"stride={native['stride']}, padding={native['padding']}, dilation={native['dilation']}, "
-             f"groups={case.groups}, bias={e.conv_bias}, device={e.device!r}, dtype={e.dtype})"),
-            "with torch.no_grad():",
-            f"    module.weight.copy_({e.w})",
-        ]
-        if e.conv_bias:
-            lines.append(f"    module.bias.copy_({e.bias})")
-        return lines
+        return torch_repro.module_setup(case, native, e)
 
     def repro_call(self, case, native, e):
-        return ["with torch.no_grad():", f"    y = module({e.x}, output_size={list(native['output_size'])})"]
+        return torch_repro.module_call(native, e)
 
 
 def _digest(tensor) -> str | None:
@@ -617,43 +559,6 @@ def _model_class():
 
 def _Model(conv, native, epilogue, constant):
     return _model_class()(conv, native, epilogue, constant)
-
-
-class _Expressions:
-    """The repro's operand expressions, which a variant may wrap (memory formats)."""
-
-    def __init__(self, case: Case, lane: Lane, conv_bias: bool | None = None):
-        self.dtype, self.device = f"torch.{lane.dtype}", lane.device
-        self.convert = f".to(device={lane.device!r}, dtype={self.dtype})"
-        self.conv_bias = case.bias if conv_bias is None else conv_bias  # the bias epilogue adds it after the call
-        self.x, self.w = f"torch.from_numpy(x){self.convert}", f"torch.from_numpy(w){self.convert}"
-        self.bias = f"torch.from_numpy(bias){self.convert}" if self.conv_bias else "None"
-
-
-def _repro_epilogue(epilogue, ndim: int) -> list[str]:
-    """The repro's lines for ``epilogue`` on ``y`` (its operand ``et``), as :func:`_epilogue` computes it."""
-    return {
-        None: [],
-        "bias": [f"y = y + et.reshape((-1,) + (1,) * {ndim})  # the bias as an op of its own"],
-        "relu": ["y = torch.relu(y)"],
-        "sigmoid": ["y = torch.sigmoid(y)"],
-        "residual": ["y = y + et"],
-        "scale": [f"y = y * et.reshape((-1,) + (1,) * {ndim})  # one factor per output channel"],
-    }[epilogue]
-
-
-def _repro_header(lane: Lane) -> list[str]:
-    """The import and the settings that make torch take the lane's kernels and precision."""
-    lines = ["import torch"]
-    if lane.device == "cpu":
-        lines.append(f"torch.backends.mkldnn.enabled = {lane.backend == 'onednn'}  # the lane's backend ({lane.backend})")
-    else:
-        lines.append(f"torch.backends.cudnn.enabled = {lane.backend == 'cudnn'}  # the lane's backend ({lane.backend})")
-        mode = "tf32" if lane.precision == "tf32" else "ieee"
-        lines += [f"torch.backends.cudnn.allow_tf32 = {mode == 'tf32'}",
-                  f"torch.backends.cuda.matmul.allow_tf32 = {mode == 'tf32'}",
-                  f"torch.backends.cudnn.conv.fp32_precision = {mode!r}  # torch >= 2.9"]
-    return lines
 
 
 TARGET = Target(
