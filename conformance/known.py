@@ -178,6 +178,32 @@ def _inductor_folds_on_input_channels(case, native) -> bool:
     return case.in_channels == case.out_channels > 1
 
 
+def _inductor_partial_zero_output(case, native) -> bool:
+    """A torch output with a zero-length dim and a positive one, followed by an epilogue: inductor's meta
+    check (pytorch#144225, the fix of #144013) rejects only outputs whose every dim is empty."""
+    lengths = _torch_output_lengths(case, native)
+    return bool(native.get("epilogue")) and 0 in lengths and min(lengths) >= 0 and max(lengths) > 0
+
+
+def _empty_output(case, native) -> bool:
+    """The native case's output has a zero-length dim (its dialect raises EmptyOutput)."""
+    from oracles.dialects import EmptyOutput
+
+    try:
+        case.canonical()
+    except EmptyOutput:
+        return True
+    except ValueError:
+        return False
+    return False
+
+
+def _tf_conv3d_hw_dilations_differ(case, native) -> bool:
+    """3-D with different dilations in the last two spatial dims, which TensorFlow's Conv3D shape
+    function (``Conv3DShape``) swaps."""
+    return case.ndim == 3 and case.dilation[1] != case.dilation[2]
+
+
 # Named conditions an entry can require, over the failing check's case and native parameters.
 PREDICATES = {
     "keras_bias_on_last_axis": _keras_bias_on_last_axis,
@@ -188,6 +214,9 @@ PREDICATES = {
     "tf_conv3d_same_offset": _tf_conv3d_same_offset,
     "explicit_padding": lambda case, native: not isinstance(native.get("padding"), str),
     "inductor_folds_on_input_channels": _inductor_folds_on_input_channels,
+    "inductor_partial_zero_output": _inductor_partial_zero_output,
+    "empty_output": _empty_output,
+    "tf_conv3d_hw_dilations_differ": _tf_conv3d_hw_dilations_differ,
     "torch_zero_output_length": lambda case, native: 0 in _torch_output_lengths(case, native) and min(_torch_output_lengths(case, native)) >= 0,
 }
 

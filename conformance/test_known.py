@@ -37,7 +37,7 @@ def test_known_discrepancy_still_reproduces(convt, entry):
     if check == "native":  # the example spells its parameters as a table: a case holds sorted pairs
         example.update(variant=variant, native=sorted(example["native"].items()))
     case = case_from_data(example)
-    verdict = getattr(convt.runner, check)(target, case, *([epilogue] if check == "epilogue" else []))
+    verdict = getattr(convt.runner, check)(target, case, *([epilogue] if epilogue else []))
     verdicts = verdict if isinstance(verdict, list) else [verdict]
     if not any(v.outcome in FAILURES + (KNOWN,) for v in verdicts):
         outcomes = ", ".join(v.outcome for v in verdicts)
