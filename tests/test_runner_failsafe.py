@@ -212,7 +212,7 @@ def test_a_repro_that_cannot_be_written_keeps_the_record(monkeypatch):
     """The repro is text the variant writes in this process; if that raises, the failure is still recorded, saying so."""
     variant = TARGET.api
 
-    def broken(case, native, lane):
+    def broken(case, native, lane, epilogue=None):
         raise KeyError("slices")
 
     monkeypatch.setattr(variant, "repro", broken)
