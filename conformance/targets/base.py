@@ -25,6 +25,7 @@ The registry (``conformance.targets.registry``) finds every module in this packa
 from __future__ import annotations
 
 import importlib.util
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -162,6 +163,29 @@ class Variant:
 
     def __repr__(self) -> str:
         return f"<variant {self.name} ({self.dialect})>"
+
+
+class CompiledCache:
+    """Compiled functions by key (each entry one compilation), made on a miss; beyond ``size`` entries the
+    least recently used is dropped, which frees its compilation."""
+
+    def __init__(self, size: int):
+        self.size, self._entries = size, OrderedDict()
+
+    def get(self, key, make):
+        if key in self._entries:
+            self._entries.move_to_end(key)
+            return self._entries[key]
+        entry = self._entries[key] = make()
+        if len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+        return entry
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def clear(self) -> None:
+        self._entries.clear()
 
 
 class Runtime:

@@ -29,8 +29,6 @@ The repros' text is written in ``jax_repro`` (split out for module size: source 
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 import numpy as np
 
 from oracles.dialects.base import NotExpressible
@@ -44,7 +42,7 @@ from oracles.dialects.jax import (
 
 from ..cases import Case
 from . import jax_repro
-from .base import FrameworkError, Lane, NotApplicable, Runtime, Target, Variant, batched, computed
+from .base import CompiledCache, FrameworkError, Lane, NotApplicable, Runtime, Target, Variant, batched, computed
 
 # Every dtype computes on jax's CPU backend too (checked: conv_transpose in float16 and bfloat16
 # returns that dtype), so CPU lanes get all four.
@@ -63,7 +61,7 @@ class JaxRuntime(Runtime):
         import jax
 
         jax.config.update("jax_enable_x64", True)  # float64 lanes silently become float32 without it
-        self._cache: OrderedDict = OrderedDict()
+        self._cache = CompiledCache(CACHE_SIZE)
 
     def environment(self) -> dict:
         import jax
@@ -92,14 +90,8 @@ class JaxRuntime(Runtime):
         return ALL_DTYPES
 
     def cached(self, key, make):
-        """The jitted function for ``key``, made on a miss; least recently used entries are dropped."""
-        if key in self._cache:
-            self._cache.move_to_end(key)
-            return self._cache[key]
-        function = self._cache[key] = make()
-        if len(self._cache) > CACHE_SIZE:
-            self._cache.popitem(last=False)
-        return function
+        """The jitted function for ``key``, made on a miss."""
+        return self._cache.get(key, make)
 
 
 class ConvTranspose(Variant):

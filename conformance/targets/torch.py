@@ -31,7 +31,6 @@ from __future__ import annotations
 import functools
 import os
 import shutil
-from collections import OrderedDict
 
 import numpy as np
 
@@ -40,7 +39,7 @@ from oracles.dialects.torch import DIALECT
 
 from ..cases import Case
 from . import torch_repro
-from .base import FrameworkError, Lane, NotApplicable, Runtime, Target, Unsupported, Variant, first_line
+from .base import CompiledCache, FrameworkError, Lane, NotApplicable, Runtime, Target, Unsupported, Variant, first_line
 
 
 def _ints(values) -> tuple[int, ...]:
@@ -174,7 +173,7 @@ class TorchRuntime(Runtime):
         if self.cpu_backend is not None:
             torch.backends.mkldnn.enabled = self.cpu_backend == "onednn"
         self._probed: dict[str, bool] = {}
-        self._cache: OrderedDict = OrderedDict()
+        self._cache = CompiledCache(CACHE_SIZE)
         # Every case compiles the same Python function with other constants: dynamo's per-function
         # recompilation limit (8) would otherwise fall back to eager silently after the eighth case.
         # Raise it, and make hitting it an error rather than a silent eager run.
@@ -183,14 +182,8 @@ class TorchRuntime(Runtime):
         dynamo.fail_on_recompile_limit_hit = True
 
     def cached(self, key, make):
-        """The compiled function for ``key``, made on a miss; least recently used entries are dropped."""
-        if key in self._cache:
-            self._cache.move_to_end(key)
-            return self._cache[key]
-        function = self._cache[key] = make()
-        if len(self._cache) > CACHE_SIZE:
-            self._cache.popitem(last=False)
-        return function
+        """The compiled function (or model) for ``key``, made on a miss."""
+        return self._cache.get(key, make)
 
     def compile(self, function, mode: str):
         """``function`` as the lane's mode runs it: inductor for ``compiled``, ``aot_eager`` for the diagnosis."""
