@@ -47,17 +47,17 @@ def _checked(method):
     calls a failing test many times), and the re-runs emit nothing."""
 
     @functools.wraps(method)
-    def run(self, target, case, *args):
+    def run(self, target, case, *args, **kwargs):
         if self._pending is not None:  # inside a re-run: the outer check emits
-            return method(self, target, case, *args)
+            return method(self, target, case, *args, **kwargs)
         self._pending = []
         try:
-            result = method(self, target, case, *args)
+            result = method(self, target, case, *args, **kwargs)
             pending = self._pending
         finally:
             self._pending = None
         if target.lane.mode != "eager" and any(v.failed for _, v in pending) and self.final():
-            modes = self._rerun(method, target, case, *args)
+            modes = self._rerun(method, target, case, *args, **kwargs)
             for record, verdict in pending:
                 if verdict.failed:
                     record.modes = modes
@@ -216,7 +216,7 @@ class Runner:
             verdict = checks.compare(actual, expected, bound, self._context(target, case) + f" then {name}")
         return self._finish(check_kinds.epilogue_check(name), target, case, verdict, native)
 
-    def _rerun(self, method, target, case, *args) -> dict:
+    def _rerun(self, method, target, case, *args, **kwargs) -> dict:
         """``{mode: outcome}`` of the same check on the same case in the eager mode and the variant's
         diagnostic modes; a re-run's own records are dropped."""
         outcomes = {}
@@ -224,7 +224,7 @@ class Runner:
             other = dataclasses.replace(target, lane=dataclasses.replace(target.lane, mode=mode))
             self._pending = []
             try:
-                result = method(self, other, case, *args)
+                result = method(self, other, case, *args, **kwargs)
             finally:
                 self._pending = None
             verdicts = result if isinstance(result, list) else [result]

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 import oracles
 from conformance.strategies import cases
 from oracles.epilogues import SIGMOID_ABSOLUTE
-from tests.test_error_bound import assert_within, conv_transpose_in
+from test_error_bound import assert_within, conv_transpose_in
 
 U32 = 2.0**-24
 ETA32 = 2.0**-150

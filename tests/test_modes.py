@@ -139,3 +139,10 @@ def test_compile_cache_variables_name_the_directory(tmp_path):
     assert get("torch").cache_environment(tmp_path)["TORCHINDUCTOR_CACHE_DIR"] == f"{tmp_path}/inductor"
     assert get("jax").cache_environment(tmp_path)["JAX_COMPILATION_CACHE_DIR"] == f"{tmp_path}/jax"
     assert get("torch").cache_environment(None) == {}
+
+
+def test_a_check_keeps_its_keyword_arguments_through_the_rerun():
+    """``forward(..., check=...)`` (the unsupported-rule check) passes through the re-run wrapper."""
+    pool, emitted = ModePool(("eager",)), []
+    Runner(pool, lambda record, v: emitted.append(record)).forward(target("compiled"), CASE, check="unsupported-rule")
+    assert [record.check for record in emitted] == ["unsupported-rule"] and pool.modes == ["compiled", "eager", "aot_eager"]
