@@ -204,6 +204,29 @@ def _tf_conv3d_hw_dilations_differ(case, native) -> bool:
     return case.ndim == 3 and case.dilation[1] != case.dilation[2]
 
 
+def _tf_onednn_valid_short_output(case, native) -> bool:
+    """TensorFlow 'VALID' with, in some dim, an input of length 1 and an ``output_shape`` shorter than
+    the full length ``L = K`` by less than the stride (``L - s < o < L``): oneDNN returns the first ``o``
+    outputs instead of refusing the shape."""
+    if native.get("padding") != "VALID" or not isinstance(native.get("output_shape"), (list, tuple)):
+        return False
+    ndim = case.ndim
+
+    def per_dim(name, default=1):
+        value = native.get(name, default)
+        value = [value] * ndim if isinstance(value, int) else list(value)
+        return value[-ndim:] if len(value) >= ndim else value + [1] * (ndim - len(value))
+
+    outputs = list(native["output_shape"])
+    if len(outputs) != ndim:
+        return False
+    for i, k, s, d, o in zip(case.input_size, case.kernel_size, per_dim("strides"), per_dim("dilations"), outputs):
+        full = (i - 1) * s + d * (k - 1) + 1
+        if i == 1 and full - s < o < full:
+            return True
+    return False
+
+
 # Named conditions an entry can require, over the failing check's case and native parameters.
 PREDICATES = {
     "keras_bias_on_last_axis": _keras_bias_on_last_axis,
@@ -217,6 +240,7 @@ PREDICATES = {
     "inductor_partial_zero_output": _inductor_partial_zero_output,
     "empty_output": _empty_output,
     "tf_conv3d_hw_dilations_differ": _tf_conv3d_hw_dilations_differ,
+    "tf_onednn_valid_short_output": _tf_onednn_valid_short_output,
     "torch_zero_output_length": lambda case, native: 0 in _torch_output_lengths(case, native) and min(_torch_output_lengths(case, native)) >= 0,
 }
 

@@ -148,3 +148,56 @@ def test_examples_satisfy_their_entries():
         check = {"gradients": "gradient-weight"}.get(entry.example["check"], entry.example["check"])
         record = _record(case_from_data(example), check, entry.example["dtype"], entry.example["variant"])
         assert KnownDiscrepancies.load().match(record) == entry, entry.id
+
+
+# The compiled lanes' and the random search's finds (torch 2.13.0, tensorflow 2.21.0), against the grids
+# they were characterised on (docs/repros/): the predicate holds exactly where the framework misbehaved.
+TF_VALID_SHORT_RETURNED = {(1, 2, 2, 1), (1, 2, 3, 1), (1, 3, 2, 2), (1, 3, 3, 1), (1, 3, 3, 2)}  # (i, k, s, o)
+
+
+def test_tf_onednn_valid_short_output_matches_the_grid_it_was_found_on():
+    """tensorflow 2.21, oneDNN on, 1-D VALID, i, k, s <= 3: the 135 inadmissible output lengths tried
+    (o in [1, L) and L + s, L + s + 1); oneDNN returned for exactly these five."""
+    predicate = PREDICATES["tf_onednn_valid_short_output"]
+    matched = set()
+    for i in range(1, 4):
+        for k in range(1, 4):
+            for s in range(1, 4):
+                full = (i - 1) * s + k
+                for o in [*range(1, full), full + s, full + s + 1]:
+                    native = {"padding": "VALID", "output_shape": [o], "strides": [s], "dilations": [1], "data_format": "NWC"}
+                    native_case = NativeCase(batch=1, groups=1, in_per_group=1, out_per_group=1, input_size=(i,), kernel_size=(k,),
+                                             bias=False, dialect="tensorflow", variant="nn", native=tuple(sorted(native.items())))
+                    if predicate(native_case, native):
+                        matched.add((i, k, s, o))
+    assert matched == TF_VALID_SHORT_RETURNED
+
+
+@pytest.mark.parametrize("lengths, epilogue, expected", [
+    ((0, 1), "relu", True),      # inductor returned (docs/repros/torch_inductor_partial_zero_output.py)
+    ((0, 1), None, False),       # without an elementwise op inductor raises as eager does
+    ((0, 0), "relu", False),     # empty in every dim: the meta check (#144225) rejects it
+    ((1, 1), "relu", False),
+])
+def test_inductor_partial_zero_output(lengths, epilogue, expected):
+    # i = 1, s = 1: a zero dim is k = 2, p = 1 (o = 2 - 2 = 0), a positive one k = 1, p = 0 (o = 1).
+    kernel = tuple(2 if length == 0 else 1 for length in lengths)
+    padding = tuple(1 if length == 0 else 0 for length in lengths)
+    native = {"stride": (1, 1), "padding": padding, "output_padding": (0, 0), "dilation": (1, 1)}
+    if epilogue:
+        native["epilogue"] = epilogue
+    native_case = NativeCase(batch=1, groups=1, in_per_group=1, out_per_group=1, input_size=(1, 1), kernel_size=kernel, bias=False,
+                             dialect="torch", variant="functional", native=tuple(sorted((k, v) for k, v in native.items() if k != "epilogue")))
+    assert PREDICATES["inductor_partial_zero_output"](native_case, native) is expected
+
+
+@pytest.mark.parametrize("channels, expected", [((2, 2), True), ((1, 1), False), ((2, 3), False), ((4, 4), True)])
+def test_inductor_folds_on_input_channels(channels, expected):
+    cin, cout = channels
+    assert PREDICATES["inductor_folds_on_input_channels"](case((1,), (1,), (1,), (1,), ((0, 0),), in_per_group=cin, out_per_group=cout), {}) is expected
+
+
+def test_tf_conv3d_hw_dilations_differ():
+    assert PREDICATES["tf_conv3d_hw_dilations_differ"](case((1, 1, 1), (1, 2, 1), (1, 1, 1), (1, 1, 2), ((0, 0),) * 3), {})
+    assert not PREDICATES["tf_conv3d_hw_dilations_differ"](case((1, 1, 1), (1, 2, 1), (1, 1, 1), (2, 1, 1), ((0, 0),) * 3), {})
+    assert not PREDICATES["tf_conv3d_hw_dilations_differ"](case((1, 1), (1, 2), (1, 1), (1, 2), ((0, 0),) * 2), {})
