@@ -67,7 +67,7 @@ def _device_selected(device: str, devices) -> bool:
 
 def build(pool, workers, environments, options) -> list[tuple[TargetLane, str | None]]:
     """``(lane, skip reason or None)`` for every lane; ``pool.call(worker, method, ...)`` asks the targets."""
-    lanes, seen = [], set()
+    lanes, seen, asked = [], set(), {}
     for worker in workers:
         environment = environments[worker]
         framework, version = environment.get("framework", worker), environment.get("version", "")
@@ -89,7 +89,7 @@ def build(pool, workers, environments, options) -> list[tuple[TargetLane, str | 
                                 if key in seen:
                                     continue  # another worker of this framework already runs these kernels
                                 seen.add(key)
-                                skip = variant.lane_support(lane) or _mode_support(pool, worker, device, mode)
+                                skip = variant.lane_support(lane) or _mode_support(pool, worker, device, mode, asked)
                                 space = {} if skip else variant.space(lane)
                                 lanes.append((TargetLane(worker, framework, variant.name, lane, version, space), skip))
         if not options.backends or worker.partition("@")[2] in options.backends:
@@ -102,9 +102,14 @@ def build(pool, workers, environments, options) -> list[tuple[TargetLane, str | 
     return lanes
 
 
-def _mode_support(pool, worker, device, mode) -> str | None:
-    """The worker's reason it cannot run ``mode`` on ``device`` (asked once per worker, device and mode)."""
-    return pool.call(worker, "mode_support", device, mode) if mode != "eager" else None
+def _mode_support(pool, worker, device, mode, asked: dict) -> str | None:
+    """The worker's reason it cannot run ``mode`` on ``device``, asked once per worker, device and mode
+    (``asked`` keeps the answers for the run's lanes)."""
+    if mode == "eager":
+        return None
+    if (worker, device, mode) not in asked:
+        asked[worker, device, mode] = pool.call(worker, "mode_support", device, mode)
+    return asked[worker, device, mode]
 
 
 def _missing_backend(worker, framework, version, lanes):

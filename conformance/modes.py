@@ -10,7 +10,7 @@ in transposed convolution increasingly live in compilers and fusion rather than 
 | ``--impl`` | the function as given | none: a user's function has no compiler the suite knows |
 
 ``f`` is the whole check: the transposed convolution, the layout changes back to the canonical
-layout, and any epilogue (``conformance.epilogues``) -- what a compiler may fuse. Compiled calls are
+layout, and any epilogue (``oracles.epilogues``) -- what a compiler may fuse. Compiled calls are
 static-shape (``dynamic=False``): what is compiled then depends only on the case, not on which cases
 the process saw before (automatic dynamic shapes would compile a different kernel after the first
 recompilation), so a derandomized run compiles the same programs every time.
@@ -29,8 +29,6 @@ from __future__ import annotations
 import math
 
 MODES = ("eager", "compiled")
-# How a compiled failure is placed: the modes a failing compiled case is re-run in (besides eager).
-DIAGNOSTIC_MODES = ("aot_eager",)
 # Compiled lanes draw this fraction of the profile's examples per test (at least one).
 COMPILED_FRACTION = 20
 
