@@ -46,6 +46,7 @@ from conformance.targets.base import Lane  # noqa: E402
 from conformance.worker import WorkerPool  # noqa: E402
 
 PLANTED_FILE = Path(planted_faults.__file__).resolve()
+KNOWN = KnownDiscrepancies.load()  # as a suite run has them: a finding's check is recorded "known"
 
 
 # -- the suite's tests, as bodies over (runner, lanes, target, data) --------------------------------
@@ -148,7 +149,7 @@ def run_search(pool, search: Search, seed_value: int, cap: int) -> int | None:
         if state["found"] is None and search.detects(record):
             state["found"] = state["count"]
 
-    runner = Runner(pool, emit)
+    runner = Runner(pool, emit, KNOWN)
     runner.start_test()
     body = TESTS[search.test][0]
 
@@ -194,7 +195,7 @@ def _target(pool, worker, framework, variant_name, lane) -> TargetLane:
 
 def finding_subjects(pool, only) -> list[Subject]:
     subjects = []
-    for entry in KnownDiscrepancies.load().entries:
+    for entry in KNOWN.entries:
         if only and entry.id not in only or not entry.example:
             continue
         example = entry.example

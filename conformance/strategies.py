@@ -1,13 +1,40 @@
-"""Hypothesis strategies for transposed-convolution cases, valid by construction.
+"""Hypothesis strategies for transposed-convolution cases: valid by construction, aimed at the edges
+where implementations branch, and drawn from what each lane can run.
 
-Each strategy draws the quantities that constrain the others first (kernel, dilation, stride, input
-length), then derives the admissible range of what remains (crops, output length, output padding), so
-no example is thrown away by ``assume``.
+**Valid by construction.** Each strategy draws the quantities that constrain the others first (kernel,
+dilation, stride, input length), then derives the admissible range of what remains (crops, output
+length, output padding), so no example is thrown away by ``assume``.
+
+**Edges.** A uniform draw rarely lands where kernels take another branch, so each quantity is drawn
+from its edges half the time (:func:`edge_or_any`), and uniformly otherwise:
+
+- a start crop around ``K-1`` (``K-2 .. K+1``), where the zero-insertion padding ``K-1-crop`` of the
+  correlation a transposed convolution lowers to turns negative; a start crop of ``full - 1`` (one
+  output, the last); end crops of 0, ``K-1``, ``K`` and the one that leaves a single output;
+- negative crops (zeros appended beyond the full output: bias only there) of 1 and 2;
+- ``output_padding`` at ``s-1``, ``s``, ``s+1``, ``d-1`` and ``d`` (PyTorch accepts ``op < max(s, d)``,
+  ONNX Runtime and Keras ``op < s``);
+- an input of length 1 (one dim in five), and gaps: a stride of ``K+1`` or ``K+2`` (outputs no tap reaches);
+- channel counts around vector widths and algorithm switches (:data:`CHANNEL_WIDTHS`: 8, 15, 16, 17,
+  32, 33), as many output as input channels (where weight folding lines up), depthwise (one each per group);
+- output lengths around 32, 64, 128 and 256 (:data:`LONG_OUTPUTS`, ``large_cases``).
+
+**Swarm.** Each canonical case first draws which features it uses (:data:`FEATURES`: stride,
+dilation, crops, negative crops, output padding, groups); a feature left out keeps its neutral value.
+Rare combinations of features then come up as often as common ones instead of being drowned by them
+(Groce et al., "Swarm testing", ISSTA 2012), and a shrunk example keeps only the features it needs.
+
+**Lanes.** ``lane_cases(space)`` draws what a lane can run (``Variant.space``): canonical cases kept
+to the crops, dims, dilation and groups its API expresses, TensorFlow's 'SAME'/'VALID' geometries,
+PyTorch's own parameters, or a dialect's own valid native cases mapped to canonical form, so that
+nearly every draw becomes a check (``tests/test_lane_strategies.py`` holds each variant to 90%).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import importlib
 
 from hypothesis import strategies as st
 
@@ -17,45 +44,99 @@ from .cases import Case
 # Spatial input lengths the native strategies draw, by spatial rank: small products of sizes keep the
 # oracle and the framework calls cheap.
 MAX_NATIVE_INPUT = {1: 6, 2: 4, 3: 3}
+# Spatial input lengths the canonical strategies draw, by spatial rank.
+MAX_INPUT = {1: 7, 2: 5, 3: 3}
+# Channel counts (per group) around SIMD widths and the switches between vectorised loops and their remainders.
+CHANNEL_WIDTHS = (8, 15, 16, 17, 32, 33)
+# Output lengths of large_cases: around tile sizes and the lengths where kernels change algorithm.
+LONG_OUTPUTS = (32, 33, 63, 64, 65, 127, 128, 129, 255, 256, 257)
+# The features a canonical case may use (swarm testing); each is on in half the draws.
+FEATURES = ("stride", "dilation", "crop", "extension", "output_padding", "groups")
+
+
+def edge_or_any(draw, low: int, high: int, edges) -> int:
+    """An integer in ``[low, high]``: one of ``edges`` that lies in the range half the time, else any.
+    The choice shrinks towards "any" and then towards ``low``, so a shrunk example leaves an edge only
+    where the failure does not need it."""
+    inside = sorted({edge for edge in edges if low <= edge <= high})
+    if inside and draw(st.integers(0, 1)) == 1:
+        return draw(st.sampled_from(inside))
+    return draw(st.integers(low, high))
+
+
+def input_length(draw, max_input: int) -> int:
+    """An input length: 1 in one draw of five (a dim where stride plays no part), else ``1..max_input``."""
+    return 1 if draw(st.integers(0, 4)) == 4 else draw(st.integers(1, max_input))
 
 
 @st.composite
-def canonical_dims(draw, *, max_input=5, max_kernel=4, max_stride=4, max_dilation=3, max_extension=2):
-    """One spatial dim: ``(i, k, s, d, (crop_before, crop_after + op), op)``.
+def feature_sets(draw, allowed=FEATURES) -> frozenset:
+    """The features one case uses: each of ``allowed`` on or off (swarm testing)."""
+    return frozenset(feature for feature in allowed if draw(st.booleans()))
 
-    Crops range from ``-max_extension`` (zeros appended) to crops that remove all but one output,
-    which covers crops heavier than the kernel overlap and strides larger than the effective kernel
-    (gaps in the output).
-    """
+
+@st.composite
+def canonical_dims(draw, *, features=frozenset(FEATURES), max_input=5, max_kernel=4, max_stride=4, max_dilation=3, max_extension=2,
+                   crop_before_min=None, crop_after_min=None):
+    """One spatial dim: ``(i, k, s, d, (crop_before, crop_after + op), op)``, using only ``features``.
+
+    Crops range from ``-max_extension`` (zeros appended: "extension") to crops that leave one output
+    ("crop"); ``crop_before_min``/``crop_after_min`` raise the lower ends for APIs that cannot append
+    zeros (``crop_after_min="1-s"`` or ``"1-max(s,d)"``: an output padding below that is the only extension)."""
     kernel = draw(st.integers(1, max_kernel))
-    dilation = draw(st.integers(1, max_dilation))
-    stride = draw(st.integers(1, max_stride))
-    length = draw(st.integers(1, max_input))
-    full = (length - 1) * stride + dilation * (kernel - 1) + 1
-    crop_before = draw(st.integers(-max_extension, full - 1))
-    output = draw(st.integers(1, full - crop_before + max_extension))
-    crop_after = full - crop_before - output
-    output_padding = draw(st.integers(0, 2))
+    dilation = draw(st.integers(2, max_dilation)) if "dilation" in features and max_dilation > 1 else 1
+    effective = dilation * (kernel - 1) + 1
+    stride = 1
+    if "stride" in features and max_stride > 1:
+        gap = draw(st.integers(0, 3)) == 3  # a stride beyond the effective kernel: outputs no tap reaches
+        stride = effective + draw(st.integers(1, 2)) if gap else draw(st.integers(2, max_stride))
+    length = input_length(draw, max_input)
+    full = (length - 1) * stride + effective
+    extension = max_extension if "extension" in features else 0
+    low_before = max(-extension, -max_extension if crop_before_min is None else crop_before_min)
+    high_before = full - 1 if "crop" in features else max(low_before, 0)
+    crop_before = edge_or_any(draw, low_before, high_before, (effective - 2, effective - 1, effective, effective + 1, full - 1, -1, -2))
+    after_min = {None: -max_extension, "1-s": 1 - stride, "1-max(s,d)": 1 - max(stride, dilation)}.get(crop_after_min, crop_after_min)
+    low_after = max(-extension, after_min)
+    high_after = full - crop_before - 1 if "crop" in features else max(low_after, min(0, full - crop_before - 1))
+    crop_after = edge_or_any(draw, low_after, high_after, (0, effective - 1, effective, high_after, -1, -2))
+    output_padding = 0
+    if "output_padding" in features:
+        output_padding = edge_or_any(draw, 1, max(stride, dilation) + 1, (stride - 1, stride, stride + 1, dilation - 1, dilation))
     return length, kernel, stride, dilation, (crop_before, crop_after + output_padding), output_padding
 
 
+CHANNEL_SHAPES = ("small", "square", "depthwise", "wide")
+
+
 @st.composite
-def operand_recipe(draw, *, max_groups=3, max_per_group=3, max_batch=3, values=st.sampled_from(["float", "integer"])):
-    """The fields of :class:`~conformance.cases.Operands` other than the sizes: channels, batch, bias, values, seed."""
+def operand_recipe(draw, *, max_groups=3, max_per_group=3, max_batch=3, values=st.sampled_from(["float", "integer"]), widths=True,
+                   features=frozenset(FEATURES)):
+    """The fields of :class:`~conformance.cases.Operands` other than the sizes: channels, batch, bias,
+    values, seed. Channels per group are small, square (as many out as in), depthwise (one each) or,
+    with ``widths``, around a vector width (:data:`CHANNEL_WIDTHS`) on at least one side."""
+    groups = draw(st.integers(2, max_groups)) if "groups" in features and max_groups > 1 else 1
+    shape = draw(st.sampled_from(CHANNEL_SHAPES if widths else CHANNEL_SHAPES[:3]))
+    if shape == "depthwise":
+        in_per_group = out_per_group = 1
+    elif shape == "wide":
+        in_per_group, out_per_group = draw(st.sampled_from(CHANNEL_WIDTHS)), draw(st.integers(1, max_per_group))
+        if draw(st.booleans()):
+            in_per_group, out_per_group = out_per_group, in_per_group
+        if draw(st.booleans()):
+            out_per_group = in_per_group if draw(st.booleans()) else draw(st.sampled_from(CHANNEL_WIDTHS))
+    else:
+        in_per_group = draw(st.integers(1, max_per_group))
+        out_per_group = in_per_group if shape == "square" else draw(st.integers(1, max_per_group))
     return dict(
         batch=draw(st.one_of(st.none(), st.integers(1, max_batch))),
-        groups=draw(st.integers(1, max_groups)),
-        in_per_group=draw(st.integers(1, max_per_group)),
-        out_per_group=draw(st.integers(1, max_per_group)),
+        groups=groups,
+        in_per_group=in_per_group,
+        out_per_group=out_per_group,
         bias=draw(st.booleans()),
         values=draw(values),
         seed=draw(st.integers(0, 2**32 - 1)),
     )
-
-
-@st.composite
-def _drawn_case(draw, ndim, dims, recipe):
-    return _case(draw, ndim, dims, recipe)
 
 
 def _case(draw, ndim, dims, recipe):
@@ -69,53 +150,69 @@ def _case(draw, ndim, dims, recipe):
 
 @st.composite
 def cases(draw, *, dims=st.integers(1, 3), max_groups=3, max_per_group=3, max_batch=3, values=st.sampled_from(["float", "integer"]),
-          max_dilation=3, groups_3d=True):
-    """A canonical case: 1 to 3 spatial dims, groups with several channels per group, batch or unbatched, bias or not."""
+          max_dilation=3, groups_3d=True, crop_before_min=None, crop_after_min=None):
+    """A canonical case: 1 to 3 spatial dims, the features of a swarm draw (:data:`FEATURES`) at their edges,
+    batch or unbatched, bias or not."""
     ndim = draw(dims)
-    # Keep the product of spatial sizes small in 3-D so the dense formulations stay cheap.
-    max_input = {1: 7, 2: 5, 3: 3}.get(ndim, 3)
+    features = draw(feature_sets())
     groups = max_groups if groups_3d or ndim < 3 else 1
-    recipe = operand_recipe(max_groups=groups, max_per_group=max_per_group, max_batch=max_batch, values=values)
-    return _case(draw, ndim, canonical_dims(max_input=max_input, max_dilation=max_dilation), recipe)
+    recipe = operand_recipe(max_groups=groups, max_per_group=max_per_group, max_batch=max_batch, values=values, features=features)
+    dims = canonical_dims(features=features, max_input=MAX_INPUT.get(ndim, 3), max_dilation=max_dilation,
+                          crop_before_min=crop_before_min, crop_after_min=crop_after_min)
+    return _case(draw, ndim, dims, recipe)
 
 
 @st.composite
 def string_padding_cases(draw, *, dilation=True, groups=True, groups_3d=True, max_per_group=3, max_batch=3,
                          values=st.sampled_from(["float", "integer"]), dims=st.integers(1, 3), max_inputs=(7, 5, 3)):
     """A canonical case whose crops are TensorFlow's 'SAME' or 'VALID' ones, drawn in TF's own terms
-    (strides, dilations, padding string, an admissible output length per dim) and mapped through the
-    tensorflow dialect: the geometries a TF lane runs on its oneDNN kernels, and the only ones
-    ``tf.nn`` expresses in 1-D and 3-D."""
+    (strides, dilations, padding string, an admissible output length per dim: its ends half the time)
+    and mapped through the tensorflow dialect: the geometries a TF lane runs on its oneDNN kernels, and
+    the only ones ``tf.nn`` expresses in 1-D and 3-D."""
     from oracles.dialects import tensorflow as tf_dialect
 
     ndim = draw(dims)
+    features = draw(feature_sets(("stride", "dilation", "groups")))
     padding = draw(st.sampled_from(("SAME", "VALID")))
     max_input = max_inputs[ndim - 1]
     inputs, kernels, strides, dilations, outputs = [], [], [], [], []
     for _ in range(ndim):
-        i, k, s = draw(st.integers(1, max_input)), draw(st.integers(1, 4)), draw(st.integers(1, 4))
-        d = draw(st.integers(1, 3)) if dilation else 1
-        full = (i - 1) * s + d * (k - 1) + 1
+        i, k = input_length(draw, max_input), draw(st.integers(1, 4))
+        d = draw(st.integers(2, 3)) if dilation and "dilation" in features else 1
+        K = d * (k - 1) + 1
+        s = 1
+        if "stride" in features:
+            s = K + draw(st.integers(1, 2)) if draw(st.integers(0, 3)) == 3 else draw(st.integers(2, 4))
+        full = (i - 1) * s + K
         admissible = range((i - 1) * s + 1, i * s + 1) if padding == "SAME" else range(full, full + s)
-        inputs.append(i), kernels.append(k), strides.append(s), dilations.append(d), outputs.append(draw(st.sampled_from(admissible)))
+        o = edge_or_any(draw, admissible[0], admissible[-1], (admissible[0], admissible[-1]))
+        inputs.append(i), kernels.append(k), strides.append(s), dilations.append(d), outputs.append(o)
     geometry = tf_dialect.DIALECT.to_canonical(tuple(inputs), tuple(kernels), strides=tuple(strides), dilations=tuple(dilations),
                                                padding=padding, output_shape=tuple(outputs))
     max_groups = (3 if groups is True else groups or 1) if groups_3d or ndim < 3 else 1
-    recipe = draw(operand_recipe(max_groups=max_groups, max_per_group=max_per_group, max_batch=max_batch, values=values))
+    recipe = draw(operand_recipe(max_groups=max_groups, max_per_group=max_per_group, max_batch=max_batch, values=values, features=features))
     return Case(input_size=geometry.input_size, kernel_size=geometry.kernel_size, stride=geometry.stride, dilation=geometry.dilation,
                 padding=geometry.padding(), output_padding=(0,) * ndim, **recipe)
 
 
 @st.composite
-def torch_dims(draw, *, max_input=5, max_kernel=4, max_stride=4, max_dilation=3, module=False):
+def torch_dims(draw, *, features=frozenset(FEATURES), max_input=5, max_kernel=4, max_stride=4, max_dilation=3, module=False):
     """One spatial dim in PyTorch's own terms, mapped to canonical crops: ``padding = p >= 0`` crops
-    both ends, ``0 <= output_padding < max(s, d)`` (the module: ``< s``) extends the end, and the output
-    is at least one long; ``(i, k, s, d, (p, p - op), 0)`` as :func:`canonical_dims` returns."""
-    kernel, dilation = draw(st.integers(1, max_kernel)), draw(st.integers(1, max_dilation))
-    stride, length = draw(st.integers(1, max_stride)), draw(st.integers(1, max_input))
-    full = (length - 1) * stride + dilation * (kernel - 1) + 1
-    output_padding = draw(st.integers(0, (stride if module else max(stride, dilation)) - 1))
-    padding = draw(st.integers(0, (full + output_padding - 1) // 2))
+    both ends (edges: 0, ``K-2 .. K``, the largest that leaves an output), ``0 <= output_padding <
+    max(s, d)`` (the module: ``< s``; edges: the largest) extends the end, and the output is at least
+    one long; ``(i, k, s, d, (p, p - op), 0)`` as :func:`canonical_dims` returns."""
+    kernel = draw(st.integers(1, max_kernel))
+    dilation = draw(st.integers(2, max_dilation)) if "dilation" in features and max_dilation > 1 else 1
+    effective = dilation * (kernel - 1) + 1
+    stride = 1
+    if "stride" in features and max_stride > 1:
+        stride = effective + draw(st.integers(1, 2)) if draw(st.integers(0, 3)) == 3 else draw(st.integers(2, max_stride))
+    length = input_length(draw, max_input)
+    full = (length - 1) * stride + effective
+    limit = stride if module else max(stride, dilation)
+    output_padding = edge_or_any(draw, 1, limit - 1, (limit - 1, stride - 1)) if "output_padding" in features and limit > 1 else 0
+    largest = (full + output_padding - 1) // 2
+    padding = edge_or_any(draw, 0, largest, (effective - 2, effective - 1, effective, largest)) if "crop" in features else 0
     return length, kernel, stride, dilation, (padding, padding - output_padding), 0
 
 
@@ -124,61 +221,74 @@ def torch_cases(draw, *, dims=st.integers(1, 3), max_dilation=3, max_groups=3, m
     """A canonical case PyTorch's functional (or, with ``module``, ``nn.ConvTranspose*d(output_size=)``)
     form expresses, drawn in its own terms: so a torch lane's draws become checks, not skips."""
     ndim = draw(dims)
-    max_input = {1: 7, 2: 5, 3: 3}.get(ndim, 3)
-    return _case(draw, ndim, torch_dims(max_input=max_input, max_dilation=max_dilation, module=module),
-                 operand_recipe(max_groups=max_groups, **recipe))
+    features = draw(feature_sets(("stride", "dilation", "crop", "output_padding", "groups")))
+    return _case(draw, ndim, torch_dims(features=features, max_input=MAX_INPUT.get(ndim, 3), max_dilation=max_dilation, module=module),
+                 operand_recipe(max_groups=max_groups, features=features, **recipe))
+
+
+@st.composite
+def native_lane_cases(draw, dialect: str, variant: str, space: dict):
+    """A canonical case from the dialect's own valid native cases for ``variant`` (``conformance.native``),
+    mapped to canonical form: for APIs whose parameter space is easier to draw in their own terms
+    (Keras's padding strings with output_padding, ONNX's auto_pad and output_shape)."""
+    module = importlib.import_module(f"conformance.native.{dialect}")
+    native = draw(module.native_cases(spaces={variant: space}, invalid=False))
+    return Case.from_geometry(native, native.canonical().geometry)
 
 
 def lane_cases(space: dict | None = None, **kwargs):
-    """Cases a lane can run, drawn by construction from its space (``Variant.space``): dilation and groups
-    "any", only with 'SAME'/'VALID' crops ("string-padding"), or "none"; grouped 3-D or not; crops
-    drawn freely ("explicit", default) and/or from TF's 'SAME'/'VALID' ("string_padding"); the spatial
-    ranks ("ndims", default 1 to 3); crops torch's functional or module form expresses ("torch": "functional"
-    or "module"), half of the draws."""
+    """Cases a lane can run, drawn by construction from its space (``Variant.space``):
+
+    - ``dilation``, ``groups``: "any", only with 'SAME'/'VALID' crops ("string-padding"), or "none";
+      ``groups_3d``: grouped 3-D or not; ``ndims``: the spatial ranks (default 1 to 3);
+    - where crops come from: ``explicit`` (default) canonical crops, with ``crop_before_min``,
+      ``crop_after_min`` (an int, "1-s" or "1-max(s,d)") and ``explicit_ndims`` where the API limits them;
+      ``string_padding``: TF's 'SAME'/'VALID'; ``torch``: "functional" or "module", PyTorch's own
+      parameters; ``native``: ``(dialect, variant)``, the dialect's own valid cases."""
     return _lane_cases(tuple(sorted((space or {}).items())), tuple(sorted(kwargs.items())))
 
 
 @functools.lru_cache(maxsize=None)
 def _lane_cases(space: tuple, kwargs: tuple):
     space, kwargs = dict(space), dict(kwargs)
-    if "ndims" in space:  # a variant for some spatial ranks only (torch channels_last: 2-D)
-        kwargs["dims"] = st.sampled_from(tuple(space["ndims"]))
+    if "native" in space:
+        dialect, variant = space["native"]
+        return native_lane_cases(dialect, variant, {key: value for key, value in space.items() if key != "native"})
+    ndims = tuple(space.get("ndims", (1, 2, 3)))
+    if "dims" not in kwargs:
+        kwargs["dims"] = st.sampled_from(ndims)
     dilation, groups = space.get("dilation", "any"), space.get("groups", "any")
     groups_3d = space.get("groups_3d", True)
     parts = []
-    if space.get("explicit", True):
-        parts.append(cases(max_dilation=3 if dilation == "any" else 1, max_groups=3 if groups == "any" else 1, groups_3d=groups_3d, **kwargs))
+    explicit_ndims = tuple(n for n in space.get("explicit_ndims", ndims) if n in ndims)
+    if space.get("explicit", True) and not space.get("torch") and explicit_ndims:
+        explicit = {**kwargs, "dims": st.sampled_from(explicit_ndims)} if "explicit_ndims" in space else kwargs
+        parts.append(cases(max_dilation=3 if dilation == "any" else 1, max_groups=3 if groups == "any" else 1, groups_3d=groups_3d,
+                           crop_before_min=space.get("crop_before_min"), crop_after_min=space.get("crop_after_min"), **explicit))
     if space.get("string_padding"):
         parts.append(string_padding_cases(dilation=dilation != "none", groups=groups != "none", groups_3d=groups_3d, **kwargs))
     if space.get("torch"):
-        parts.append(torch_cases(module=space["torch"] == "module", **kwargs))
+        parts.append(torch_cases(module=space["torch"] == "module", max_groups=3 if groups == "any" else 1, **kwargs))
     return st.one_of(*parts)
 
 
 @st.composite
 def large_cases(draw, space: dict | None = None):
-    """Outputs longer than 32 along some dim, where implementations switch algorithms (tiling, FFT, Winograd)."""
-    space = space or {}
-    ndim = draw(st.sampled_from([n for n in space.get("ndims", (1, 2)) if n <= 2]))
-    dilation, groups = space.get("dilation", "any"), space.get("groups", "any")
-    parts = []
-    if space.get("explicit", True):
-        dims = canonical_dims(max_input=24 if ndim == 1 else 12, max_kernel=5, max_stride=3, max_dilation=3 if dilation == "any" else 1)
-        recipe = operand_recipe(max_groups=2 if groups == "any" else 1, max_per_group=8, max_batch=2, values=st.just("float"))
-        parts.append(_drawn_case(ndim, dims, recipe))
-    if space.get("string_padding"):
-        parts.append(string_padding_cases(dilation=dilation != "none", groups=2 if groups != "none" else 1, max_per_group=8, max_batch=2,
-                                          values=st.just("float"), dims=st.just(ndim), max_inputs=(24, 12)))
-    case = draw(st.one_of(*parts))
-    if max(case.geometry.output_size) <= 32:
-        # Stretch the first dim: a longer input gives a longer output with the same crops.
-        grow = 33 // case.stride[0] + 1
-        case = Case(**{**case.__dict__, "input_size": (case.input_size[0] + grow,) + case.input_size[1:]})
-    return case
+    """A case the lane can run with its last dim's output stretched to about one of :data:`LONG_OUTPUTS`
+    (32 to 257, exactly where the stride allows), where kernels switch algorithms (tiling, FFT, Winograd).
+    Only the input length grows (by ``n``, the output by ``n * s``), so every crop, and with it what
+    made the case the lane's own, stays as drawn. 1-D and 2-D: a long 3-D output costs more than it finds."""
+    space = dict(space or {})
+    ndims = tuple(n for n in space.get("ndims", (1, 2)) if n <= 2) or (2,)
+    case = draw(lane_cases({**space, "ndims": ndims}))
+    target = draw(st.sampled_from(LONG_OUTPUTS))
+    output, stride = case.geometry.output_size[-1], case.stride[-1]
+    grow = max(0, -(-(target - output) // stride))
+    return dataclasses.replace(case, input_size=case.input_size[:-1] + (case.input_size[-1] + grow,))
 
 
 @st.composite
 def batched_cases(draw, space: dict | None = None):
     """Cases with a batch of at least two, for the batch-split identity."""
     case = draw(lane_cases(space))
-    return Case(**{**case.__dict__, "batch": max(2, case.batch or 2)})
+    return dataclasses.replace(case, batch=max(2, case.batch or 2))

@@ -104,6 +104,9 @@ class ConvTranspose(Variant):
 
     # -- translation -----------------------------------------------------------------------------
 
+    def space(self, lane: Lane) -> dict:
+        return {"groups": "none"}  # lax.conv_transpose has no feature_group_count
+
     def native(self, case: Case) -> dict:
         if case.groups != 1:
             raise NotApplicable(f"jax {self.name}: lax.conv_transpose has no groups (groups={case.groups})")
@@ -231,6 +234,9 @@ class ConvGeneralDilated(ConvTranspose):
     name, checks_gradients = "conv_general_dilated", True
     options = {"api": "conv_general_dilated"}
 
+    def space(self, lane: Lane) -> dict:
+        return {}
+
     def native(self, case: Case) -> dict:
         return self._from_canonical(case, self.options)
 
@@ -242,6 +248,9 @@ class Vjp(ConvTranspose):
     parameters alone leave ambiguous because of the floor in ``floor((o+cb+ca-K)/s)+1 = i``)."""
 
     name, checks_gradients = "vjp", False
+
+    def space(self, lane: Lane) -> dict:
+        return {}
 
     def native(self, case: Case) -> dict:
         geometry = case.geometry

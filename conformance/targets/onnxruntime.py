@@ -303,6 +303,10 @@ class Pads(OrtVariant):
     name = "pads"
     allow_negative_pads = False
 
+    def space(self, lane: Lane) -> dict:
+        # Pads of at least 0, and output_padding below the stride as the only extension of the end.
+        return {} if self.allow_negative_pads else {"crop_before_min": 0, "crop_after_min": "1-s"}
+
     def native(self, case: Case) -> dict:
         try:
             params = ONNXRUNTIME.from_canonical(case.geometry, allow_negative_pads=self.allow_negative_pads)
@@ -378,7 +382,7 @@ class OutputShape(_Searched):
     auto_pads = ("NOTSET", "SAME_UPPER")
 
     def space(self, lane: Lane) -> dict:
-        return {"string_padding": True}  # TF's 'SAME'/'VALID' crops are all output_shape-expressible; explicit ones often not
+        return {"native": ("onnx", self.name)}  # drawn as ORT's own output_shape cases: TF's 'SAME' crops often are not
 
     def mode_attributes(self, geometry, mode):
         return dict(output_shape=geometry.output_size, **({} if mode == "NOTSET" else {"auto_pad": mode}))
@@ -391,7 +395,7 @@ class AutoPad(_Searched):
     auto_pads = ("SAME_UPPER", "SAME_LOWER", "VALID")
 
     def space(self, lane: Lane) -> dict:
-        return {"explicit": False, "string_padding": True}  # only 'SAME'/'VALID'-like crops can be auto_pad's
+        return {"native": ("onnx", self.name)}  # ORT's own SAME_UPPER/SAME_LOWER/VALID with output_padding < stride
 
     def mode_attributes(self, geometry, mode):
         return dict(auto_pad=mode)

@@ -196,7 +196,9 @@ class TensorFlowRuntime(Runtime):
 # ---- variants -----------------------------------------------------------------------------------
 
 # Off oneDNN a CPU runs neither dilation nor groups nor channels-first (``tf_dialect.cpu_support``).
-EIGEN_SPACE = {"dilation": "none", "groups": "none", "groups_3d": False, "string_padding": True, "channels_first": False}
+# Explicit pads (``tf.nn.conv2d_transpose`` only) are crops of at least 0.
+EXPLICIT = {"explicit_ndims": (2,), "crop_before_min": 0, "crop_after_min": 0}
+EIGEN_SPACE = {"dilation": "none", "groups": "none", "groups_3d": False, "string_padding": True, "channels_first": False, **EXPLICIT}
 
 
 class Nn(Variant):
@@ -214,10 +216,10 @@ class Nn(Variant):
         both with 'SAME'/'VALID' only (explicit pads take the Eigen kernel: none for channels-first), grouped
         3-D nowhere. 'SAME'/'VALID' are drawn everywhere: 1-D and 3-D ``tf.nn`` have no explicit padding."""
         if lane.device != "cpu" or lane.mode != "eager":  # GPUs and XLA: no CPU-kernel limits
-            return {"string_padding": True}
+            return {"string_padding": True, **EXPLICIT}
         if lane.backend == "onednn":
             return {"dilation": "string-padding", "groups": "string-padding", "groups_3d": False, "string_padding": True,
-                    "explicit": not self.channels_first}
+                    "explicit": not self.channels_first, **EXPLICIT}
         return dict(EIGEN_SPACE)
 
     def native(self, case: Case) -> dict:
@@ -333,11 +335,9 @@ class Keras(Nn):
 
     def space(self, lane: Lane) -> dict:
         """As ``nn`` without groups; Keras always passes a padding string, so on oneDNN dilation always runs."""
-        if lane.device != "cpu" or lane.mode != "eager":
-            return {"string_padding": True, "groups": "none"}
-        if lane.backend == "onednn":
-            return {"dilation": "any", "groups": "none", "string_padding": True}
-        return dict(EIGEN_SPACE)
+        if lane.device != "cpu" or lane.mode != "eager" or lane.backend == "onednn":
+            return {"native": ("keras", "keras"), "dilation": "any", "groups": "none"}
+        return {"native": ("keras", "keras"), "dilation": "none", "groups": "none", "channels_first": False}
 
     def native(self, case: Case) -> dict:
         if case.groups > 1:

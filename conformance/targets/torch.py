@@ -277,8 +277,8 @@ class Functional(Variant):
     epilogues = ("bias", "relu", "sigmoid", "residual", "scale")
 
     def space(self, lane: Lane) -> dict:
-        """Half the draws in torch's own terms (``strategies.torch_cases``), half anywhere: what the
-        functional form cannot express is the emulated variant's, and is still drawn to check it says so."""
+        """Drawn in torch's own terms (``strategies.torch_cases``): what the functional form cannot
+        express is the emulated variant's (and the torch dialect's tests say where it is)."""
         return {"torch": "functional"}
 
     def native(self, case: Case) -> dict:
@@ -369,7 +369,10 @@ class Emulated(Functional):
     name, checks_gradients = "emulated", False
 
     def space(self, lane: Lane) -> dict:
-        return {}  # the whole space: emulation exists for the crops the functional form cannot express
+        # Emulation exists for the crops the functional form cannot express: all but a negative start
+        # crop (zeros before the output), which slicing cannot make, and an end extended beyond what
+        # output_padding (< max(s, d)) appends.
+        return {"crop_before_min": 0, "crop_after_min": "1-max(s,d)"}
 
     def native(self, case: Case) -> dict:
         geometry = case.geometry
