@@ -86,7 +86,7 @@ def show(what, answer, expected, tolerance=0.0, first=5):
     print(f"DIFFERS: {len(differing)} of {difference.size} elements by more than {tolerance:g}; the first:")
     for index in differing[:first]:
         index = tuple(int(i) for i in index)
-        print(f"  {index}: framework {actual[index]!r}, expected {expected[index]!r}")
+        print(f"  {index}: framework {float(actual[index])!r}, expected {float(expected[index])!r}")
     return False
 
 
