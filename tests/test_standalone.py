@@ -235,3 +235,56 @@ class ImplPool:
 
         target = targets.get(worker)
         return getattr(target.variant(variant), method)(target.runtime(), native, *args)
+
+
+# -- every variant, every check kind, every dialect's native cases: a script that compiles ------------
+
+
+def test_every_variant_writes_a_script_for_every_check_it_makes(tmp_path):
+    """Text only (no framework): each registered variant, in each mode it runs, for each check kind."""
+    from conformance import targets
+
+    case = PLAIN
+    for framework, target in targets.targets().items():
+        for api in target.variants:
+            for mode in api.modes:
+                where = TargetLane(framework, framework, api.name, lane(framework, mode=mode))
+                try:
+                    native = api.native(case)
+                except Exception:  # noqa: BLE001 - a variant that cannot express the case makes no check of it
+                    continue
+                kinds = [check_kinds.FORWARD, check_kinds.LINEARITY, check_kinds.BATCH_SPLIT, check_kinds.DETERMINISM]
+                kinds += [check_kinds.epilogue_check(name) for name in api.epilogues]
+                kinds += list(check_kinds.GRADIENTS) if api.checks_gradients else []
+                for check in kinds:
+                    text = standalone.script(check, where, case, native, "a message")
+                    assert_standalone(text)
+                    compile(text, f"<{where.name} {mode} {check}>", "exec")
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.data())
+def test_every_native_case_gets_a_script(data):
+    """Valid, rejected and empty-output native cases of every dialect, with and without an epilogue."""
+    import importlib
+
+    from conformance import targets
+    from oracles.dialects import NotExpressible
+
+    framework = data.draw(st.sampled_from(["torch", "tensorflow", "jax", "onnxruntime"]))
+    dialect = data.draw(st.sampled_from(targets.get(framework).dialects))
+    case = data.draw(importlib.import_module(f"conformance.native.{dialect}").native_cases())
+    try:
+        case.canonical()
+    except NotExpressible as error:
+        if type(error).__name__ == "NotExpressible":
+            return  # not a configuration of this API: recorded as not applicable, without a check
+    except Exception:  # noqa: BLE001 - rejected or empty: the script shows what the framework does
+        pass
+    where = TargetLane(framework, framework, case.variant, lane(framework))
+    parameters = dict(case.parameters)
+    if data.draw(st.booleans()) and "relu" in where.api.epilogues:
+        parameters["epilogue"] = "relu"
+    text = standalone.script(check_kinds.NATIVE, where, case, parameters)
+    assert_standalone(text)
+    compile(text, "<native>", "exec")
