@@ -25,7 +25,7 @@ from oracles.epilogues import apply_epilogue, epilogue_bound
 from oracles.gradients import input_gradient, weight_gradient
 from reports.discrepancies import mode_verdict
 
-from . import check_kinds, checks, operands, results
+from . import check_kinds, checks, operands, results, standalone
 from .cases import Case, NativeCase
 from .lanes import TargetLane
 from .memo import CallMemo
@@ -391,9 +391,9 @@ class Runner:
 
     def _finish(self, check, target, case, verdict, native=None) -> checks.Verdict:
         repro = ""
-        if verdict.failed and native is not None and isinstance(case, Case):
+        if verdict.failed and native is not None:  # a standalone script: NumPy and the framework (conformance.standalone)
             try:
-                repro = target.api.repro(case, native, target.lane, epilogue=check_kinds.epilogue_of(check))
+                repro = standalone.script(check, target, case, native, verdict.message)
             except Exception as error:  # a repro the variant cannot write must not cost the finding's record
                 repro = f"# no repro: {target.name}.repro raised {type(error).__name__}: {error}"
         record = Record(

@@ -4,7 +4,8 @@ Sections: a banner when the run is not complete (interrupted, incomplete, or of 
 counts then cover only what ran); the environment; a matrix of target x device x dtype x precision x backend x mode with counts per outcome
 (filterable and sortable in vanilla JS, and complete without JS); one section per discrepancy with its
 configuration in canonical and native terms, the error against the bound, a heatmap of error/bound,
-the first differing elements and a copy-paste repro beside the oracle's call; the 'SAME' conventions
+the first differing elements and the standalone repro script with a copy button (older records: their
+framework call beside the oracle's); the 'SAME' conventions
 table; the known discrepancies. The page loads nothing from the network, so it opens from a CI
 artifact or an air-gapped machine; only ``<a href>`` links point outside (issue trackers).
 
@@ -25,6 +26,7 @@ from .status import run_status
 from .summary import totals
 
 MAX_SECTIONS = 200
+STANDALONE_MARK = "# Standalone repro:"  # the first line of every conformance.standalone script
 TEMPLATES = Path(__file__).with_name("templates")
 # Matrix columns: (key, header, the raw outcomes counted). "mismatch" gathers every value/shape/error
 # failure; a crash and a timeout both mean the framework did not answer.
@@ -164,10 +166,17 @@ def _section(entry: dict, record, links: dict) -> dict:
         "heatmap": heatmap,
         "heatmap_note": heatmap_note,
         "differences": [_difference(item) for item in record.first_differences or []],
-        "operands": operands_snippet(record),
-        "oracle": oracle_snippet(record),
+        "standalone": is_standalone(record.repro),
+        # Records from before standalone repros: the operands and the oracle beside the framework's call.
+        "operands": "" if is_standalone(record.repro) else operands_snippet(record),
+        "oracle": "" if is_standalone(record.repro) else oracle_snippet(record),
         "known_link": links.get(record.known),
     }
+
+
+def is_standalone(repro) -> bool:
+    """Whether a record's repro is a standalone script (``conformance.standalone``), not a bare framework call."""
+    return isinstance(repro, str) and repro.startswith(STANDALONE_MARK)
 
 
 def _text(value) -> str:

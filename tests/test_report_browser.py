@@ -151,7 +151,7 @@ def sample_records() -> list[Record]:
         make("pass", dtype="float64"),
         make("mismatch", message="64 of 192 elements exceed the error bound", max_abs_error=1.3, bound=4.3e-6, ratio=3.0e5, worst_index=[0, 2, 0, 0],
              ratio_map=ratios.tolist(), first_differences=[{"index": [0, 2, 0, 0], "actual": 0.1, "expected": 1.4, "bound": 4.3e-6}],
-             repro="out = conv_transpose(x.astype('float32'), w.astype('float32'), bias, stride=(2, 2))"),
+             repro="# Standalone repro: the forward check of impl.function\nout = conv_transpose(x.astype('float32'), w.astype('float32'), bias, stride=(2, 2))\n"),
         make("unsupported", target="tensorflow.nn", framework="tensorflow", version="2.21.0", message="dilation needs oneDNN"),
         make("crash", target="jax.conv_transpose", framework="jax", version="0.7.0", message="worker died"),
     ]
@@ -208,6 +208,24 @@ def test_the_matrix_filters_and_sorts(browser, report):
     browser.evaluate(f"{header}.click()")  # descending: the lane with most passes first
     assert browser.evaluate(shown)[0] == "impl.function float32"
     assert browser.evaluate(f"{header}.getAttribute('aria-sort')") == "descending"
+    assert browser.errors() == []
+
+
+def test_the_copy_button_copies_the_repro_or_selects_it(browser, report):
+    """Headless Chromium may refuse the clipboard to a file:// page; then the script is selected instead."""
+    browser.load(report)
+    assert visible(browser, "section.discrepancy button.copy") and visible(browser, "section.discrepancy pre.repro")
+    label = browser.evaluate("""(async () => {
+        const button = document.querySelector('section.discrepancy button.copy');
+        button.click();
+        for (let i = 0; i < 50 && button.textContent === 'copy'; i++) { await new Promise(r => setTimeout(r, 20)); }
+        return button.textContent; })()""")
+    script = browser.evaluate("document.querySelector('section.discrepancy pre.repro').textContent")
+    assert script.startswith("# Standalone repro:")
+    if label == "copied":
+        pass  # the clipboard took it (reading it back needs a permission a test page lacks)
+    else:
+        assert label == "selected: press Ctrl+C" and browser.evaluate("window.getSelection().toString()").rstrip() == script.rstrip()
     assert browser.errors() == []
 
 

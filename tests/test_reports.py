@@ -382,3 +382,19 @@ def test_the_lanes_not_run_are_listed():
     page = render_html(run, sample_records())
     assert 'id="lanes-not-run"' in page and "<code>torch.*-gpu-float32-tf32</code>: no GPU visible to torch" in page
     assert 'id="lanes-not-run"' not in render_html(RUN, sample_records())
+
+
+STANDALONE = "# Standalone repro: the forward check of torch.functional (torch 2.13)\nimport numpy as np\nprint('<a> & b')\n"
+
+
+def test_a_standalone_repro_is_shown_whole_with_a_copy_button_and_is_summary_jsons_repro():
+    record = make("mismatch", case=dict(CASE_2D), repro=STANDALONE)
+    page = render_html(RUN, [record])
+    start = page.index(f'-{discrepancy_id(record)}"')
+    section = page[start: page.index("</section>", start)]
+    assert '<button type="button" class="copy" data-copies="repro-1">copy</button>' in section
+    assert '<pre class="repro" id="repro-1"># Standalone repro: the forward check' in section and "&lt;a&gt; &amp; b" in section
+    assert f"convt repro DIR {discrepancy_id(record)}" in section
+    assert 'class="operands"' not in section and "oracles.conv_transpose" not in section  # the script stands alone
+    assert "navigator.clipboard.writeText" in page and "selectNodeContents" in page  # the fallback where the clipboard is refused
+    assert build_summary(RUN, [record])["discrepancies"][0]["repro"] == STANDALONE

@@ -43,6 +43,29 @@ def test_a_narrow_bug_fails_with_a_shrunk_record_and_a_repro(pytester):
         assert "conv_transpose(" in record["repro"] and record["max_abs_error"] > record["bound"]
 
 
+def test_convt_repro_prints_a_script_that_shows_the_fault_in_an_isolated_interpreter(pytester, capsys):
+    """The whole path a maintainer takes: a run finds the fault, ``convt repro`` prints its script, and the
+    script, run alone (``python -I``: no repository on the path), prints the difference."""
+    import subprocess
+    import sys
+
+    from convt.cli import main
+
+    result = run_suite(pytester, "--impl", f"{IMPLS / 'numpy_missing_bias.py'}:conv_transpose", "--report-dir", "out", "-k", "test_values and not large")
+    assert result.ret == 1
+    summary = json.loads((pytester.path / "out" / "summary.json").read_text())
+    entry = next(d for d in summary["discrepancies"] if d["kind"] == "mismatch")
+    assert entry["repro"].startswith("# Standalone repro:")
+    capsys.readouterr()
+    assert main(["repro", str(pytester.path / "out"), entry["id"][:8]]) == 0
+    script = capsys.readouterr().out
+    assert script == entry["repro"]
+    (pytester.path / "alone").mkdir()
+    (pytester.path / "alone" / "repro.py").write_text(script)
+    done = subprocess.run([sys.executable, "-I", "repro.py"], cwd=pytester.path / "alone", capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "DIFFERS" in done.stdout, done.stdout + done.stderr
+
+
 def test_a_crash_is_recorded_and_the_run_carries_on(pytester):
     result = run_suite(pytester, "--impl", f"{IMPLS / 'aborts.py'}:conv_transpose", "--report-dir", "out", "-k", "test_values and not large")
     assert result.ret == 1

@@ -143,6 +143,12 @@ class Variant:
         bias, then ``bias`` added)."""
         return f"# {self.name}: {native!r}"
 
+    def repro_gradients(self, case: Case, native: dict, lane: Lane) -> str:
+        """Like :meth:`repro` for the gradient checks: source leaving ``dx`` and ``dw`` (canonical NumPy
+        arrays) of ``sum(upstream * y)`` by the framework's autodiff, ``upstream`` in scope beside ``x``,
+        ``w``, ``bias``. Variants that check gradients write it."""
+        raise NotImplementedError(f"{self.name}: no gradient repro")
+
     # -- execution: the worker process ---------------------------------------------------------
 
     def call(self, runtime: "Runtime", native: dict, x: np.ndarray, w: np.ndarray, bias, groups: int, lane: Lane,

@@ -90,12 +90,27 @@ class Function(Variant):
         return result  # anything else as it is: the runner judges it (None, a list, a complex array...)
 
     def repro(self, case: Case, native: dict, lane: Lane, epilogue: str | None = None) -> str:
+        """The user's function imported by the spec the run used (a file by its absolute path) and called
+        as the worker calls it, leaving ``y``."""
         source, function = parse_spec(self.spec)
-        return (
-            f"# {self.spec}\n"
-            f"out = {function}(x.astype('{lane.dtype}'), w.astype('{lane.dtype}'), bias, stride={native['stride']}, "
-            f"padding={native['padding']}, output_padding={native['output_padding']}, dilation={native['dilation']}, groups={native['groups']})"
-        )
+        dtype = f"np.{lane.dtype}"
+        if source.endswith(".py"):
+            path = str(Path(source).resolve())
+            lines = [
+                "import importlib.util",
+                f"spec = importlib.util.spec_from_file_location('user_impl', {path!r})  # --impl {self.spec}",
+                "module = importlib.util.module_from_spec(spec)",
+                "spec.loader.exec_module(module)",
+                f"{function} = module.{function}",
+            ]
+        else:
+            lines = [f"from {source} import {function}  # --impl {self.spec}"]
+        return "\n".join(["import numpy as np", *lines,
+            f"out = {function}(x.astype({dtype}), w.astype({dtype}), None if bias is None else bias.astype({dtype}), "
+            f"stride={tuple(native['stride'])!r}, padding={tuple(tuple(p) for p in native['padding'])!r}, "
+            f"output_padding={tuple(native['output_padding'])!r}, dilation={tuple(native['dilation'])!r}, groups={native['groups']})",
+            "y = np.asarray(out)",
+        ]) + "\n"
 
 
 @functools.cache

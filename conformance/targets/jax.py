@@ -193,10 +193,15 @@ class ConvTranspose(Variant):
         canonical ``(N, C_out, *o)`` NumPy array (float32 for bfloat16); written by ``jax_repro``."""
         return jax_repro.repro(self, case, native, lane, epilogue)
 
-    def repro_call(self, native, ndim, groups, precision) -> tuple[list[str], list[str]]:
+    def repro_call(self, native, ndim, groups, precision, xp="np") -> tuple[list[str], list[str]]:
         """``(prep, body)``: NumPy lines that make ``lhs_t`` and ``rhs_t`` (device arrays), then the jax
-        lines that compute ``out`` from them (the part a compiled lane jits)."""
-        return jax_repro.lax_call(native, ndim, groups, precision)
+        lines that compute ``out`` from them (the part a compiled lane jits); ``xp="jnp"``: the
+        conversions in ``jnp`` on operands already put, for the gradient repro."""
+        return jax_repro.lax_call(native, ndim, groups, precision, xp)
+
+    def repro_gradients(self, case: Case, native: dict, lane: Lane) -> str:
+        """``dx``, ``dw`` (canonical NumPy) of ``sum(upstream * y)`` by ``jax.vjp`` (``jax_repro``)."""
+        return jax_repro.gradients(self, case, native, lane)
 
 
 
@@ -276,7 +281,7 @@ class Vjp(ConvTranspose):
 
         return _with_bias(call, tuple(range(ndim + 2)), ndim)
 
-    def repro_call(self, native, ndim, groups, precision) -> list[str]:
+    def repro_call(self, native, ndim, groups, precision, xp="np") -> list[str]:
         return jax_repro.vjp_call(native, ndim, groups, precision)
 
 

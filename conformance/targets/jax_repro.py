@@ -51,9 +51,45 @@ def repro(variant, case: Case, native: dict, lane: Lane, epilogue: str | None = 
     return "\n".join(lines) + "\n"
 
 
-def lax_call(native, ndim, groups, precision) -> tuple[list[str], list[str]]:
+def gradients(variant, case: Case, native: dict, lane: Lane) -> str:
+    """``ConvTranspose.repro_gradients``: the layout and weight conversions and the call as one function of
+    the canonical ``x`` and ``w`` (conversions in ``jnp``, so ``jax.vjp`` pulls the gradient back through
+    them), its pullback of ``upstream`` (one ``jax.jit`` function on a compiled lane), ``dx`` and ``dw``."""
+    ndim = case.ndim
+    precision = ", precision=lax.Precision.HIGHEST" if lane.precision == "highest" else ""
+    kind, _, index = lane.device.partition(":")
+    prep, body = variant.repro_call(native, ndim, case.groups, precision, xp="jnp")
+    unbatched = case.batch is None
+    lines = [
+        "import jax, jax.numpy as jnp, numpy as np",
+        "from jax import lax",
+        'jax.config.update("jax_enable_x64", True)  # float64 needs it; harmless otherwise',
+        f"device = jax.devices({'cpu' if kind == 'cpu' else 'gpu'!r})[{int(index or 0)}]",
+        f"dtype = jnp.{lane.dtype}",
+        "put = lambda a: jax.device_put(np.asarray(a).astype(dtype), device)",
+        f"x_t, w_t, u_t = put({'x[None]' if unbatched else 'x'}), put(w), put({'upstream[None]' if unbatched else 'upstream'})",
+        f"bias_t = {'put(bias)' if case.bias else 'None'}",
+        "def forward(lhs, w):",
+        *[f"    {line}" for line in prep],
+        "    lhs_t, rhs_t = lhs, rhs",
+        *[f"    {line}" for line in body],
+        *([f"    out = out + bias_t.reshape((-1,) + (1,) * {ndim})"] if case.bias else []),
+        "    return out",
+        "def pullback(x_t, w_t, u_t):",
+        "    return jax.vjp(forward, x_t, w_t)[1](u_t)",
+        "dx, dw = " + ("pullback" if lane.mode == "eager" else "jax.jit(pullback)") + "(x_t, w_t, u_t)"
+        + ("" if lane.mode == "eager" else "  # the lane's mode: compiled"),
+        "dx, dw = np.asarray(dx).astype(np.float64), np.asarray(dw).astype(np.float64)",
+    ]
+    if unbatched:
+        lines.append("dx = dx[0]")
+    return "\n".join(lines) + "\n"
+
+
+def lax_call(native, ndim, groups, precision, xp: str = "np") -> tuple[list[str], list[str]]:
     """``ConvTranspose.repro_call``: the permutations into the native specs and the weight conversion
-    (flip, O/I swap, per group), then ``lax.<name>`` and the output's permutation back."""
+    (flip, O/I swap, per group), then ``lax.<name>`` and the output's permutation back. ``xp``: the array
+    module of the conversions (``jnp`` where they are differentiated, and the operands are already put)."""
     name, kwargs = DIALECT.call_arguments(ndim, groups=groups, **native)
     lhs_spec, rhs_spec, out_spec = kwargs["dimension_numbers"]
     to_lhs = tuple(int(v) for v in np.argsort(spec_permutation(lhs_spec, ("N", "C"), rhs_spec)))
@@ -61,13 +97,13 @@ def lax_call(native, ndim, groups, precision) -> tuple[list[str], list[str]]:
     from_out = spec_permutation(out_spec, ("N", "C"), rhs_spec)
     lines = []
     if lhs_spec[-1] == "C" and to_lhs == (0,) + tuple(range(2, ndim + 2)) + (1,):
-        lines.append(f"lhs = np.moveaxis(lhs, 1, -1)  # channels last: {lhs_spec}")
+        lines.append(f"lhs = {xp}.moveaxis(lhs, 1, -1)  # channels last: {lhs_spec}")
     elif to_lhs != tuple(range(ndim + 2)):
-        lines.append(f"lhs = np.transpose(lhs, {to_lhs})  # into {lhs_spec}")
+        lines.append(f"lhs = {xp}.transpose(lhs, {to_lhs})  # into {lhs_spec}")
     if name == "conv_transpose" and native["transpose_kernel"]:
         lines.append("w_oi = w  # transpose_kernel=True: rhs in (O, I, *k) order is w itself")
     else:
-        lines.append("w_oi = np.flip(w, axis=tuple(range(2, w.ndim)))  # jax correlates: flip the taps")
+        lines.append(f"w_oi = {xp}.flip(w, axis=tuple(range(2, w.ndim)))  # jax correlates: flip the taps")
         if groups == 1:
             lines.append("w_oi = w_oi.swapaxes(0, 1)  # (C_in, C_out) -> (O, I) = (C_out, C_in)")
         else:
@@ -77,9 +113,10 @@ def lax_call(native, ndim, groups, precision) -> tuple[list[str], list[str]]:
     if to_rhs == identity:
         lines.append(f"rhs = w_oi  # already {rhs_spec}")
     else:
-        lines.append(f"rhs = np.transpose(w_oi, {to_rhs})  # (O, I, *k) -> {rhs_spec}")
-    lines.append("put = lambda a: jax.device_put(np.asarray(a).astype(dtype), device)")
-    lines.append("lhs_t, rhs_t = put(lhs), put(rhs)")
+        lines.append(f"rhs = {xp}.transpose(w_oi, {to_rhs})  # (O, I, *k) -> {rhs_spec}")
+    if xp == "np":
+        lines.append("put = lambda a: jax.device_put(np.asarray(a).astype(dtype), device)")
+        lines.append("lhs_t, rhs_t = put(lhs), put(rhs)")
     args = ", ".join(f"{key}={value!r}" for key, value in kwargs.items())
     body = [f"out = lax.{name}(lhs_t, rhs_t, {args}{precision})"]
     if tuple(from_out) != identity:

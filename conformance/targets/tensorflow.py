@@ -299,6 +299,10 @@ class Nn(Variant):
         in one ``tf.function(jit_compile=True)`` on a compiled lane (``tensorflow_repro``)."""
         return tensorflow_repro.repro(self, case, native, lane, epilogue)
 
+    def repro_gradients(self, case: Case, native: dict, lane: Lane) -> str:
+        """``dx``, ``dw`` (canonical NumPy) of ``sum(upstream * y)`` by ``tf.GradientTape`` (``tensorflow_repro``)."""
+        return tensorflow_repro.gradients(self, case, native, lane)
+
     def repro_call(self, case: Case, native: dict, dtype: str, epilogue=None) -> tuple[list[str], list[str], str]:
         """``(setup, body, arguments)`` inside the device scope: the lines that make the call's tensors,
         the lines that compute ``yt`` from them (what a compiled lane compiles), and the body's arguments."""

@@ -35,6 +35,61 @@ def _listify(value):
 def repro(variant, case: Case, native: dict, lane: Lane, epilogue: str | None = None) -> str:
     """``Nn.repro``: the operands in the variant's layout (``channels_first``, ``imports``), its
     ``repro_call`` and the epilogue, and ``y`` back in the canonical layout."""
+    dtype = lane.dtype
+    lines = _prelude(variant, case, lane)
+    if epilogue in ("bias", "residual", "scale"):
+        operand = epilogue if epilogue != "residual" or case.batch is not None else "residual[np.newaxis]"
+        if epilogue == "residual" and not variant.channels_first:
+            operand = f"np.moveaxis({operand}, 1, -1)"
+        lines.append(f"    et = tf.cast(tf.constant({operand}), tf.{dtype})  # the epilogue's operand")
+    setup, body, arguments = variant.repro_call(case, native, dtype, epilogue)
+    body = body + ([] if variant.dialect == "keras" else _repro_epilogue(epilogue, native.get("data_format")))  # Keras: activation=
+    lines += [f"    {line}" for line in setup]
+    if epilogue in ("bias", "residual", "scale"):
+        arguments += ", et"
+    if lane.mode == "eager":
+        lines += [f"    {line}" for line in body]
+    else:
+        lines += [f"    def f({arguments}):"] + [f"        {line}" for line in body] + [
+            "        return yt", f"    yt = tf.function(f, jit_compile=True)({arguments})  # the lane's mode: compiled (XLA)"]
+    return "\n".join(lines + _canonical("y", "yt", variant, case, dtype)) + "\n"
+
+
+def gradients(variant, case: Case, native: dict, lane: Lane) -> str:
+    """``Nn.repro_gradients``: the call under a ``tf.GradientTape`` (in one ``tf.function(jit_compile=True)``
+    on a compiled lane, as the runner differentiates it), ``d x`` and ``d w`` of ``sum(upstream * y)``
+    back in the canonical layouts."""
+    dtype = lane.dtype
+    lines = _prelude(variant, case, lane)
+    operand = "upstream" if case.batch is not None else "upstream[np.newaxis]"
+    if not variant.channels_first:
+        operand = f"np.moveaxis({operand}, 1, -1)"
+    lines.append(f"    ut = tf.cast(tf.constant({operand}), tf.{dtype})  # the upstream gradient, in the call's layout")
+    setup, body, _ = variant.repro_call(case, native, dtype)
+    lines += [f"    {line}" for line in setup]
+    lines += ["    def g(xt, kt, bt, ut):", "        with tf.GradientTape() as tape:", "            tape.watch([xt, kt])"]
+    lines += [f"            {line}" for line in body]
+    lines += ["            loss = tf.reduce_sum(ut * yt)", "        return tape.gradient(loss, [xt, kt])"]
+    call = "g" if lane.mode == "eager" else "tf.function(g, jit_compile=True)"
+    lines.append(f"    dxt, dkt = {call}(xt, kt, bt, ut)" + ("" if lane.mode == "eager" else "  # the lane's mode: compiled (XLA)"))
+    lines += _canonical("dx", "dxt", variant, case, dtype)
+    lines.append(("dw = np.moveaxis(tf.cast(dkt, tf.float32).numpy()" if dtype == "bfloat16" else "dw = np.moveaxis(dkt.numpy()")
+                 + ", (-1, -2), (0, 1))  # [*k, C_out/groups, C_in] -> (C_in, C_out/groups, *k)")
+    return "\n".join(lines) + "\n"
+
+
+def _canonical(name: str, tensor: str, variant, case: Case, dtype: str) -> list[str]:
+    """``name``: ``tensor`` as canonical NumPy (float32 for bfloat16, channels first, unbatched again)."""
+    lines = [f"{name} = tf.cast({tensor}, tf.float32).numpy()" if dtype == "bfloat16" else f"{name} = {tensor}.numpy()"]
+    if not variant.channels_first:
+        lines.append(f"{name} = np.moveaxis({name}, -1, 1)  # back to (N, C, *spatial)")
+    if case.batch is None:
+        lines.append(f"{name} = {name}[0]")
+    return lines
+
+
+def _prelude(variant, case: Case, lane: Lane) -> list[str]:
+    """The lane's settings, the imports, the operands in the variant's layout, up to ``xt`` in the device scope."""
     dtype, setting = lane.dtype, "1" if lane.backend == "onednn" else "0"
     lines = [
         "import os",
@@ -52,33 +107,13 @@ def repro(variant, case: Case, native: dict, lane: Lane, epilogue: str | None = 
     if lane.device != "cpu":
         lines.append(f"tf.config.experimental.enable_tensor_float_32_execution({lane.precision == 'tf32'})")
     lines += [f"with tf.device({_tf_device(lane.device)!r}):", f"    xt = tf.cast(tf.constant(xn), tf.{dtype})"]
-    if epilogue in ("bias", "residual", "scale"):
-        operand = epilogue if epilogue != "residual" or case.batch is not None else "residual[np.newaxis]"
-        if epilogue == "residual" and not variant.channels_first:
-            operand = f"np.moveaxis({operand}, 1, -1)"
-        lines.append(f"    et = tf.cast(tf.constant({operand}), tf.{dtype})  # the epilogue's operand")
-    setup, body, arguments = variant.repro_call(case, native, dtype, epilogue)
-    body = body + ([] if variant.dialect == "keras" else _repro_epilogue(epilogue, native.get("data_format")))  # Keras: activation=
-    lines += [f"    {line}" for line in setup]
-    if epilogue in ("bias", "residual", "scale"):
-        arguments += ", et"
-    if lane.mode == "eager":
-        lines += [f"    {line}" for line in body]
-    else:
-        lines += [f"    def f({arguments}):"] + [f"        {line}" for line in body] + [
-            "        return yt", f"    yt = tf.function(f, jit_compile=True)({arguments})  # the lane's mode: compiled (XLA)"]
-    lines.append("y = tf.cast(yt, tf.float32).numpy()" if dtype == "bfloat16" else "y = yt.numpy()")
-    if not variant.channels_first:
-        lines.append("y = np.moveaxis(y, -1, 1)  # back to (N, C_out, *o)")
-    if case.batch is None:
-        lines.append("y = y[0]")
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def nn_call(case: Case, native: dict, dtype: str, epilogue=None) -> tuple[list[str], list[str], str]:
     """``Nn.repro_call``: the kernel and bias tensors, then ``tf.nn.conv_transpose`` and ``tf.nn.bias_add``."""
     data_format = native["data_format"]
-    shape = tf_dialect.DIALECT.native_output_shape(case.geometry.output_size, case.batch or 1, case.out_channels, **native)
+    shape = _output_shape(case, native)
     conv_bias = case.bias and epilogue != "bias"
     setup = [f"kt = tf.cast(tf.constant(kernel), tf.{dtype})",
              f"bt = tf.cast(tf.constant(bias), tf.{dtype})" if conv_bias else "bt = None"]
@@ -90,6 +125,17 @@ def nn_call(case: Case, native: dict, dtype: str, epilogue=None) -> tuple[list[s
     if conv_bias:
         body.append(f"yt = tf.nn.bias_add(yt, bt, data_format={data_format!r})")
     return setup, body, "xt, kt, bt"
+
+
+def _output_shape(case: Case, native: dict):
+    """TF's ``output_shape`` as the call passes it: the native spatial lengths (as drawn, valid or not)
+    completed with batch and channels in ``data_format`` order; anything else as given, for TF to judge."""
+    value = native.get("output_shape", case.geometry.output_size)
+    if isinstance(value, int) and case.ndim == 1:
+        value = (value,)
+    if isinstance(value, (tuple, list)) and len(value) == case.ndim:
+        return tf_dialect.DIALECT.native_output_shape(value, case.batch or 1, case.out_channels, **native)
+    return _listify(value)
 
 
 def keras_call(case: Case, native: dict, dtype: str, epilogue=None) -> tuple[list[str], list[str], str]:

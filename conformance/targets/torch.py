@@ -354,6 +354,10 @@ class Functional(Variant):
         with torch's own API: the call and the epilogue, compiled as the lane compiles them (``torch_repro``)."""
         return torch_repro.repro(self, case, native, lane, epilogue)
 
+    def repro_gradients(self, case: Case, native: dict, lane: Lane) -> str:
+        """``dx``, ``dw`` (canonical NumPy) of ``sum(upstream * y)`` by ``torch.autograd`` (``torch_repro``)."""
+        return torch_repro.gradients(self, case, native, lane)
+
     def repro_setup(self, case: Case, native: dict, e: "torch_repro.Expressions") -> list[str]:
         """Lines that stay outside a compiled function (a module is made outside, as users make theirs)."""
         return []

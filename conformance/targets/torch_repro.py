@@ -23,6 +23,8 @@ class Expressions:
         self.conv_bias = case.bias if conv_bias is None else conv_bias  # the bias epilogue adds it after the call
         self.x, self.w = f"torch.from_numpy(x){self.convert}", f"torch.from_numpy(w){self.convert}"
         self.bias = f"torch.from_numpy(bias){self.convert}" if self.conv_bias else "None"
+        self.gradients = False  # the call is differentiated (no torch.no_grad around it)
+        self.weight_leaf = "wt"  # what d w is taken with respect to (the module variant: its parameter)
 
 
 def repro(variant, case: Case, native: dict, lane: Lane, epilogue: str | None = None) -> str:
@@ -44,6 +46,29 @@ def repro(variant, case: Case, native: dict, lane: Lane, epilogue: str | None = 
         "    return y",
         f"y = torch.compile(f, backend={backend!r}, fullgraph=True, dynamic=False)({arguments})  # the lane's mode: {lane.mode}",
         f"# to place a failure: backend='aot_eager' (dynamo and AOTAutograd, no inductor code generation), or f({arguments}) eagerly",
+    ])
+
+
+def gradients(variant, case: Case, native: dict, lane: Lane) -> str:
+    """``Functional.repro_gradients``: the call as :func:`repro` makes it, on operands that require grad,
+    then ``d x`` and ``d w`` of ``sum(upstream * y)`` by ``torch.autograd.grad`` (compiled lanes: through
+    the compiled function, as the runner differentiates it), as canonical NumPy arrays."""
+    e = Expressions(case, lane)
+    e.gradients = True
+    lines = _repro_header(lane) + [f"xt = {e.x}.requires_grad_()", f"wt = {e.w}.requires_grad_()", f"bt = {e.bias}",
+                                   f"ut = torch.from_numpy(upstream){e.convert}  # the upstream gradient"]
+    e.x, e.w, e.bias = "xt", "wt", "bt"
+    lines += variant.repro_setup(case, native, e)
+    body = variant.repro_call(case, native, e)
+    if lane.mode == "eager":
+        lines += body
+    else:
+        backend = "inductor" if lane.mode == "compiled" else lane.mode
+        lines += ["def f(xt, wt, bt):"] + [f"    {line}" for line in body] + [
+            "    return y", f"y = torch.compile(f, backend={backend!r}, fullgraph=True, dynamic=False)(xt, wt, bt)  # the lane's mode: {lane.mode}"]
+    return "\n".join(lines + [
+        f"dx, dw = torch.autograd.grad((y * ut).sum(), [xt, {e.weight_leaf}])",
+        "dx, dw = dx.detach().cpu().double().numpy(), dw.detach().cpu().double().numpy()",
     ])
 
 
@@ -110,6 +135,7 @@ def compiled_module(variant, case: Case, native: dict, lane: Lane, epilogue: str
 
 def module_setup(case: Case, native: dict, e: Expressions) -> list[str]:
     """``module``: the ``nn.ConvTranspose*d`` made and given the operands as its parameters."""
+    e.weight_leaf = "module.weight"
     lines = [
         (f"module = torch.nn.ConvTranspose{case.ndim}d({case.in_channels}, {case.out_channels}, {case.kernel_size}, "
          f"stride={native['stride']}, padding={native['padding']}, dilation={native['dilation']}, "
@@ -123,8 +149,9 @@ def module_setup(case: Case, native: dict, e: Expressions) -> list[str]:
 
 
 def module_call(native: dict, e: Expressions) -> list[str]:
-    """The module's forward with ``output_size``."""
-    return ["with torch.no_grad():", f"    y = module({e.x}, output_size={list(native['output_size'])})"]
+    """The module's forward with ``output_size`` (inference, unless differentiated)."""
+    call = f"y = module({e.x}, output_size={list(native['output_size'])})"
+    return [call] if e.gradients else ["with torch.no_grad():", f"    {call}"]
 
 
 def _repro_epilogue(epilogue, ndim: int) -> list[str]:
