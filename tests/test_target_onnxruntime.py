@@ -208,10 +208,13 @@ def test_unbatched_results_stay_unbatched(runtime):
     np.testing.assert_array_equal(y1[0], y)
 
 
-def test_canonical_auto_pad_space_is_string_padding():
-    assert VARIANTS["auto_pad"].space(CPU32) == {"explicit": False, "string_padding": True}
-    assert VARIANTS["output_shape"].space(CPU32) == {"string_padding": True}
-    assert VARIANTS["pads"].space(CPU32) == VARIANTS["signed_pads"].space(CPU32) == {}
+def test_the_spaces_draw_in_ort_terms_where_canonical_crops_rarely_fit():
+    """auto_pad and output_shape draw ORT's own valid cases; pads keeps to non-negative pads with an
+    output_padding below the stride; signed_pads runs every geometry."""
+    assert VARIANTS["auto_pad"].space(CPU32) == {"native": ("onnx", "auto_pad")}
+    assert VARIANTS["output_shape"].space(CPU32) == {"native": ("onnx", "output_shape")}
+    assert VARIANTS["pads"].space(CPU32) == {"crop_before_min": 0, "crop_after_min": "1-s"}
+    assert VARIANTS["signed_pads"].space(CPU32) == {}
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
