@@ -10,6 +10,7 @@ Tests assert; the session observes and writes.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from pathlib import Path
@@ -21,6 +22,7 @@ from . import options as convt_options
 from . import profiles  # noqa: F401  (registers the hypothesis profiles before hypothesis reads --hypothesis-profile)
 from .modes import MODES, compiled_examples
 from .parametrize import parametrize
+from .records import DRAWS_PROPERTY
 from .session import ConvtSession
 
 SESSION = pytest.StashKey()
@@ -144,6 +146,9 @@ def pytest_runtest_call(item):
             session.current_item = None
     if session is not None:
         ran, skipped, reason = session.applicable.get(item.nodeid, [0, 0, ""])
+        target = getattr(getattr(item, "callspec", None), "params", {}).get("target")
+        if target is not None and ran + skipped:
+            item.user_properties.append((DRAWS_PROPERTY, json.dumps({"lane": target.id, "checked": ran, "not_applicable": skipped})))
         if ran == 0 and skipped > 0:
             # Passing a test in which no check ran would claim coverage that does not exist.
             pytest.skip(f"no drawn case applies ({skipped} tried): {reason}")

@@ -22,6 +22,8 @@ from pathlib import Path
 RECORDS_FILE = "records.jsonl"
 # Carried in pytest's user_properties, which pytest-xdist sends from workers to the controller.
 PROPERTY = "convt_record"
+# Per test: its lane and how many of its drawn cases became checks, forwarded the same way.
+DRAWS_PROPERTY = "convt_draws"
 
 
 @dataclass

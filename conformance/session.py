@@ -11,6 +11,8 @@ early (Ctrl-C, SIGTERM, ``-x``) writes reports marked ``interrupted``/``incomple
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import settings
 
@@ -18,7 +20,12 @@ from reports.write import write_reports
 
 from . import options as convt_options
 from .modes import compiled_examples
-from .records import PROPERTY, RECORDS_FILE, Record, read_run, write_run
+from .records import DRAWS_PROPERTY, PROPERTY, RECORDS_FILE, Record, read_run, write_run
+
+
+# The share of a lane's drawn cases that should become checks; a lane below it spends its budget on
+# cases its API cannot express, and the terminal summary names it.
+DRAWS_CHECKED = 0.9
 
 
 class ConvtSession:
@@ -39,6 +46,7 @@ class ConvtSession:
         self.records: list[Record] = []
         self.current_item = None
         self.applicable: dict[str, list] = {}  # node id -> [checks run, cases not applicable, last reason]
+        self.draws: dict[str, list[int]] = {}  # lane id -> [checks, cases not applicable], over the tests (from every xdist worker)
         self._pool = self._runner = self._lanes = None
         self.environments: dict[str, dict] = {}
         self.nothing_checked = False
@@ -156,6 +164,9 @@ class ConvtSession:
                         "backends": list(self.options.backends), "modes": list(self.options.modes), "impl": self.impl,
                         "compile_cache": None if self.options.compile_cache is None else str(self.options.compile_cache)},
             "skipped_lanes": [{"lane": target.id, "reason": skip} for target, skip in (self._lanes or []) if skip],
+            # Per lane, the checks its tests ran and the drawn cases its API could not express: the
+            # share of the example budget spent on checks (the strategies draw what each lane runs).
+            "draws": {lane: {"checked": checked, "not_applicable": skipped} for lane, (checked, skipped) in sorted(self.draws.items())},
             "hypothesis": {
                 "profile": settings.get_current_profile_name(),
                 "max_examples": current.max_examples,
@@ -193,6 +204,11 @@ class ConvtSession:
                 record = Record.from_json(value)
                 record.test = report.nodeid
                 self.records.append(record)
+            elif name == DRAWS_PROPERTY:
+                draws = json.loads(value)
+                counts = self.draws.setdefault(draws["lane"], [0, 0])
+                counts[0] += draws["checked"]
+                counts[1] += draws["not_applicable"]
 
     def pytest_sessionfinish(self, session, exitstatus):
         if hasattr(session.config, "workerinput"):
@@ -222,6 +238,12 @@ class ConvtSession:
             terminalreporter.write_line(f"convt: run {status}: {reason}; the reports say so and `convt compare` refuses them", red=True)
         if self.records or status != "complete":
             terminalreporter.write_line(f"records: {self.report_dir / RECORDS_FILE}")
+        low = [(checked / (checked + skipped), lane) for lane, (checked, skipped) in self.draws.items() if checked + skipped]
+        if low:
+            share, lane = min(low)
+            below = sorted(lane for share, lane in low if share < DRAWS_CHECKED)
+            terminalreporter.write_line(f"drawn cases checked: {sum(s for s, _ in low) / len(low):.0%} a lane on average, "
+                                        f"lowest {share:.0%} ({lane})" + (f"; below {DRAWS_CHECKED:.0%}: {', '.join(below)}" if below else ""))
         for target, skip in self._lanes or []:
             if skip and target.variant == "*":
                 terminalreporter.write_line(f"lane not run: {target.framework} {target.lane_id}: {skip}")

@@ -13,6 +13,7 @@ Schema (every key always present)::
         "known_discrepancies": [{id, framework, versions, reason, link, matched}]
       },
       "targets": [{"name", "framework", "version", "device", "dtype", "precision", "backend", "mode"}],
+      "draws": [{"lane", "checked", "not_applicable", "checked_share"}],   # per lane: drawn cases that became checks
       "totals": {
         "checks": int,                                   # every record
         "passed": int,                                   # pass
@@ -59,6 +60,7 @@ def build_summary(run: dict, records) -> dict:
         "status_reason": reason,
         "environment": environment(run),
         "targets": targets(records),
+        "draws": draws(run),
         "totals": totals(records),
         "discrepancies": discrepancies(records),
     })
@@ -84,6 +86,17 @@ def targets(records) -> list[dict]:
     """Each distinct lane with a record, sorted."""
     lanes = {(r.target, r.framework, r.version, r.device, r.dtype, r.precision, r.backend, r.mode) for r in records}
     return [dict(zip(TARGET_FIELDS, lane)) for lane in sorted(lanes)]
+
+
+def draws(run: dict) -> list[dict]:
+    """Per lane, the checks its tests ran and the drawn cases its API could not express (``not_applicable``),
+    with the share that became checks; empty for runs recorded before draws were counted."""
+    rows = []
+    for lane, counts in sorted(((run or {}).get("draws") or {}).items()):
+        checked, skipped = counts.get("checked", 0), counts.get("not_applicable", 0)
+        rows.append({"lane": lane, "checked": checked, "not_applicable": skipped,
+                     "checked_share": round(checked / (checked + skipped), 4) if checked + skipped else None})
+    return rows
 
 
 def totals(records) -> dict:

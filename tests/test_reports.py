@@ -91,7 +91,7 @@ def sample_records() -> list[Record]:
 def test_summary_has_exactly_the_documented_form():
     records = sample_records()
     summary = build_summary(RUN, records)
-    assert set(summary) == {"status", "status_reason", "environment", "targets", "totals", "discrepancies"}
+    assert set(summary) == {"status", "status_reason", "environment", "targets", "draws", "totals", "discrepancies"}
     assert {"date", "python", "platform", "frameworks", "options", "hypothesis", "known_discrepancies"} <= set(summary["environment"])
     assert summary["environment"]["hypothesis"]["seed"] == 12345
     for target in summary["targets"]:

@@ -45,7 +45,7 @@ def test_summary_carries_the_status(run, status, reason):
 def test_a_missing_status_reads_as_unknown_with_a_reason(run):
     summary = build_summary(run, [])
     assert summary["status"] == "unknown" and "no status" in summary["status_reason"]
-    assert {"status", "status_reason", "environment", "targets", "totals", "discrepancies"} == set(summary)
+    assert {"status", "status_reason", "environment", "targets", "draws", "totals", "discrepancies"} == set(summary)
 
 
 def banner(page: str) -> str:
