@@ -142,12 +142,12 @@ def discrepancy_sections(records, run: dict) -> tuple[list[dict], int, list[dict
     pairs = sorted(zip(entries, found), key=lambda pair: pair[1].outcome not in FAILURES)
     groups = bucket_groups(entries)
     rank = {group["bucket"]: position for position, group in enumerate(groups)}
-    pairs.sort(key=lambda pair: rank[pair[0]["bucket"]])  # stable: failures stay first within a bucket
+    pairs.sort(key=lambda pair: rank[_bucket(pair[0])])  # stable: failures stay first within a bucket
     links = {entry.get("id"): web_link(entry.get("link")) for entry in (run or {}).get("known_discrepancies") or []}
     # ``number`` is the section's place on the page: its anchor, which the grouped index links to.
     sections = [{**_section(entry, record, links), "number": number} for number, (entry, record) in enumerate(pairs[:MAX_SECTIONS], 1)]
     for group in groups:
-        group["sections"] = [section for section in sections if section["bucket"] == group["bucket"]]
+        group["sections"] = [section for section in sections if _bucket(section) == group["bucket"]]
     return sections, max(0, len(pairs) - MAX_SECTIONS), groups
 
 
@@ -157,11 +157,17 @@ def bucket_groups(entries) -> list[dict]:
     by count, largest first, then by name. ``label`` names the bucket, or says it has none."""
     groups: dict[str, dict] = {}
     for entry in entries:
-        group = groups.setdefault(entry["bucket"], {"bucket": entry["bucket"], "count": 0, "failed": 0,
-                                                    "label": entry["bucket"] or "not bucketed (recorded before buckets)"})
+        bucket = _bucket(entry)
+        group = groups.setdefault(bucket, {"bucket": bucket, "count": 0, "failed": 0, "label": bucket or "not bucketed (recorded before buckets)"})
         group["count"] += 1
         group["failed"] += entry["kind"] in FAILURES
     return sorted(groups.values(), key=lambda group: (not group["failed"], -group["count"], group["bucket"]))
+
+
+def _bucket(entry: dict) -> str:
+    """The entry's bucket; "" for none, and for a hand-edited record's non-string one (the page still renders)."""
+    bucket = entry.get("bucket")
+    return bucket if isinstance(bucket, str) else ""
 
 
 def _section(entry: dict, record, links: dict) -> dict:

@@ -72,3 +72,8 @@ def test_the_page_indexes_discrepancies_bucket_by_bucket_with_counts():
     assert {anchor.split("-", 1)[1] for anchor in links[0]} == crop_ids
     # Within a bucket the failures come before the known finding.
     assert re.findall(r'<td class="(?:mismatch|known|crash)">([^<]+)</td>', groups[0]) == ["mismatch", "mismatch", "known"]
+
+
+def test_a_hand_edited_bucket_that_is_no_string_still_renders():
+    page = render_html(RUN, [make("mismatch", None, 1), make("mismatch", 7, 2), make("mismatch", CROP, 3)])
+    assert page.count('<tbody class="bucket">') == 2 and "not bucketed (recorded before buckets) <span class=\"muted\">— 2 discrepancies" in page
