@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
 from .checks import FAILURES
@@ -12,10 +14,23 @@ def assert_verdict(verdict) -> None:
 
     ``known`` (a recorded finding), ``unsupported`` (this build cannot run it) and ``not-applicable``
     (the API cannot express the case) are recorded by the runner and pass.
+
+    The failure is raised as the class of the verdict's signature (:func:`discrepancy`): hypothesis
+    tells bugs apart by exception type, so each signature is shrunk and replayed on its own, and a
+    second defect in the same test is reported, not hidden behind the first.
     """
     __tracebackhide__ = True
     if verdict.outcome in FAILURES:
-        pytest.fail(f"{verdict.outcome}: {verdict.message}", pytrace=False)
+        raise discrepancy(verdict.bucket or verdict.outcome)(f"{verdict.outcome}: {verdict.message}", pytrace=False)
+
+
+@functools.lru_cache(maxsize=None)
+def discrepancy(bucket: str) -> type:
+    """The failure class of one signature, ``Discrepancy[mismatch forward start crop > K-1]``: one
+    class per signature for the run (cached), a subclass of pytest's own (``_pytest.outcomes.Failed``) so pytest
+    reports it as ``pytest.fail`` does."""
+    name = f"Discrepancy[{bucket}]"
+    return type(name, (pytest.fail.Exception,), {"__module__": __name__, "__qualname__": name})
 
 
 def check_drawn(check, target, data, cases) -> None:

@@ -31,6 +31,9 @@ class Verdict:
     worst_index: list | None = None
     first_differences: list = field(default_factory=list)  # [{index, actual, expected, bound}]
     ratio_map: list | None = None  # error/bound over the output (small outputs, failures only)
+    # The failure's signature (conformance.buckets), set by the runner for failing and known outcomes:
+    # the test raises one exception class per signature, so hypothesis shrinks each on its own.
+    bucket: str = ""
 
     @property
     def failed(self) -> bool:

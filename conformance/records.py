@@ -59,6 +59,9 @@ class Record:
     # A failing compiled check re-run on the same case in other modes: mode -> outcome ("eager": "pass"
     # means only the compiled program is wrong). None where nothing was re-run.
     modes: dict | None = None
+    # A failing or known check's signature, "<outcome> <check> <geometric class>" (conformance.buckets):
+    # reports group discrepancies by it. Records written before buckets read as "".
+    bucket: str = ""
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), default=_jsonable, allow_nan=True)

@@ -25,7 +25,7 @@ from oracles.epilogues import apply_epilogue, epilogue_bound
 from oracles.gradients import input_gradient, weight_gradient
 from reports.discrepancies import mode_verdict
 
-from . import check_kinds, checks, operands, results, standalone
+from . import buckets, check_kinds, checks, operands, results, standalone
 from .cases import Case, NativeCase
 from .lanes import TargetLane
 from .memo import CallMemo
@@ -404,6 +404,8 @@ class Runner:
             worst_index=verdict.worst_index, first_differences=verdict.first_differences, ratio_map=verdict.ratio_map, repro=repro,
             environment=self.environment_keys.get(target.worker, ""),
         )
+        if verdict.failed:  # bucketed by what failed, before a known entry renames the outcome
+            verdict.bucket = record.bucket = str(buckets.signature(verdict.outcome, check, case))
         if verdict.failed and self.known is not None:
             entry = self.known.match(record)
             if entry is not None:

@@ -4,7 +4,9 @@ A discrepancy is one record whose outcome is a failure (mismatch, shape-mismatch
 crash, timeout) or a known finding. Its ``id`` hashes what was checked (check, target, device, dtype,
 precision, backend, the case and the native parameters), not what came out, so the same configuration
 failing in a baseline and in a candidate run has the same id, and ``convt compare`` can say what is
-new, fixed, or changed.
+new, fixed, or changed. Its ``bucket`` is the failure's signature (``conformance.buckets``:
+``"<outcome> <check> <geometric class>"``, ``""`` in records written before buckets): it says which
+failures are most likely one defect, and is not part of the id.
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ def discrepancies(records) -> list[dict]:
             "modes_verdict": mode_verdict(record.modes),
             "check": record.check,
             "kind": record.outcome,
+            "bucket": record.bucket,
             "config": {"case": record.case, "native": record.native},
             "max_abs_error": record.max_abs_error,
             "bound": record.bound,

@@ -2,7 +2,8 @@
 
 Sections: a banner when the run is not complete (interrupted, incomplete, or of unknown status: the
 counts then cover only what ran); the environment; a matrix of target x device x dtype x precision x backend x mode with counts per outcome
-(filterable and sortable in vanilla JS, and complete without JS); one section per discrepancy with its
+(filterable and sortable in vanilla JS, and complete without JS); an index of the discrepancies grouped by
+bucket (``conformance.buckets``: the failure's signature, a count per bucket); one section per discrepancy with its
 configuration in canonical and native terms, the error against the bound, a heatmap of error/bound,
 the first differing elements and the standalone repro script with a copy button (older records: their
 framework call beside the oracle's); the 'SAME' conventions
@@ -50,7 +51,7 @@ def render_html(run: dict, records) -> str:
     environment = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "j2"]),
                               trim_blocks=True, lstrip_blocks=True)
     environment.filters["number"] = number
-    sections, hidden = discrepancy_sections(records, run)
+    sections, hidden, buckets = discrepancy_sections(records, run)
     status, status_reason = run_status(run)
     context = {
         "status": status,
@@ -63,6 +64,7 @@ def render_html(run: dict, records) -> str:
         "matrix": matrix_rows(records),
         "sections": sections,
         "hidden": hidden,
+        "buckets": buckets,
         "same": same_rows(),
         "known": known_rows(run, records),
     }
@@ -133,14 +135,41 @@ def matrix_rows(records) -> list[dict]:
     return [lanes[key] for key in sorted(lanes)]
 
 
-def discrepancy_sections(records, run: dict) -> tuple[list[dict], int]:
-    """Sections for the first :data:`MAX_SECTIONS` discrepancies (failures before known) and how many are left out."""
+def discrepancy_sections(records, run: dict) -> tuple[list[dict], int, list[dict]]:
+    """Sections for the first :data:`MAX_SECTIONS` discrepancies, how many are left out, and the
+    buckets they fall in (:func:`bucket_groups`). Sections come bucket by bucket in the buckets' order,
+    failures before known ones within each, so a bucket's sections are next to each other."""
     found = [record for record in records if record.outcome in DISCREPANCY_OUTCOMES]
     entries = discrepancies(found)  # the shared identity and summary form, one per record in order
     pairs = sorted(zip(entries, found), key=lambda pair: pair[1].outcome not in FAILURES)
+    groups = bucket_groups(entries)
+    rank = {group["bucket"]: position for position, group in enumerate(groups)}
+    pairs.sort(key=lambda pair: rank[_bucket(pair[0])])  # stable: failures stay first within a bucket
     links = {entry.get("id"): web_link(entry.get("link")) for entry in (run or {}).get("known_discrepancies") or []}
-    sections = [_section(entry, record, links) for entry, record in pairs[:MAX_SECTIONS]]
-    return sections, max(0, len(pairs) - MAX_SECTIONS)
+    # ``number`` is the section's place on the page: its anchor, which the grouped index links to.
+    sections = [{**_section(entry, record, links), "number": number} for number, (entry, record) in enumerate(pairs[:MAX_SECTIONS], 1)]
+    for group in groups:
+        group["sections"] = [section for section in sections if _bucket(section) == group["bucket"]]
+    return sections, max(0, len(pairs) - MAX_SECTIONS), groups
+
+
+def bucket_groups(entries) -> list[dict]:
+    """One group per bucket of the discrepancy ``entries``, with ``count`` (all of them, also those not
+    shown) and ``failed`` (how many are failures rather than known); buckets with failures first, then
+    by count, largest first, then by name. ``label`` names the bucket, or says it has none."""
+    groups: dict[str, dict] = {}
+    for entry in entries:
+        bucket = _bucket(entry)
+        group = groups.setdefault(bucket, {"bucket": bucket, "count": 0, "failed": 0, "label": bucket or "not bucketed (recorded before buckets)"})
+        group["count"] += 1
+        group["failed"] += entry["kind"] in FAILURES
+    return sorted(groups.values(), key=lambda group: (not group["failed"], -group["count"], group["bucket"]))
+
+
+def _bucket(entry: dict) -> str:
+    """The entry's bucket; "" for none, and for a hand-edited record's non-string one (the page still renders)."""
+    bucket = entry.get("bucket")
+    return bucket if isinstance(bucket, str) else ""
 
 
 def _section(entry: dict, record, links: dict) -> dict:

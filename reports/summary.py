@@ -25,7 +25,7 @@ Schema (every key always present)::
         ...                                              # plus any other outcome a record carries
       },
       "discrepancies": [reports.discrepancies.discrepancies(records) entries:
-                        {id, target, framework, version, device, dtype, precision, backend, mode, modes, check, kind, config: {case, native},
+                        {id, target, framework, version, device, dtype, precision, backend, mode, modes, check, kind, bucket, config: {case, native},
                          max_abs_error, bound, ratio, message, repro, known, test}]
     }
 
