@@ -2,27 +2,30 @@
 
 Two kinds of defect, each searched for over ``--seeds`` hypothesis seeds:
 
-- every recorded finding (``conformance/known_discrepancies.toml``): the suite test that covers the
-  finding's check runs on the lane its example names, on real framework calls, and the search stops at
-  the first check the entry matches. The entry's fixed example is never run (``test_known.py`` does
+- every recorded finding (``conformance/known_discrepancies.toml``): the suite tests run on real
+  framework calls, and a search stops at the first check the entry matches. The entry's fixed example is never run (``test_known.py`` does
   that; this measures the generated cases alone) and no hypothesis database is read.
 - planted narrow faults (``benchmarks/planted_faults.py``): the oracle wrong in one region of at most 1%
-  of a reference configuration space (its share is printed beside it), run as an ``--impl`` on the
-  float32 and float64 lanes through ``test_values`` and ``test_large_outputs``, as a suite run does.
+  of a reference configuration space (its share is printed beside it), run as an ``--impl``.
 
-For each defect and seed the count is the examples one test drew on one lane up to and including the
-detecting one, the smallest over the tests and lanes a default run gives it; "found" counts the seeds
-in which some test found it within that test's default budget (the profile's ``max_examples`` as the
-test's ``settings`` scale it: 100 for values, 40 for gradients, 5 on a compiled lane). Searches stop
-at ``--cap`` times the budget; a seed that found nothing reads as ``>cap``.
+A defect's *searches* are the (test, lane) pairs of a default run (``pytest conformance``: CPU, float32
+and float64, every backend and mode) whose checks can detect it: for a finding, every lane and test
+its entry covers, the lane its example names first; for a planted fault, the value tests on both
+``--impl`` lanes. For each seed the searches run in that order, each to its test's default budget (the
+profile's ``max_examples`` as the test's ``settings`` scale it: 100 for values, 40 for gradients, 5 on
+a compiled lane), and the count is the examples drawn until the first detection, inclusive; "found"
+counts the seeds in which the default run's budget detected it at all, and a seed that did not reads
+as ``>budget`` (the sum of the searches' budgets).
 
-    python benchmarks/time_to_find.py [--seeds 10] [--cap 4] [--only NAME,...] [--skip-findings] [--skip-planted]
+    python benchmarks/time_to_find.py [--seeds 10] [--only NAME,...] [--skip-findings] [--skip-planted]
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
+import inspect
 import math
 import statistics
 import sys
@@ -36,72 +39,49 @@ from hypothesis import strategies as st
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import planted_faults  # noqa: E402  (beside this script)
 
-from conformance import targets  # noqa: E402
+from conformance import profiles, targets  # noqa: E402, F401  (profiles: the suite's hypothesis settings, its backend)
 from conformance.checks import FAILURES  # noqa: E402
 from conformance.known import KnownDiscrepancies  # noqa: E402
 from conformance.lanes import TargetLane  # noqa: E402
-from conformance.modes import compiled_examples  # noqa: E402
 from conformance.runner import Runner  # noqa: E402
 from conformance.targets.base import Lane  # noqa: E402
 from conformance.worker import WorkerPool  # noqa: E402
 
 PLANTED_FILE = Path(planted_faults.__file__).resolve()
+# The tests whose checks compare values on an --impl lane, each with its own budget in a suite run.
+PLANTED_TESTS = ("test_values", "test_large_outputs")
 KNOWN = KnownDiscrepancies.load()  # as a suite run has them: a finding's check is recorded "known"
 
 
-# -- the suite's tests, as bodies over (runner, lanes, target, data) --------------------------------
+# -- the suite's tests, run as they are -----------------------------------------------------------
 
-def _values(runner, lanes, target, data):
-    from conformance.assertions import check_drawn
-    from conformance.strategies import lane_cases
-
-    check_drawn(runner.forward, target, data, lane_cases)
-
-
-def _large(runner, lanes, target, data):
-    from conformance.assertions import check_drawn
-    from conformance.strategies import large_cases
-
-    check_drawn(runner.forward, target, data, large_cases)
-
-
-def _gradients(runner, lanes, target, data):
-    from conformance.assertions import assert_verdict
-    from conformance.strategies import lane_cases
-
-    for verdict in runner.gradients(target, data.draw(lane_cases(target.space), label="case")):
-        assert_verdict(verdict)
-
-
-def _dialect(runner, lanes, target, data):
-    from conformance.test_dialects import dialect_check
-
-    dialect_check(lanes, runner, target, data, epilogues=target.lane.mode == "compiled")
-
-
-def _epilogues(runner, lanes, target, data):
-    from conformance.test_epilogues import check_epilogue
-
-    check_epilogue(runner, target, data)
-
-
-def _budget(module, name):
-    """The test's default example budget: its own ``settings`` (hypothesis keeps them on the test)."""
-    import importlib
-
-    test = getattr(importlib.import_module(f"conformance.{module}"), name)
-    return test._hypothesis_internal_use_settings.max_examples
-
-
-# test name -> (body, eager budget): the compiled lanes draw compiled_examples() instead.
+# test name -> (module, eager test, its counterpart in test_compiled.py): the body each search runs is the suite test's own
+# (hypothesis keeps it as ``test.hypothesis.inner_test``), called inside this script's own ``@given``.
 TESTS = {
-    "test_values": (_values, lambda: _budget("test_values", "test_values")),
-    "test_large_outputs": (_large, lambda: _budget("test_values", "test_large_outputs")),
-    "test_gradients": (_gradients, lambda: _budget("test_gradients", "test_gradients")),
-    "test_dialect_parameters": (_dialect, lambda: _budget("test_dialects", "test_dialect_parameters")),
-    "test_epilogues": (_epilogues, lambda: _budget("test_epilogues", "test_epilogues")),
+    "test_values": ("test_values", "test_values", "test_compiled_values"),
+    "test_large_outputs": ("test_values", "test_large_outputs", None),
+    "test_linearity": ("test_identities", "test_linearity", None),
+    "test_batch_split": ("test_identities", "test_batch_split", None),
+    "test_determinism": ("test_identities", "test_determinism", None),
+    "test_gradients": ("test_gradients", "test_gradients", "test_compiled_gradients"),
+    "test_dialect_parameters": ("test_dialects", "test_dialect_parameters", "test_compiled_dialect_parameters"),
+    "test_epilogues": ("test_epilogues", "test_epilogues", "test_compiled_epilogues"),
 }
-CHECK_TESTS = {"forward": "test_values", "gradients": "test_gradients", "native": "test_dialect_parameters", "epilogue": "test_epilogues"}
+
+
+def suite_test(name: str, mode: str):
+    """The suite's hypothesis test for ``name`` on a lane in ``mode``."""
+    module, eager, compiled = TESTS[name]
+    if mode == "compiled":
+        return getattr(importlib.import_module("conformance.test_compiled"), compiled)
+    return getattr(importlib.import_module(f"conformance.{module}"), eager)
+
+
+def body(test):
+    """The test's body, called with the arguments it names (``convt``, ``runner``, ``target``, ``data``)."""
+    inner = test.hypothesis.inner_test
+    names = set(inspect.signature(inner).parameters)
+    return lambda **arguments: inner(**{key: value for key, value in arguments.items() if key in names})
 
 
 class Lanes:
@@ -125,8 +105,8 @@ class Search:
 
     @property
     def budget(self) -> int:
-        eager = TESTS[self.test][1]()
-        return compiled_examples(eager) if self.target.lane.mode == "compiled" else eager
+        """The test's default example budget: its own ``settings`` (hypothesis keeps them on the test)."""
+        return suite_test(self.test, self.target.lane.mode)._hypothesis_internal_use_settings.max_examples
 
 
 @dataclasses.dataclass
@@ -151,16 +131,16 @@ def run_search(pool, search: Search, seed_value: int, cap: int) -> int | None:
 
     runner = Runner(pool, emit, KNOWN)
     runner.start_test()
-    body = TESTS[search.test][0]
+    run_body = body(suite_test(search.test, search.target.lane.mode))
 
     @seed(seed_value)
-    @settings(max_examples=cap, database=None, deadline=None, derandomize=False, phases=[Phase.generate],
+    @settings(parent=settings.get_profile("dev"), max_examples=cap, database=None, derandomize=False, phases=[Phase.generate],
               report_multiple_bugs=False, suppress_health_check=list(HealthCheck))
     @given(data=st.data())
     def test(data):
         state["count"] += 1
         try:
-            body(runner, search.lanes, search.target, data)
+            run_body(convt=search.lanes, runner=runner, target=search.target, data=data)
         except BaseException:
             if state["found"] is not None:
                 raise Detected() from None
@@ -193,22 +173,69 @@ def _target(pool, worker, framework, variant_name, lane) -> TargetLane:
     return TargetLane(worker, framework, variant_name, lane, version, variant.space(lane))
 
 
+# Check kinds -> the eager suite tests that make them; a compiled lane runs the compiled counterpart.
+CHECK_KIND_TESTS = {
+    "forward": ("test_values",), "linearity": ("test_linearity",), "batch-split": ("test_batch_split",), "determinism": ("test_determinism",),
+    "native": ("test_dialect_parameters",), "gradient-input": ("test_gradients",), "gradient-weight": ("test_gradients",),
+}
+DEFAULT_DTYPES = ("float32", "float64")  # a default run's CPU dtypes (half precision is opted in with --dtypes)
+
+
+class _Probe:
+    """What ``Discrepancy.covers`` reads of a record, for asking which lanes an entry covers."""
+
+    def __init__(self, target: TargetLane, check: str):
+        self.framework, self.version, self.target, self.check = target.framework, target.version, target.name, check
+        self.dtype, self.device, self.backend, self.mode = target.lane.dtype, target.lane.device, target.lane.backend, target.lane.mode
+
+
+def default_lanes(pool, framework) -> list[TargetLane]:
+    """Every lane a default run gives ``framework`` on this machine (``conformance.lanes.build`` with no
+    selection: CPU float32/float64, every backend and mode, each kernel path once), without the skipped."""
+    from types import SimpleNamespace
+
+    from conformance import lanes
+    from conformance.backends import workers
+
+    names = workers(framework)
+    options = SimpleNamespace(devices=("cpu",), dtypes=(), backends=(), modes=())
+    built = lanes.build(pool, names, {worker: pool.call(worker, "environment") for worker in names}, options)
+    return [target for target, skip in built if skip is None]
+
+
 def finding_subjects(pool, only) -> list[Subject]:
+    """Each entry's searches: every test and default-run lane it covers, the lane its example names first."""
     subjects = []
     for entry in KNOWN.entries:
         if only and entry.id not in only or not entry.example:
             continue
         example = entry.example
-        framework, variant = entry.framework, example["variant"]
-        mode = example.get("mode", "eager")
-        backend = example.get("backend") or ("onednn" if framework in ("torch", "tensorflow") and example.get("dtype", "float32") == "float32"
-                                              else "eigen" if framework == "tensorflow" else "native" if framework == "torch" else "default")
-        lane = Lane(example.get("device", "cpu"), example.get("dtype", "float32"), "default", backend, mode)
-        worker = _worker(framework, backend)
-        target = _target(pool, worker, framework, variant, lane)
-        test = CHECK_TESTS[example.get("check", "forward")]
-        lanes = Lanes([_target(pool, worker, framework, v.name, lane) for v in targets.get(worker).variants if not v.lane_support(lane)])
-        subjects.append(Subject(entry.id, "finding", [Search(test, target, lanes, lambda record, entry=entry: record.known == entry.id)]))
+        check = example.get("check", "forward")
+        kinds = list(entry.checks) or ["forward", {"gradients": "gradient-input", "epilogue": "epilogue"}.get(check, check)]
+        lanes = default_lanes(pool, entry.framework)
+        searches = []
+        for target in lanes:
+            for kind in kinds:
+                tests = CHECK_KIND_TESTS.get(kind, ("test_epilogues",) if kind.startswith("epilogue") else ())
+                for test in tests:
+                    probe_kind = "epilogue-" + example.get("epilogue", "relu") if kind == "epilogue" else kind
+                    if not entry.covers(_Probe(target, probe_kind)) or any(s.test == test and s.target == target for s in searches):
+                        continue
+                    if target.lane.mode == "compiled" and TESTS[test][2] is None:
+                        continue  # the test has no compiled counterpart
+                    if test == "test_dialect_parameters" and any(s.test == test and s.target.worker == target.worker and s.target.lane == target.lane
+                                                                  for s in searches):
+                        continue  # one dialect test per lane: it draws every variant's native cases itself
+                    if test == "test_epilogues" and not targets.get(target.worker).variant(target.variant).epilogues:
+                        continue
+                    same_lane = Lanes([t for t in lanes if t.worker == target.worker and t.lane == target.lane])
+                    searches.append(Search(test, target, same_lane, lambda record, entry=entry: record.known == entry.id))
+        # The example's own lane first: the one the finding was characterised on.
+        def first(search, example=example):
+            lane = search.target.lane
+            return not (search.target.variant == example["variant"] and lane.dtype == example.get("dtype", "float32")
+                        and lane.mode == example.get("mode", "eager") and lane.backend == (example.get("backend") or lane.backend))
+        subjects.append(Subject(entry.id, "finding", sorted(searches, key=first)))
     return subjects
 
 
@@ -219,10 +246,9 @@ def planted_subjects(pool, only) -> list[Subject]:
             continue
         worker = f"impl:{PLANTED_FILE}:{name}"
         searches = []
-        for dtype in ("float32", "float64"):
-            lane = Lane("cpu", dtype, "default", "default")
-            target = TargetLane(worker, "impl", "function", lane, "", {})
-            for test in ("test_values", "test_large_outputs"):
+        for test in PLANTED_TESTS:
+            for dtype in DEFAULT_DTYPES:
+                target = TargetLane(worker, "impl", "function", Lane("cpu", dtype, "default", "default"), "", {})
                 searches.append(Search(test, target, Lanes([target]), lambda record: record.outcome in FAILURES))
         subjects.append(Subject(name, "planted", searches, share=reference_share(region)))
     return subjects
@@ -265,30 +291,31 @@ def reference_share(region, count=20000) -> float:
 
 # -- the table -----------------------------------------------------------------------------------
 
-def measure(pool, subject: Subject, seeds: int, cap_factor: int) -> dict:
-    counts, within = [], 0
+def measure(pool, subject: Subject, seeds: int) -> list:
+    """Per seed, the examples of a default run drawn until the first detection, the searches taken in
+    order, each to its own budget; None where the run's whole budget found nothing."""
+    counts = []
     for seed_value in range(seeds):
-        best, hit = None, False
+        drawn, found = 0, None
         for search in subject.searches:
-            found = run_search(pool, search, seed_value, cap_factor * search.budget)
-            if found is not None:
-                best = found if best is None else min(best, found)
-                hit |= found <= search.budget
-        counts.append(best)
-        within += hit
-    return {"counts": counts, "within": within}
+            hit = run_search(pool, search, seed_value, search.budget)
+            if hit is not None:
+                found = drawn + hit
+                break
+            drawn += search.budget
+        counts.append(found)
+    return counts
 
 
-def _quantile(counts, q, cap):
+def _quantile(counts, q, total):
     values = sorted(math.inf if c is None else c for c in counts)
     value = values[min(len(values) - 1, max(0, math.ceil(q * len(values)) - 1))]
-    return f">{cap}" if value == math.inf else str(value)
+    return f">{total}" if value == math.inf else str(value)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--cap", type=int, default=4, help="stop each search at this many times its test's default budget")
     parser.add_argument("--only", default="", help="comma-separated finding ids or planted fault names")
     parser.add_argument("--skip-findings", action="store_true")
     parser.add_argument("--skip-planted", action="store_true")
@@ -297,19 +324,20 @@ def main(argv=None) -> int:
     pool = WorkerPool(timeout=300)
     try:
         subjects = ([] if args.skip_planted else planted_subjects(pool, only)) + ([] if args.skip_findings else finding_subjects(pool, only))
-        print(f"time to find: {args.seeds} seeds, searches capped at {args.cap}x each test's default budget")
-        print(f"{'defect':56s} {'share':>6s} {'budget':>7s} {'median':>7s} {'p90':>6s} {'found':>6s}  where")
+        print(f"time to find: {args.seeds} seeds; examples a default run draws until it first detects the defect "
+              f"(its searches in order, each to its test's budget)")
+        print(f"{'defect':56s} {'share':>6s} {'budget':>7s} {'median':>7s} {'p90':>7s} {'found':>6s}  searches")
         for subject in subjects:
             start = time.perf_counter()
-            result = measure(pool, subject, args.seeds, args.cap)
-            budget = max(search.budget for search in subject.searches)
-            cap = args.cap * budget
-            finite = [c for c in result["counts"] if c is not None]
-            median = f"{statistics.median(finite):.0f}" if len(finite) * 2 > len(result["counts"]) else f">{cap}"
+            counts = measure(pool, subject, args.seeds)
+            total = sum(search.budget for search in subject.searches)
+            finite = [c for c in counts if c is not None]
+            median = f"{statistics.median(sorted(math.inf if c is None else c for c in counts)):.0f}" if len(finite) * 2 > len(counts) else f">{total}"
             share = "" if subject.share is None else f"{subject.share:.2%}"
-            where = ", ".join(sorted({f"{s.test}[{s.target.id}]" for s in subject.searches}))
-            print(f"{subject.kind[0]} {subject.name:54s} {share:>6s} {budget:7d} {median:>7s} {_quantile(result['counts'], 0.9, cap):>6s} "
-                  f"{result['within']:>3d}/{args.seeds}  {where}  ({time.perf_counter() - start:.0f} s; counts {result['counts']})", flush=True)
+            first = subject.searches[0] if subject.searches else None
+            where = f"{len(subject.searches)}, first {first.test}[{first.target.id}]" if first else "none: no default lane covers it"
+            print(f"{subject.kind[0]} {subject.name:54s} {share:>6s} {total:7d} {median:>7s} {_quantile(counts, 0.9, total):>7s} "
+                  f"{len(finite):>3d}/{args.seeds}  {where}  ({time.perf_counter() - start:.0f} s; counts {counts})", flush=True)
     finally:
         pool.close()
     return 0

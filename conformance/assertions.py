@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
+import math
 
 import pytest
+from hypothesis import target
 
-from .checks import FAILURES
+from .checks import FAILURES, PASS
 
 
 def assert_verdict(verdict) -> None:
@@ -37,4 +39,15 @@ def check_drawn(check, target, data, cases) -> None:
     """Run ``check(target, case)`` (a runner method) on one case drawn from ``cases(target.space)``, and
     :func:`assert_verdict` its verdict: the body of each hypothesis test with one verdict per draw."""
     __tracebackhide__ = True
-    assert_verdict(check(target, data.draw(cases(target.space), label="case")))
+    verdict = check(target, data.draw(cases(target.space), label="case"))
+    aim(verdict)
+    assert_verdict(verdict)
+
+
+def aim(verdict, label: str = "error/bound") -> None:
+    """Tell hypothesis how close the check came to failing (``hypothesis.target`` on error/bound): its
+    targeting phase then mutates the examples with the largest ratios, climbing towards a failure that
+    random draws only graze. Integer cases (bound 0, exact) and checks without a ratio say nothing."""
+    ratio = getattr(verdict, "ratio", None)
+    if ratio is not None and math.isfinite(ratio) and verdict.outcome == PASS:
+        target(float(ratio), label=label)  # one label per verdict of an example: hypothesis takes each once

@@ -3,11 +3,39 @@
 - ``dev``: randomized, hypothesis's default budget, no deadline (framework calls jit-compile on first use).
 - ``ci``: derandomized, so a CI run is reproducible and a red run can be re-run to the same example.
 - ``nightly``: ten times the examples, randomized, to search wider between releases.
+
+Every profile draws each example independently (:data:`BACKEND`). Hypothesis's own generation spends
+most of a budget near what it has already drawn: after each new example it runs up to five mutations
+of it (spans with the same label copied into each other), so a test of 100 examples sees about 20
+independent configurations, and a rare region is either hit several times in a run or not at all.
+Measured on the canonical strategy over 20 seeds of 100 examples, a region of 0.8% of the draws
+(ungrouped, 17 or 33 input channels) was reached in 7 runs (13 times in one of them); drawn
+independently, in 14. A conformance search wants as many
+distinct configurations as its budget buys. Hypothesis runs a backend other than its own without
+those mutations, and still shrinks, replays and saves failures with its own; this one is hypothesis's
+own provider under another name (so it draws from the same distributions, seeded by the run's seed
+or ``derandomize``). Hypothesis versions without alternative backends keep their own generation.
 """
 
 from hypothesis import HealthCheck, settings
 
-COMMON = dict(deadline=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow])
+# The name the independent-draw backend is registered under.
+BACKEND = "convt-independent"
+
+
+def _register_backend() -> dict:
+    """``{"backend": BACKEND}`` once registered, or ``{}`` where this hypothesis has no backends."""
+    try:
+        from hypothesis.internal.conjecture.providers import AVAILABLE_PROVIDERS
+    except ImportError:  # pragma: no cover - hypothesis before alternative backends
+        return {}
+    if not hasattr(settings.default, "backend"):  # pragma: no cover
+        return {}
+    AVAILABLE_PROVIDERS.setdefault(BACKEND, "hypothesis.internal.conjecture.providers.HypothesisProvider")
+    return {"backend": BACKEND}
+
+
+COMMON = dict(deadline=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow], **_register_backend())
 
 settings.register_profile("dev", **COMMON)
 settings.register_profile("ci", derandomize=True, **COMMON)

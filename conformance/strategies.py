@@ -8,10 +8,10 @@ length, output padding), so no example is thrown away by ``assume``.
 **Edges.** A uniform draw rarely lands where kernels take another branch, so each quantity is drawn
 from its edges half the time (:func:`edge_or_any`), and uniformly otherwise:
 
-- a start crop around ``K-1`` (``K-2 .. K+1``), where the zero-insertion padding ``K-1-crop`` of the
+- a start crop around ``K-1`` (``K-1 .. K+1``), where the zero-insertion padding ``K-1-crop`` of the
   correlation a transposed convolution lowers to turns negative; a start crop of ``full - 1`` (one
   output, the last); end crops of 0, ``K-1``, ``K`` and the one that leaves a single output;
-- negative crops (zeros appended beyond the full output: bias only there) of 1 and 2;
+- negative crops (zeros appended beyond the full output: bias only there) of 1 (and 2 at the end);
 - ``output_padding`` at ``s-1``, ``s``, ``s+1``, ``d-1`` and ``d`` (PyTorch accepts ``op < max(s, d)``,
   ONNX Runtime and Keras ``op < s``);
 - an input of length 1 (one dim in five), and gaps: a stride of ``K+1`` or ``K+2`` (outputs no tap reaches);
@@ -20,7 +20,8 @@ from its edges half the time (:func:`edge_or_any`), and uniformly otherwise:
 - output lengths around 32, 64, 128 and 256 (:data:`LONG_OUTPUTS`, ``large_cases``).
 
 **Swarm.** Each canonical case first draws which features it uses (:data:`FEATURES`: stride,
-dilation, crops, negative crops, output padding, groups); a feature left out keeps its neutral value.
+dilation, crops, negative crops, output padding, groups; each in three draws of four); a feature left
+out keeps its neutral value.
 Rare combinations of features then come up as often as common ones instead of being drowned by them
 (Groce et al., "Swarm testing", ISSTA 2012), and a shrunk example keeps only the features it needs.
 
@@ -49,8 +50,9 @@ MAX_INPUT = {1: 7, 2: 5, 3: 3}
 # Channel counts (per group) around SIMD widths and the switches between vectorised loops and their remainders.
 CHANNEL_WIDTHS = (8, 15, 16, 17, 32, 33)
 # Output lengths of large_cases: around tile sizes and the lengths where kernels change algorithm.
-LONG_OUTPUTS = (32, 33, 63, 64, 65, 127, 128, 129, 255, 256, 257)
-# The features a canonical case may use (swarm testing); each is on in half the draws.
+LONG_OUTPUTS = (32, 33, 64, 65, 128, 129, 256, 257)
+# The features a canonical case may use (swarm testing); each is on in three draws of four, so that
+# conjunctions of features (where most defects live) stay common while each is left out now and then.
 FEATURES = ("stride", "dilation", "crop", "extension", "output_padding", "groups")
 
 
@@ -71,31 +73,29 @@ def input_length(draw, max_input: int) -> int:
 
 @st.composite
 def feature_sets(draw, allowed=FEATURES) -> frozenset:
-    """The features one case uses: each of ``allowed`` on or off (swarm testing)."""
-    return frozenset(feature for feature in allowed if draw(st.booleans()))
+    """The features one case uses: each of ``allowed`` on (three times in four; groups in half the
+    draws, since channel counts matter most ungrouped) or off (swarm testing). Off is the shrink
+    target, so a shrunk example keeps only the features its failure needs."""
+    return frozenset(feature for feature in allowed if draw(st.integers(0, 1 if feature == "groups" else 3)) > 0)
 
 
 @st.composite
 def canonical_dims(draw, *, features=frozenset(FEATURES), max_input=5, max_kernel=4, max_stride=4, max_dilation=3, max_extension=2,
-                   crop_before_min=None, crop_after_min=None):
+                   crop_before_min=None, crop_after_min=None, window=None):
     """One spatial dim: ``(i, k, s, d, (crop_before, crop_after + op), op)``, using only ``features``.
 
     Crops range from ``-max_extension`` (zeros appended: "extension") to crops that leave one output
     ("crop"); ``crop_before_min``/``crop_after_min`` raise the lower ends for APIs that cannot append
-    zeros (``crop_after_min="1-s"`` or ``"1-max(s,d)"``: an output padding below that is the only extension)."""
-    kernel = draw(st.integers(1, max_kernel))
-    dilation = draw(st.integers(2, max_dilation)) if "dilation" in features and max_dilation > 1 else 1
+    zeros (``crop_after_min="1-s"`` or ``"1-max(s,d)"``: an output padding below that is the only extension).
+    ``window``: this dim's ``(k, s, d)``, given (an isotropic case repeats its first dim's), else drawn."""
+    kernel, stride, dilation = window if window is not None else draw(windows(features, max_kernel, max_stride, max_dilation))
     effective = dilation * (kernel - 1) + 1
-    stride = 1
-    if "stride" in features and max_stride > 1:
-        gap = draw(st.integers(0, 3)) == 3  # a stride beyond the effective kernel: outputs no tap reaches
-        stride = effective + draw(st.integers(1, 2)) if gap else draw(st.integers(2, max_stride))
     length = input_length(draw, max_input)
     full = (length - 1) * stride + effective
     extension = max_extension if "extension" in features else 0
     low_before = max(-extension, -max_extension if crop_before_min is None else crop_before_min)
     high_before = full - 1 if "crop" in features else max(low_before, 0)
-    crop_before = edge_or_any(draw, low_before, high_before, (effective - 2, effective - 1, effective, effective + 1, full - 1, -1, -2))
+    crop_before = edge_or_any(draw, low_before, high_before, (effective - 1, effective, effective + 1, full - 1, -1))
     after_min = {None: -max_extension, "1-s": 1 - stride, "1-max(s,d)": 1 - max(stride, dilation)}.get(crop_after_min, crop_after_min)
     low_after = max(-extension, after_min)
     high_after = full - crop_before - 1 if "crop" in features else max(low_after, min(0, full - crop_before - 1))
@@ -106,7 +106,24 @@ def canonical_dims(draw, *, features=frozenset(FEATURES), max_input=5, max_kerne
     return length, kernel, stride, dilation, (crop_before, crop_after + output_padding), output_padding
 
 
-CHANNEL_SHAPES = ("small", "square", "depthwise", "wide")
+# Channels per group: "wide" (around a vector width on one side or both) in half the draws, since real
+# layers have many channels and the channel loops are where kernels vectorise; the rest small, square
+# (as many out as in) or depthwise (one each).
+@st.composite
+def windows(draw, features, max_kernel=4, max_stride=4, max_dilation=3):
+    """``(k, s, d)`` of one dim: a stride of 2 or more, one beyond the effective kernel (a gap: outputs
+    no tap reaches) or equal to the kernel (non-overlapping taps, the usual upsampling layer)."""
+    kernel = draw(st.integers(1, max_kernel))
+    dilation = draw(st.integers(2, max_dilation)) if "dilation" in features and max_dilation > 1 else 1
+    effective = dilation * (kernel - 1) + 1
+    stride = 1
+    if "stride" in features and max_stride > 1:
+        kind = draw(st.sampled_from(("any", "gap", "kernel")))
+        stride = {"gap": effective + draw(st.integers(1, 2)), "kernel": max(2, kernel)}.get(kind) or draw(st.integers(2, max_stride))
+    return kernel, stride, dilation
+
+
+CHANNEL_SHAPES = ("small", "wide", "square", "wide", "depthwise", "wide")
 
 
 @st.composite
@@ -116,15 +133,14 @@ def operand_recipe(draw, *, max_groups=3, max_per_group=3, max_batch=3, values=s
     values, seed. Channels per group are small, square (as many out as in), depthwise (one each) or,
     with ``widths``, around a vector width (:data:`CHANNEL_WIDTHS`) on at least one side."""
     groups = draw(st.integers(2, max_groups)) if "groups" in features and max_groups > 1 else 1
-    shape = draw(st.sampled_from(CHANNEL_SHAPES if widths else CHANNEL_SHAPES[:3]))
+    shape = draw(st.sampled_from(CHANNEL_SHAPES if widths else tuple(s for s in CHANNEL_SHAPES if s != "wide")))
     if shape == "depthwise":
         in_per_group = out_per_group = 1
     elif shape == "wide":
-        in_per_group, out_per_group = draw(st.sampled_from(CHANNEL_WIDTHS)), draw(st.integers(1, max_per_group))
-        if draw(st.booleans()):
-            in_per_group, out_per_group = out_per_group, in_per_group
-        if draw(st.booleans()):
-            out_per_group = in_per_group if draw(st.booleans()) else draw(st.sampled_from(CHANNEL_WIDTHS))
+        side = draw(st.sampled_from(("in", "out", "both", "square")))
+        in_per_group = draw(st.sampled_from(CHANNEL_WIDTHS)) if side in ("in", "both", "square") else draw(st.integers(1, max_per_group))
+        out_per_group = (in_per_group if side == "square" else draw(st.sampled_from(CHANNEL_WIDTHS)) if side in ("out", "both")
+                         else draw(st.integers(1, max_per_group)))
     else:
         in_per_group = draw(st.integers(1, max_per_group))
         out_per_group = in_per_group if shape == "square" else draw(st.integers(1, max_per_group))
@@ -140,7 +156,15 @@ def operand_recipe(draw, *, max_groups=3, max_per_group=3, max_batch=3, values=s
 
 
 def _case(draw, ndim, dims, recipe):
-    per_dim = [draw(dims) for _ in range(ndim)]
+    """A case of ``ndim`` dims drawn from ``dims``; ``dims`` may be a callable ``window -> strategy``, and
+    then half the cases are isotropic (every dim with the first dim's kernel, stride and dilation, as
+    most layers are), which makes "every dim" conditions as likely as "some dim" ones."""
+    if callable(dims) and not isinstance(dims, st.SearchStrategy):
+        first = draw(dims(None))
+        window = (first[1], first[2], first[3]) if draw(st.booleans()) else None
+        per_dim = [first] + [draw(dims(window)) for _ in range(ndim - 1)]
+    else:
+        per_dim = [draw(dims) for _ in range(ndim)]
     length, kernel, stride, dilation, padding, output_padding = (tuple(column) for column in zip(*per_dim))
     return Case(
         input_size=length, kernel_size=kernel, stride=stride, dilation=dilation, padding=padding,
@@ -157,9 +181,9 @@ def cases(draw, *, dims=st.integers(1, 3), max_groups=3, max_per_group=3, max_ba
     features = draw(feature_sets())
     groups = max_groups if groups_3d or ndim < 3 else 1
     recipe = operand_recipe(max_groups=groups, max_per_group=max_per_group, max_batch=max_batch, values=values, features=features)
-    dims = canonical_dims(features=features, max_input=MAX_INPUT.get(ndim, 3), max_dilation=max_dilation,
-                          crop_before_min=crop_before_min, crop_after_min=crop_after_min)
-    return _case(draw, ndim, dims, recipe)
+    return _case(draw, ndim, lambda window: canonical_dims(
+        features=features, max_input=MAX_INPUT.get(ndim, 3), max_dilation=max_dilation, crop_before_min=crop_before_min,
+        crop_after_min=crop_after_min, window=window), recipe)
 
 
 @st.composite
@@ -274,15 +298,16 @@ def _lane_cases(space: tuple, kwargs: tuple):
 
 @st.composite
 def large_cases(draw, space: dict | None = None):
-    """A case the lane can run with its last dim's output stretched to about one of :data:`LONG_OUTPUTS`
-    (32 to 257, exactly where the stride allows), where kernels switch algorithms (tiling, FFT, Winograd).
+    """A case the lane can run with its last dim's output stretched to one of :data:`LONG_OUTPUTS` (32 to
+    257; of those the stride can reach exactly, if any), where kernels switch algorithms (tiling, FFT, Winograd).
     Only the input length grows (by ``n``, the output by ``n * s``), so every crop, and with it what
     made the case the lane's own, stays as drawn. 1-D and 2-D: a long 3-D output costs more than it finds."""
     space = dict(space or {})
     ndims = tuple(n for n in space.get("ndims", (1, 2)) if n <= 2) or (2,)
     case = draw(lane_cases({**space, "ndims": ndims}))
-    target = draw(st.sampled_from(LONG_OUTPUTS))
     output, stride = case.geometry.output_size[-1], case.stride[-1]
+    reachable = [length for length in LONG_OUTPUTS if length >= output and (length - output) % stride == 0]
+    target = draw(st.sampled_from(reachable or LONG_OUTPUTS))  # exactly, where the stride lets the output land on it
     grow = max(0, -(-(target - output) // stride))
     return dataclasses.replace(case, input_size=case.input_size[:-1] + (case.input_size[-1] + grow,))
 

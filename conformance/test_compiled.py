@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from . import targets
-from .assertions import assert_verdict, check_drawn
+from .assertions import aim, assert_verdict, check_drawn
 from .modes import compiled_examples
 from .parametrize import epilogue_check, frameworks, gradient_check, modes
 from .strategies import lane_cases
@@ -45,7 +45,8 @@ def test_compiled_dialect_parameters(convt, runner, target, data):
 @settings(max_examples=compiled_examples())
 @given(data=st.data())
 def test_compiled_gradients(runner, target, data):
-    for verdict in runner.gradients(target, data.draw(lane_cases(target.space), label="case")):
+    for name, verdict in zip(("dx", "dw"), runner.gradients(target, data.draw(lane_cases(target.space), label="case"))):
+        aim(verdict, f"error/bound {name}")
         assert_verdict(verdict)
 
 

@@ -3,7 +3,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from .assertions import assert_verdict
+from .assertions import aim, assert_verdict
 from .parametrize import gradient_check
 from .strategies import lane_cases
 
@@ -12,5 +12,6 @@ from .strategies import lane_cases
 @settings(max_examples=40)
 @given(data=st.data())
 def test_gradients(runner, target, data):
-    for verdict in runner.gradients(target, data.draw(lane_cases(target.space), label="case")):
+    for name, verdict in zip(("dx", "dw"), runner.gradients(target, data.draw(lane_cases(target.space), label="case"))):
+        aim(verdict, f"error/bound {name}")
         assert_verdict(verdict)
