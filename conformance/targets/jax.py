@@ -130,6 +130,9 @@ class ConvTranspose(Variant):
         if name == "residual" and not had_batch:
             operand = np.asarray(operand)[None]
         ndim = x.ndim - 2
+        if lane.mode == "eager" and name is None:
+            out = _eager_convolution(self.convolution(native, groups, lane, ndim), lhs, rhs, bias, lane, ndim)
+            return computed(out if had_batch else out[0])
         forward = self.build(native, groups, lane, ndim)
 
         def function(lhs, rhs, bias, operand):
@@ -153,7 +156,15 @@ class ConvTranspose(Variant):
         x, had_batch = batched(x, w)
         upstream = np.asarray(upstream)[None] if not had_batch else np.asarray(upstream)
         lhs, rhs = self.native_operands(native, x, w, groups)
-        forward = self.build(native, groups, lane, x.ndim - 2)
+        if lane.mode == "eager":
+            # The convolution's own vjp, the cotangent permuted to its native layout in NumPy (exact): the
+            # bias and the permutation back to canonical change neither gradient, and each would cost an
+            # op-by-op compilation per shape (see _eager_convolution).
+            call, to_canonical = self.convolution(native, groups, lane, x.ndim - 2)
+            bias, upstream = None, upstream.transpose(np.argsort(to_canonical))
+            forward = lambda lhs, rhs, bias: call(lhs, rhs)  # noqa: E731
+        else:
+            forward = self.build(native, groups, lane, x.ndim - 2)
 
         def pullback(lhs, rhs, bias, cotangent):
             _, back = jax.vjp(lambda lhs, rhs: forward(lhs, rhs, bias), lhs, rhs)
@@ -176,14 +187,17 @@ class ConvTranspose(Variant):
     def build(self, native, groups, lane, ndim):
         """``f(lhs, rhs, bias) -> canonical (N, C_out, *o)``: the jax call, the layout change back to
         channels-first and the bias add, all in the lane's dtype (the framework's own rounding)."""
+        return _with_bias(*self.convolution(native, groups, lane, ndim), ndim)
+
+    def convolution(self, native, groups, lane, ndim):
+        """``(f(lhs, rhs) -> native output, permutation to canonical)``: the jax call alone."""
         from jax import lax
 
         name, kwargs = DIALECT.call_arguments(ndim, groups=groups, **native)
         function = getattr(lax, name)
         _, rhs_spec, out_spec = kwargs["dimension_numbers"]
         precision = _precision(lane)
-        return _with_bias(lambda lhs, rhs: function(lhs, rhs, **kwargs, precision=precision),
-                          spec_permutation(out_spec, ("N", "C"), rhs_spec), ndim)
+        return (lambda lhs, rhs: function(lhs, rhs, **kwargs, precision=precision)), spec_permutation(out_spec, ("N", "C"), rhs_spec)
 
     # -- reproduction ----------------------------------------------------------------------------
 
@@ -264,7 +278,7 @@ class Vjp(ConvTranspose):
     def native_operands(self, native, x, w, groups):
         return np.asarray(x), vjp_weight_from_canonical(w)
 
-    def build(self, native, groups, lane, ndim):
+    def convolution(self, native, groups, lane, ndim):
         import jax
         import jax.numpy as jnp
         from jax import lax
@@ -279,7 +293,7 @@ class Vjp(ConvTranspose):
             _, back = jax.vjp(lambda z: lax.conv_general_dilated(z, rhs, **params, precision=precision), primal)
             return back(lhs)[0]
 
-        return _with_bias(call, tuple(range(ndim + 2)), ndim)
+        return call, tuple(range(ndim + 2))
 
     def repro_call(self, native, ndim, groups, precision, xp="np") -> list[str]:
         return jax_repro.vjp_call(native, ndim, groups, precision)
@@ -320,6 +334,24 @@ def _precision(lane: Lane):
     from jax import lax
 
     return lax.Precision.HIGHEST if lane.precision == "highest" else None  # None: jax's default
+
+
+def _eager_convolution(convolution, lhs, rhs, bias, lane: Lane, ndim: int) -> np.ndarray:
+    """The eager call with the convolution as its one jax op: op by op, every jax op compiles its own
+    program for each new shape (about 20 ms for the convolution, 30-40 ms more for each transpose or
+    add on a 2-core CPU), and the suite draws a new shape almost every example. The layout change back
+    to canonical is a permutation (exact in NumPy) and the bias add one rounding in the lane's dtype,
+    which NumPy (ml_dtypes for bfloat16) rounds as jax's own add does. Compiled lanes and epilogues
+    keep them in jax, where a compiler may fuse them."""
+    call, to_canonical = convolution
+    try:
+        lhs, rhs, bias = _put([lhs, rhs, bias], lane)
+        out = np.asarray(call(lhs, rhs)).transpose(to_canonical)
+        if bias is not None:
+            out = out + np.asarray(bias).reshape((-1,) + (1,) * ndim)
+    except Exception as error:  # anything jax raised, at trace, compile or run time
+        raise FrameworkError.of(error) from None
+    return out
 
 
 def _with_bias(call, to_canonical, ndim):
