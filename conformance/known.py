@@ -77,15 +77,14 @@ def _tf_conv3d_same_offset(case, native) -> bool:
     return any(o - L >= 2 for L, o in zip(geometry.full_size, geometry.output_size))
 
 
-def _xla_negative_low_padding_geometry(case, *, two_d_channels):
-    """The shared part of the negative-low-padding entries: XLA lowers a transposed convolution to a
-    correlation padded by ``(K-1-cb, K-1-ca)``, which XLA:CPU's Eigen spatial kernel misreads in a dim
-    padded by ``low < 0 < high <= -low``. Observed on jax/jaxlib 0.10.2 (tests/test_known_predicates.py):
-    only with stride and dilation 1 in every dim (lhs_dilation or rhs_dilation take another path), only
-    1-D and 2-D (3-D is right), grouped only in 1-D, and only where a patch holds at least one 8-float
-    packet (channels per group times the kernel's taps >= 8: fewer were always right). 1-D misreads at
-    any channel count; 2-D ``two_d_channels`` says which: ``"narrow"`` (<= 16, every dtype but
-    float64) or ``"wide"`` (> 16, which float32 and float16 hand to YNNPACK and bfloat16 does not)."""
+def _xla_negative_low_padding(case, native) -> bool:
+    """XLA lowers a transposed convolution to a correlation padded by ``(K-1-cb, K-1-ca)``, which
+    XLA:CPU's Eigen spatial kernel misreads in a dim padded by ``low < 0 < high <= -low``. Observed on
+    jax/jaxlib 0.10.2 (tests/test_known_predicates.py): only with stride and dilation 1 in every dim
+    (lhs_dilation or rhs_dilation take another path); 1-D at any channel count, grouped too; 2-D only
+    ungrouped with at most 16 input channels (more go to YNNPACK); never 3-D; and only where a patch
+    holds an 8-float packet (channels per group times kernel taps >= 8: fewer were always right). The
+    entry's ``dtypes`` leave out float64, which was always right."""
     try:
         geometry = _geometry(case)
     except ValueError:
@@ -94,26 +93,12 @@ def _xla_negative_low_padding_geometry(case, *, two_d_channels):
         return False
     if case.in_per_group * int(np.prod(geometry.kernel_size)) < 8:
         return False
-    if case.ndim == 2:
-        if case.groups != 1 or (case.in_channels <= 16) != (two_d_channels == "narrow"):
-            return False
-    elif case.ndim != 1 or two_d_channels != "narrow":
+    if case.ndim == 2 and (case.groups != 1 or case.in_channels > 16) or case.ndim > 2:
         return False
     return any(
         (K - 1 - cb) < 0 < (K - 1 - ca) <= -(K - 1 - cb)
         for K, cb, ca in zip(geometry.effective_kernel, geometry.crop_before, geometry.crop_after)
     )
-
-
-def _xla_negative_low_padding(case, native) -> bool:
-    """1-D at any channel count, 2-D ungrouped with at most 16 input channels (the entry's dtypes: not
-    float64); see ``_xla_negative_low_padding_geometry``."""
-    return _xla_negative_low_padding_geometry(case, two_d_channels="narrow")
-
-
-def _xla_negative_low_padding_wide_2d(case, native) -> bool:
-    """2-D ungrouped with more than 16 input channels: misread in bfloat16 only (its entry's dtypes)."""
-    return _xla_negative_low_padding_geometry(case, two_d_channels="wide")
 
 
 def _xla_swap_rejected(dims) -> bool:
@@ -256,7 +241,6 @@ def _tf_onednn_valid_short_output(case, native) -> bool:
 PREDICATES = {
     "keras_bias_on_last_axis": _keras_bias_on_last_axis,
     "xla_negative_low_padding": _xla_negative_low_padding,
-    "xla_negative_low_padding_wide_2d": _xla_negative_low_padding_wide_2d,
     "xla_conv_swap_abort": _xla_conv_swap_abort,
     "xla_conv_swap_abort_grouped": _xla_conv_swap_abort_grouped,
     "xla_conv_swap_abort_weight_gradient": _xla_conv_swap_abort_weight_gradient,
