@@ -130,8 +130,14 @@ class ConvTranspose(Variant):
         if name == "residual" and not had_batch:
             operand = np.asarray(operand)[None]
         ndim = x.ndim - 2
-        if lane.mode == "eager" and name is None:
+        if lane.mode == "eager":
             out = _eager_convolution(self.convolution(native, groups, lane, ndim), lhs, rhs, bias, lane, ndim)
+            if name is not None:  # the epilogue as its own jax op, on the canonical layout
+                try:
+                    on_device, operand = _put([out, operand], lane)
+                    out = np.asarray(_epilogue(on_device, name, operand, ndim))
+                except Exception as error:
+                    raise FrameworkError.of(error) from None
             return computed(out if had_batch else out[0])
         forward = self.build(native, groups, lane, ndim)
 
@@ -262,7 +268,8 @@ class ConvGeneralDilated(ConvTranspose):
 
 class Vjp(ConvTranspose):
     """``jax.vjp`` of the forward ``conv_general_dilated`` (``window_strides=s``, padding ``(cb, ca)``,
-    rhs = W itself) at an input of length ``o``, pulled back at ``x``. Native parameters are
+    rhs = W itself) at an input of length ``o``, pulled back at ``x`` (computed as the forward's
+    ``jax.linear_transpose``, which is what its vjp's pullback is). Native parameters are
     ``vjp_forward_params`` plus ``primal_size`` (the forward conv's input length ``o``, which its
     parameters alone leave ambiguous because of the floor in ``floor((o+cb+ca-K)/s)+1 = i``)."""
 
@@ -280,7 +287,6 @@ class Vjp(ConvTranspose):
 
     def convolution(self, native, groups, lane, ndim):
         import jax
-        import jax.numpy as jnp
         from jax import lax
 
         params = {name: value for name, value in native.items() if name != "primal_size"}
@@ -289,9 +295,11 @@ class Vjp(ConvTranspose):
 
         def call(lhs, rhs):
             # The forward conv maps (N, C_out, *o) to (N, C_in, *i); rhs is (C_in, C_out/groups, *k).
-            primal = jnp.zeros((lhs.shape[0], rhs.shape[1] * groups, *primal_size), lhs.dtype)
-            _, back = jax.vjp(lambda z: lax.conv_general_dilated(z, rhs, **params, precision=precision), primal)
-            return back(lhs)[0]
+            # Its vjp's pullback is its linear transpose (jax's vjp of a linear function transposes it):
+            # the same transposed conv, without evaluating the forward, which op by op would compile
+            # the forward conv and the zeros it runs on for every new shape too.
+            primal = jax.ShapeDtypeStruct((lhs.shape[0], rhs.shape[1] * groups, *primal_size), lhs.dtype)
+            return jax.linear_transpose(lambda z: lax.conv_general_dilated(z, rhs, **params, precision=precision), primal)(lhs)[0]
 
         return call, tuple(range(ndim + 2))
 
