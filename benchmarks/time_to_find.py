@@ -3,8 +3,10 @@
 Two kinds of defect, each searched for over ``--seeds`` hypothesis seeds:
 
 - every recorded finding (``conformance/known_discrepancies.toml``): the suite tests run on real
-  framework calls, and a search stops at the first check the entry matches. The entry's fixed example is never run (``test_known.py`` does
-  that; this measures the generated cases alone) and no hypothesis database is read.
+  framework calls, and a search stops at the first check the entry matches. The entry's fixed
+  example is never run (``test_known.py`` does that; this measures the generated cases alone) and no
+  hypothesis database is read. A failure no entry explains is printed as it happens: the search
+  finds what nobody recorded too.
 - planted narrow faults (``benchmarks/planted_faults.py``): the oracle wrong in one region of at most 1%
   of a reference configuration space (its share is printed beside it), run as an ``--impl``.
 
