@@ -1,0 +1,74 @@
+"""jax's input gradient of a transposed convolution whose output dim lies wholly in prepended zeros:
+jax 0.10.2 / jaxlib 0.10.2, XLA:CPU.
+
+What it shows
+-------------
+The suite's find (17 -> 16 channels, input (1, 3), kernel (1, 4), stride (3, 4), dilation (2, 3),
+canonical crops ((-1, 1), (9, 0))): jax spells it
+
+    lax.conv_transpose(x, w, strides=(3, 4), padding=((1, -1), (0, 9)), rhs_dilation=(2, 3))   # NHWC, HWIO
+
+In dim 0 the input has length 1 and the padding (1, -1) prepends one zero and crops x's only row, so the
+output's single row is that zero: y does not depend on x, and d x must be 0. jax lowers the vjp
+correctly (StableHLO: convolution(g, reverse(w)), stride (3, 4), pad ((-1, 1), (9, 0)), rhs_dilate
+(2, 3)); XLA:CPU computes that conv as if dim 0 had no padding, so d x comes back nonzero (the gradient
+of the uncropped row). The same forward conv_general_dilated called directly is wrong the same way.
+
+Observed (jax/jaxlib 0.10.2, x86-64): eager and jit, float32, float16 and float64; conv_transpose and
+conv_general_dilated alike. In direct forward convs (padding (-1, 1) or (1, -1) on a size-1 dim with a
+size-1 window) it depends on the channel counts and the dims: 2-D with the degenerate dim first was
+wrong for 16 -> 17 channels and right for 1 -> 1; the same dim last, 1-D and 3-D were right; some small
+channel counts (4..16 in, 2 out) returned garbage (~1e13), like openxla/xla#48713 (negative low padding
+read out of bounds), the closest public report.
+
+Run::
+
+    python docs/repros/jax_conv_transpose_cropped_dim_input_gradient.py [--jit] [--dtype float32|float64]
+
+Exits 1 while jax's d x differs from the expected 0.
+"""
+
+import argparse
+import os
+import sys
+
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+os.environ.setdefault("JAX_ENABLE_X64", "1")
+
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
+from jax import lax  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--jit", action="store_true")
+    parser.add_argument("--dtype", default="float32", choices=["float32", "float64", "float16"])
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    dtype = np.dtype(args.dtype)
+    x = rng.standard_normal((1, 1, 3, 17)).astype(dtype)    # NHWC: input (1, 3), 17 channels
+    w = rng.standard_normal((1, 4, 17, 16)).astype(dtype)   # HWIO: kernel (1, 4), 17 -> 16
+
+    def f(a, b):
+        return lax.conv_transpose(a, b, strides=(3, 4), padding=((1, -1), (0, 9)), rhs_dilation=(2, 3))
+
+    if args.jit:
+        f = jax.jit(f)
+    y, back = jax.vjp(f, x, w)
+    # y does not depend on x: its only row in dim 0 is the prepended zero.
+    y2 = np.asarray(f(2 * x + 1, w))
+    print(f"jax {jax.__version__}, {args.dtype}, {'jit' if args.jit else 'eager'}; y shape {y.shape}; "
+          f"max |y(x) - y(2x+1)| = {np.abs(np.asarray(y) - y2).max():.3g} (y independent of x)")
+    g = rng.standard_normal(y.shape).astype(dtype)
+    dx = np.asarray(back(g)[0], dtype=np.float64)
+    expected = np.zeros(x.shape)
+    print("d x (jax)     [0, 0, :, :4]:\n", dx[0, 0, :, :4])
+    print("d x (expected)[0, 0, :, :4]:\n", expected[0, 0, :, :4])
+    wrong = np.count_nonzero(np.abs(dx - expected) > 1e-3)
+    print(f"{wrong} of {dx.size} elements wrong, max |d x| = {np.abs(dx).max():.4g}")
+    return 1 if wrong else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
