@@ -10,6 +10,7 @@ import pytest
 from conformance.records import RECORDS_FILE, Record, write_run
 from convt.cli import main
 from reports.discrepancies import discrepancy_id
+from test_cli_misuse import one_line_error  # the uniform one-line error every convt command gives
 
 RUN = {"date": "2026-01-01", "status": "complete", "status_reason": ""}
 
@@ -26,14 +27,6 @@ def run_dir(tmp_path):
     records = [record(seed) for seed in range(40)] + [record(99, "pass")]
     write_run(tmp_path, RUN, records)
     return tmp_path, {discrepancy_id(r): r for r in records if r.outcome != "pass"}
-
-
-def one_line_error(capsys, *argv) -> str:
-    code = main([str(arg) for arg in argv])
-    out, err = capsys.readouterr()
-    assert code == 2, (code, out, err)
-    assert out == "" and err.count("\n") == 1 and err.startswith("convt: error: ") and "Traceback" not in err, err
-    return err
 
 
 def test_prints_the_repro_by_id_and_by_unique_prefix(run_dir, capsys):

@@ -17,18 +17,24 @@ from ..cases import Case
 from .base import Lane
 
 
-def repro(variant, case: Case, native: dict, lane: Lane, epilogue: str | None = None) -> str:
-    """``ConvTranspose.repro``: the imports and lane settings, the variant's ``repro_call``, the bias add
-    and the epilogue, and ``y`` (``[0]`` for an unbatched case; float32 for bfloat16)."""
-    ndim = case.ndim
-    precision = ", precision=lax.Precision.HIGHEST" if lane.precision == "highest" else ""
+def _header(lane: Lane) -> list[str]:
+    """The imports, x64, and the lane's device and dtype that every jax repro starts with."""
     kind, _, index = lane.device.partition(":")
-    lines = [
+    return [
         "import jax, jax.numpy as jnp, numpy as np",
         "from jax import lax",
         'jax.config.update("jax_enable_x64", True)  # float64 needs it; harmless otherwise',
         f"device = jax.devices({'cpu' if kind == 'cpu' else 'gpu'!r})[{int(index or 0)}]",
         f"dtype = jnp.{lane.dtype}",
+    ]
+
+
+def repro(variant, case: Case, native: dict, lane: Lane, epilogue: str | None = None) -> str:
+    """``ConvTranspose.repro``: the imports and lane settings, the variant's ``repro_call``, the bias add
+    and the epilogue, and ``y`` (``[0]`` for an unbatched case; float32 for bfloat16)."""
+    ndim = case.ndim
+    precision = ", precision=lax.Precision.HIGHEST" if lane.precision == "highest" else ""
+    lines = _header(lane) + [
         "# Canonical operands: x (N, C_in, *i), w (C_in, C_out/groups, *k), bias (C_out,).",
         "lhs = x[None]  # jax needs a batch dim" if case.batch is None else "lhs = x",
     ]
@@ -57,15 +63,9 @@ def gradients(variant, case: Case, native: dict, lane: Lane) -> str:
     them), its pullback of ``upstream`` (one ``jax.jit`` function on a compiled lane), ``dx`` and ``dw``."""
     ndim = case.ndim
     precision = ", precision=lax.Precision.HIGHEST" if lane.precision == "highest" else ""
-    kind, _, index = lane.device.partition(":")
     prep, body = variant.repro_call(native, ndim, case.groups, precision, xp="jnp")
     unbatched = case.batch is None
-    lines = [
-        "import jax, jax.numpy as jnp, numpy as np",
-        "from jax import lax",
-        'jax.config.update("jax_enable_x64", True)  # float64 needs it; harmless otherwise',
-        f"device = jax.devices({'cpu' if kind == 'cpu' else 'gpu'!r})[{int(index or 0)}]",
-        f"dtype = jnp.{lane.dtype}",
+    lines = _header(lane) + [
         "put = lambda a: jax.device_put(np.asarray(a).astype(dtype), device)",
         f"x_t, w_t, u_t = put({'x[None]' if unbatched else 'x'}), put(w), put({'upstream[None]' if unbatched else 'upstream'})",
         f"bias_t = {'put(bias)' if case.bias else 'None'}",
