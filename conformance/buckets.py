@@ -11,6 +11,10 @@ the first in :data:`CLASSES` that it has. The order runs from the most specific 
 within that, from where implementations take a separate code path to where they merely take a
 different size:
 
+0. ``unusable result``: the call returned something that is not a real floating array of about the
+   expected size (None, a list, a complex or integer array, 10**9 elements). That is the function's
+   contract, not its arithmetic: the case's geometry did not trigger it, and splitting it by geometry
+   would only shrink one defect a dozen times.
 1. ``empty output``, ``rejected configuration``, ``not expressible``: a native case that its dialect
    maps to no canonical geometry at all. The framework's answer here is an error path or a shape
    special case, not arithmetic, so nothing below applies.
@@ -34,6 +38,11 @@ different size:
    algorithm (a single input row, vectorised channel blocks, tiled outputs) rather than geometry.
 9. ``plain``: none of the above.
 
+A test shrinks at most :data:`SHRUNK_APART` signatures on their own; later new ones share one more
+failure class, :data:`FURTHER`. Each shrink costs hundreds of calls, and a function that fails in every
+class (it returns the wrong shape everywhere) would otherwise be shrunk a dozen times per test for what
+is one defect. Their records keep their own signature, so the report still groups them by it.
+
 Shrinking within a signature keeps the feature (a smaller example that loses it has another
 signature, so it is another bug to hypothesis), which is why the order favours the specific feature:
 a class low in the list would let the shrinker walk away from the region that actually fails.
@@ -51,6 +60,7 @@ from .cases import Case, NativeCase
 EMPTY_OUTPUT = "empty output"
 REJECTED = "rejected configuration"
 NOT_EXPRESSIBLE = "not expressible"
+UNUSABLE = "unusable result"
 INVALID = "invalid configuration"  # a canonical case whose geometry does not validate (never drawn)
 BIAS_ONLY = "crop reaches the full length (bias-only output)"
 START_CROP = "start crop > K-1"
@@ -64,6 +74,9 @@ INPUT_ONE = "input length 1"
 CHANNELS = "channels >= 16"
 LONG_OUTPUT = "output longer than 32"
 PLAIN = "plain"
+
+FURTHER = "further signatures"  # the failure class a test raises for signatures beyond SHRUNK_APART
+SHRUNK_APART = 2
 
 # The priority order of the geometric classes a valid geometry can have (the module docstring says why).
 CLASSES = (BIAS_ONLY, START_CROP, END_CROP, OUTPUT_PADDING, EXTENSION, GAPS, GROUPS, DILATION, INPUT_ONE, CHANNELS, LONG_OUTPUT, PLAIN)
@@ -83,9 +96,25 @@ class Signature(NamedTuple):
         return f"{self.outcome} {self.check} {self.geometric}"
 
 
-def signature(outcome: str, check: str, case: Case | NativeCase) -> Signature:
-    """The signature of a check on ``case`` that ended as ``outcome``."""
-    return Signature(outcome, check, geometric_class(case))
+def signature(outcome: str, check: str, case: Case | NativeCase, unusable: bool = False) -> Signature:
+    """The signature of a check on ``case`` that ended as ``outcome``; ``unusable``: its result was not
+    a real floating array of about the expected size (``Verdict.unusable``), whatever the case."""
+    return Signature(outcome, check, UNUSABLE if unusable else geometric_class(case))
+
+
+class Raised:
+    """The failure class each signature raises in one test: its own for the first :data:`SHRUNK_APART`
+    distinct signatures, :data:`FURTHER` for any later one (a signature keeps the class it got first,
+    so a replay raises what the original did)."""
+
+    def __init__(self, limit: int = SHRUNK_APART):
+        self.limit, self.own = limit, set()
+
+    def __call__(self, signature: str) -> str:
+        if signature in self.own or len(self.own) < self.limit:
+            self.own.add(signature)
+            return signature
+        return FURTHER
 
 
 def geometric_class(case: Case | NativeCase) -> str:

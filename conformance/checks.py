@@ -31,9 +31,13 @@ class Verdict:
     worst_index: list | None = None
     first_differences: list = field(default_factory=list)  # [{index, actual, expected, bound}]
     ratio_map: list | None = None  # error/bound over the output (small outputs, failures only)
-    # The failure's signature (conformance.buckets), set by the runner for failing and known outcomes:
-    # the test raises one exception class per signature, so hypothesis shrinks each on its own.
+    # The failure class the test raises (conformance.buckets.Raised: the failure's signature, or
+    # "further signatures" past the first few of a test), set by the runner for failing and known
+    # outcomes: one exception class per signature, so hypothesis shrinks each on its own.
     bucket: str = ""
+    # A result that is not a real floating array of about the expected size (None, a list, a complex
+    # array, 10**9 elements): a contract problem, not geometry, so it is one bucket whatever the case.
+    unusable: bool = False
 
     @property
     def failed(self) -> bool:

@@ -70,18 +70,18 @@ def judge(out, shape: tuple | None, context: str, name: str = "out") -> Verdict 
     should = "an array" + ("" if shape is None else f" of shape {tuple(shape)}")
     if isinstance(out, Withheld):
         if out.shape is None:
-            return Verdict(SHAPE_MISMATCH, f"{name} is {_a(out.kind)} ({out.reason}), but should be {should} [{context}]")
+            return Verdict(SHAPE_MISMATCH, f"{name} is {_a(out.kind)} ({out.reason}), but should be {should} [{context}]", unusable=True)
         size = f"{out.elements} {out.dtype} elements ({_bytes(out.elements * np.dtype(out.dtype).itemsize)})"
         expected = tuple(shape) if shape is not None else "smaller"
-        return Verdict(SHAPE_MISMATCH, f"{name}.shape={out.shape}, but should be {expected}; its {size} stayed in the worker ({out.reason}) [{context}]")
+        return Verdict(SHAPE_MISMATCH, f"{name}.shape={out.shape}, but should be {expected}; its {size} stayed in the worker ({out.reason}) [{context}]", unusable=True)
     if not isinstance(out, np.ndarray):
-        return Verdict(SHAPE_MISMATCH, f"{name} is {'None' if out is None else _a(type(out).__name__)}, but should be {should} [{context}]")
+        return Verdict(SHAPE_MISMATCH, f"{name} is {'None' if out is None else _a(type(out).__name__)}, but should be {should} [{context}]", unusable=True)
     if shape is not None and out.shape != tuple(shape):
         return Verdict(SHAPE_MISMATCH, f"{name}.shape={out.shape}, but should be {tuple(shape)} [{context}]")
     if out.dtype.kind == "c":
-        return Verdict(MISMATCH, f"{name}.dtype={out.dtype}, but should be real [{context}]")
+        return Verdict(MISMATCH, f"{name}.dtype={out.dtype}, but should be real [{context}]", unusable=True)
     if not _floating(out.dtype):
-        return Verdict(MISMATCH, f"{name}.dtype={out.dtype}, but should be floating point [{context}]")
+        return Verdict(MISMATCH, f"{name}.dtype={out.dtype}, but should be floating point [{context}]", unusable=True)
     return None
 
 
@@ -89,7 +89,7 @@ def judge_each(out, shapes, context: str, names) -> list:
     """:func:`judge` for a call returning several arrays (``names``, of ``shapes``): one verdict or None each."""
     if not isinstance(out, (tuple, list)) or len(out) != len(shapes):
         what = "None" if out is None else f"{_a(type(out).__name__)}" + (f" of {len(out)}" if isinstance(out, (tuple, list)) else "")
-        return [Verdict(SHAPE_MISMATCH, f"out is {what}, but should be ({', '.join(names)}) [{context}]") for _ in shapes]
+        return [Verdict(SHAPE_MISMATCH, f"out is {what}, but should be ({', '.join(names)}) [{context}]", unusable=True) for _ in shapes]
     return [judge(item, shape, context, name) for item, shape, name in zip(out, shapes, names)]
 
 

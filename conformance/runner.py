@@ -76,11 +76,14 @@ class Runner:
         self.pool, self.emit, self.known, self.final = pool, emit, known, final
         self.environment_keys = environment_keys or {}
         self.memo = CallMemo()
+        self.raised = buckets.Raised()
         self._pending = None
 
     def start_test(self) -> None:
-        """A new test begins: crashes remembered in the last one no longer stop its examples (see ``memo``)."""
+        """A new test begins: crashes remembered in the last one no longer stop its examples (see ``memo``),
+        and its failures get their own classes again (``buckets.Raised``)."""
         self.memo.reset()
+        self.raised = buckets.Raised()
 
     # -- checks --------------------------------------------------------------------------------
 
@@ -405,7 +408,8 @@ class Runner:
             environment=self.environment_keys.get(target.worker, ""),
         )
         if verdict.failed:  # bucketed by what failed, before a known entry renames the outcome
-            verdict.bucket = record.bucket = str(buckets.signature(verdict.outcome, check, case))
+            record.bucket = str(buckets.signature(verdict.outcome, check, case, unusable=verdict.unusable))
+            verdict.bucket = self.raised(record.bucket)  # the class the test raises: shrunk apart, or with the further ones
         if verdict.failed and self.known is not None:
             entry = self.known.match(record)
             if entry is not None:

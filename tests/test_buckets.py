@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import oracles
-from conformance import buckets, checks
+from conformance import buckets, checks, results
 from conformance.assertions import assert_verdict, discrepancy
 from conformance.cases import Case, NativeCase
 from conformance.known import Discrepancy, KnownDiscrepancies
@@ -78,6 +78,24 @@ def test_a_signature_is_outcome_check_and_class_and_reads_back():
     assert signature == ("mismatch", "forward", "start crop > K-1")
     assert str(signature) == "mismatch forward start crop > K-1"
     assert tuple(str(signature).split(" ", 2)) == signature
+
+
+def test_an_unusable_result_is_one_bucket_whatever_the_geometry():
+    """None, a complex array or 10**9 elements is the function's contract, not its arithmetic."""
+    cases = [case(padding=((3, 0),)), case(), case(padding=((0, 0),), output_padding=(4,))]
+    assert {buckets.signature("shape-mismatch", "forward", c, unusable=True) for c in cases} == {("shape-mismatch", "forward", "unusable result")}
+
+
+@pytest.mark.parametrize("out, unusable", [
+    (None, True), ([1.0, 2.0], True), (np.zeros(3, complex), True), (np.zeros(3, np.int32), True),
+    (results.Withheld("ndarray", "limit 10 elements", (10**9,), "float64"), True),
+    (results.Withheld("Weird", "cannot be sent back from the worker: TypeError: no"), True),
+    (np.zeros(4), False),  # an array of the wrong shape: its geometry is what went wrong
+    (np.zeros(3, np.int32).reshape(3, 1), False),  # the shape is judged first
+])
+def test_the_judge_marks_what_is_not_a_floating_array_as_unusable(out, unusable):
+    verdict = results.judge(out, (3,), "ctx")
+    assert verdict is not None and verdict.unusable is unusable
 
 
 def test_the_order_names_each_class_once_and_ends_in_plain():
@@ -155,3 +173,25 @@ def test_a_known_discrepancy_keeps_the_bucket_of_what_failed():
     verdict, record = run_forward(lambda out: np.zeros_like(out), known, padding=((0, 3),))
     assert record.outcome == "known" and record.known == "impl-off"
     assert verdict.bucket == record.bucket == "mismatch forward end crop > K-1"
+
+
+def test_a_test_shrinks_its_first_signatures_apart_and_the_rest_together():
+    raised = buckets.Raised(limit=2)
+    assert [raised(s) for s in ("a", "b", "c", "a", "d", "c", "b")] == ["a", "b", buckets.FURTHER, "a", buckets.FURTHER, buckets.FURTHER, "b"]
+
+
+def test_the_runner_raises_further_signatures_together_but_records_each_and_starts_again_per_test():
+    class Pool:
+        def call(self, worker, method, variant, parameters, x, w, bias, *rest, **_):
+            return oracles.conv_transpose(x, w, bias, **parameters)[..., :-1]  # the wrong shape in every class
+
+    emitted = []
+    runner = Runner(Pool(), lambda record, verdict: emitted.append(record))
+    classes = [{"padding": ((3, 0),)}, {"padding": ((0, 3),)}, {"groups": 2}, {"input_size": (1,)}]
+    verdicts = [runner.forward(TARGET, case(**changes)) for changes in classes]
+    signatures = ["shape-mismatch forward start crop > K-1", "shape-mismatch forward end crop > K-1",
+                  "shape-mismatch forward groups > 1", "shape-mismatch forward input length 1"]
+    assert [record.bucket for record in emitted] == signatures
+    assert [verdict.bucket for verdict in verdicts] == signatures[:buckets.SHRUNK_APART] + [buckets.FURTHER] * (4 - buckets.SHRUNK_APART)
+    runner.start_test()
+    assert runner.forward(TARGET, case(**classes[-1])).bucket == signatures[-1]
