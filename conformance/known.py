@@ -169,6 +169,36 @@ def _xla_conv_swap_abort_weight_gradient(case, native) -> bool:
         (i, o, d, K - 1 - cb, K - 1 - ca, s, 1) for i, k, s, d, K, cb, ca, o in dims)
 
 
+def _xla_zero_only_dim_input_gradient(case) -> bool:
+    """jax's input gradient of a transposed convolution is ``conv(cotangent, w, window_strides=s,
+    padding=(cb, ca), rhs_dilation=d)``. Where a dim has ``i = k = 1`` and an output of length 1 that is
+    a padding zero (``cb = -ca != 0``: x's only element cropped, one prepended or appended zero kept),
+    that dim pads the cotangent's single element away, and XLA:CPU computes as if it had no padding
+    (the gradient of the uncropped element comes back instead of 0). Observed on jax/jaxlib 0.10.2
+    (tests/test_known_predicates.py) only 2-D, only with a batch of one (or none), only with more than
+    16 input or output channels in all, and only where dim 0 is such a dim or is itself ``i = k = 1``
+    with an output of 1 (the zero dim then second). 1-D and 3-D, a kernel of 2 or more in the zero
+    dim, an output of 2 or more in it (which crashed instead) and i = 2 were right."""
+    if case.ndim != 2 or (case.batch or 1) != 1 or max(case.in_channels, case.out_channels) <= 16:
+        return False
+    dims = _canonical_dims(case)
+    if dims is None:
+        return False
+    single = [i == 1 and k == 1 and o == 1 for i, k, s, d, K, cb, ca, o in dims]
+    return single[0] and any(one and cb != 0 for one, (i, k, s, d, K, cb, ca, o) in zip(single, dims))
+
+
+def _xla_zero_only_dim_input_gradient_ungrouped(case, native) -> bool:
+    """Ungrouped, or one input and one output channel per group (every dtype was wrong for these)."""
+    return (case.groups == 1 or case.in_per_group == case.out_per_group == 1) and _xla_zero_only_dim_input_gradient(case)
+
+
+def _xla_zero_only_dim_input_gradient_grouped(case, native) -> bool:
+    """Grouped (wrong in float16, bfloat16 and float32, right in float64 unless one channel per group:
+    the entry's ``dtypes``)."""
+    return case.groups > 1 and _xla_zero_only_dim_input_gradient(case)
+
+
 def _keras_bias_on_last_axis(case, native) -> bool:
     """A channels_first Keras layer whose last output length equals its filter count (see the keras dialect)."""
     from oracles.dialects.keras import bias_on_last_axis
@@ -244,6 +274,8 @@ PREDICATES = {
     "xla_conv_swap_abort": _xla_conv_swap_abort,
     "xla_conv_swap_abort_grouped": _xla_conv_swap_abort_grouped,
     "xla_conv_swap_abort_weight_gradient": _xla_conv_swap_abort_weight_gradient,
+    "xla_zero_only_dim_input_gradient": _xla_zero_only_dim_input_gradient_ungrouped,
+    "xla_zero_only_dim_input_gradient_grouped": _xla_zero_only_dim_input_gradient_grouped,
     "tf_conv3d_same_offset": _tf_conv3d_same_offset,
     "explicit_padding": lambda case, native: not isinstance(native.get("padding"), str),
     "inductor_folds_on_input_channels": _inductor_folds_on_input_channels,

@@ -14,12 +14,29 @@ correctly (StableHLO: convolution(g, reverse(w)), stride (3, 4), pad ((-1, 1), (
 (2, 3)); XLA:CPU computes that conv as if dim 0 had no padding, so d x comes back nonzero (the gradient
 of the uncropped row). The same forward conv_general_dilated called directly is wrong the same way.
 
-Observed (jax/jaxlib 0.10.2, x86-64): eager and jit, float32, float16 and float64; conv_transpose and
-conv_general_dilated alike. In direct forward convs (padding (-1, 1) or (1, -1) on a size-1 dim with a
-size-1 window) it depends on the channel counts and the dims: 2-D with the degenerate dim first was
-wrong for 16 -> 17 channels and right for 1 -> 1; the same dim last, 1-D and 3-D were right; some small
-channel counts (4..16 in, 2 out) returned garbage (~1e13), like openxla/xla#48713 (negative low padding
-read out of bounds), the closest public report.
+Observed (jax/jaxlib 0.10.2, x86-64): eager and jit, float16, bfloat16, float32 and float64;
+conv_transpose and conv_general_dilated alike. Characterised through the suite's own check
+(Runner.gradients against the oracle; 255 cases, 49 wrong, plus a sweep of 29 channel counts and
+batches; the grid is in tests/test_known_predicates.py, the entries are xla-cpu-zero-only-dim-input-gradient
+and its -grouped twin in conformance/known_discrepancies.toml). d x is wrong only where all hold:
+
+- a dim with input 1 and kernel 1 whose single output is a padding zero: crops (-1, 1) (prepended) or
+  (1, -1) (appended), or (-2, 2), (2, -2); stride and dilation there do not matter;
+- 2-D, with that dim first, or last behind a dim with input, kernel and output 1 (1-D and 3-D, and the
+  dim last behind any other dim, were right);
+- a batch of one or none (2 to 5: right);
+- more than 16 input or output channels in all (16 -> 16, 1 -> 16, 16 -> 1 right; 17 -> 1, 1 -> 17 and
+  more wrong: the count openxla/xla#48713 says takes XLA:CPU's YNNPACK path);
+- grouped: float16, bfloat16 and float32 only, except one channel per group (wrong in float64 too).
+
+Earlier direct forward convs (padding (-1, 1) or (1, -1) on a size-1 dim with a size-1 window) agree:
+2-D with the dim first was wrong for 16 -> 17 channels and right for 1 -> 1, the dim last, 1-D and 3-D
+right; some small channel counts (4..16 in, 2 out) returned garbage (~1e13), as in #48713.
+
+A kernel of 2 or more, or an input of 2, in that dim was right. An output of two zeros there (crops
+(-2, 1) or (1, -2)) crashed the process (SIGSEGV) where one zero is wrong. openxla/xla#48713 (negative
+low padding read out of bounds) is the closest public report; nothing closer was found in the openxla/xla
+and jax-ml/jax issues.
 
 Run::
 
