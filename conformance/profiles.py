@@ -17,7 +17,25 @@ own provider under another name (so it draws from the same distributions, seeded
 or ``derandomize``). Hypothesis versions without alternative backends keep their own generation.
 """
 
+import math
+
 from hypothesis import HealthCheck, settings
+
+# Hypothesis's default max_examples, the dev and ci profiles' budget: the unit of examples().
+DEFAULT_EXAMPLES = 100
+
+
+def examples(at_default: int, max_examples: int | None = None) -> int:
+    """A test's example budget: ``at_default`` under the default budget (the ``dev`` and ``ci`` profiles'
+    100), scaled with the profile's (``nightly``: ten times; ``--max-examples N``: N/100 of it), at least 1.
+
+    A test whose checks cost several calls (linearity, gradients) sets a smaller share, and it grows with
+    a deeper run like every other test's: an explicit ``max_examples`` would stay fixed under ``nightly``.
+    Read when the test module is imported, after the plugin has loaded the run's profile."""
+    if max_examples is None:
+        max_examples = settings().max_examples
+    return max(1, math.ceil(at_default * max_examples / DEFAULT_EXAMPLES))
+
 
 # The name the independent-draw backend is registered under.
 BACKEND = "convt-independent"

@@ -5,11 +5,12 @@ from hypothesis import strategies as st
 
 from .assertions import aim, assert_verdict
 from .parametrize import gradient_check
+from .profiles import examples
 from .strategies import lane_cases
 
 
 @gradient_check
-@settings(max_examples=40)
+@settings(max_examples=examples(40))
 @given(data=st.data())
 def test_gradients(runner, target, data):
     for name, verdict in zip(("dx", "dw"), runner.gradients(target, data.draw(lane_cases(target.space), label="case"))):

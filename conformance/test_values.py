@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from .assertions import check_drawn
+from .profiles import examples
 from .strategies import lane_cases, large_cases
 
 
@@ -16,7 +17,7 @@ def test_values(runner, target, data):
     check_drawn(runner.forward, target, data, lane_cases)
 
 
-@settings(max_examples=15)
+@settings(max_examples=examples(15))
 @given(data=st.data())
 def test_large_outputs(runner, target, data):
     """Outputs longer than 32 along some dim, where kernels switch algorithms."""

@@ -2,6 +2,7 @@
 failure, records and reports that carry the mode, known discrepancies that select it, the cache option."""
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -21,6 +22,9 @@ from reports.summary import targets as summary_targets
 
 CASE = Case(batch=1, groups=1, in_per_group=2, out_per_group=2, input_size=(4,), kernel_size=(3,), bias=True,
             stride=(2,), dilation=(1,), padding=((1, 1),), output_padding=(1,), seed=5)
+
+pytest_plugins = ["pytester"]
+IMPLS = Path(__file__).parent / "impls"
 
 
 def target(mode, variant="functional"):
@@ -146,3 +150,28 @@ def test_a_check_keeps_its_keyword_arguments_through_the_rerun():
     pool, emitted = ModePool(("eager",)), []
     Runner(pool, lambda record, v: emitted.append(record)).forward(target("compiled"), CASE, check="unsupported-rule")
     assert [record.check for record in emitted] == ["unsupported-rule"] and pool.modes == ["compiled", "eager", "aot_eager"]
+
+
+@pytest.mark.parametrize("profile, at_default, expected", [(100, 30, 30), (1000, 30, 300), (1000, 15, 150), (10, 30, 3), (5, 15, 1), (1, 40, 1)])
+def test_every_test_budget_scales_with_the_profile(profile, at_default, expected):
+    from conformance.profiles import examples
+
+    assert examples(at_default, profile) == expected
+
+
+def test_the_suite_tests_take_their_share_of_a_deeper_run(pytester):
+    """Under --max-examples 1000 every test of the suite has ten times its default budget (an explicit
+    max_examples in a decorator would stay fixed, so a nightly run would deepen test_values alone)."""
+    pytester.makeconftest("""
+        def pytest_collection_modifyitems(items):
+            budgets = {item.originalname: item.function._hypothesis_internal_use_settings.max_examples
+                       for item in items if hasattr(item.function, "_hypothesis_internal_use_settings")}
+            print("BUDGETS", sorted(budgets.items()))
+            items[:] = []
+    """)
+    result = pytester.runpytest_subprocess("--pyargs", "conformance", "-p", "no:cacheprovider", "--impl",
+                                           f"{IMPLS}/missing_bias.py:conv_transpose", "--max-examples", "1000", "-s")
+    line = next(line for line in result.stdout.lines if line.startswith("BUDGETS"))
+    budgets = dict(eval(line.removeprefix("BUDGETS ")))
+    assert budgets["test_values"] == 1000 and budgets["test_large_outputs"] == 150, budgets
+    assert budgets["test_linearity"] == 300 and budgets["test_batch_split"] == 200 and budgets["test_determinism"] == 200, budgets
