@@ -14,6 +14,7 @@ def parametrize(metafunc, session) -> None:
     wanted = getattr(metafunc.function, "convt_frameworks", None)
     gradients = getattr(metafunc.function, "convt_gradients", False)
     epilogues = getattr(metafunc.function, "convt_epilogues", False)
+    kernel = getattr(metafunc.function, "convt_kernel", False)
     one_variant = getattr(metafunc.function, "convt_one_variant", False)
     wanted_modes = getattr(metafunc.function, "convt_modes", ("eager",))
     params, seen = [], set()
@@ -25,6 +26,8 @@ def parametrize(metafunc, session) -> None:
         if gradients and skip is None and not target.api.checks_gradients:
             continue
         if epilogues and skip is None and not target.api.epilogues:
+            continue
+        if kernel and skip is None and target.api.spells:
             continue
         if one_variant:  # the test picks its own variants: one parameter per lane
             key = (target.worker, target.lane)
@@ -54,6 +57,13 @@ def gradient_check(function):
 def epilogue_check(function):
     """Parametrize a test only over the variants that apply epilogues inside their call."""
     function.convt_epilogues = True
+    return function
+
+
+def kernel_check(function):
+    """Parametrize a test only over variants that reach a kernel of their own, not over spellings of
+    another variant's call (``Variant.spells``): an identity of the kernel holds or fails for both alike."""
+    function.convt_kernel = True
     return function
 
 

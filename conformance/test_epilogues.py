@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from .assertions import assert_verdict
-from .parametrize import epilogue_check
+from .parametrize import epilogue_check, kernel_check
+from .profiles import examples
 from .strategies import lane_cases
 
 
@@ -27,7 +28,8 @@ def check_epilogue(runner, target, data) -> None:
 
 
 @epilogue_check
-@settings(max_examples=30)
+@kernel_check
+@settings(max_examples=examples(30))
 @given(data=st.data())
 def test_epilogues(runner, target, data):
     check_epilogue(runner, target, data)

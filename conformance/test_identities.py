@@ -3,6 +3,8 @@ dialects that claim the same 'SAME' meaning.
 
 Layout identities (channels-last against channels-first) are the layout variants themselves
 (torch.channels_last, tensorflow.nn_channels_first, jax.channels_first), each checked against the oracle.
+The kernel identities skip variants that only spell another's call (``Variant.spells``: jax's
+channels_first and transpose_kernel reach the conv that conv_transpose runs).
 """
 
 import pytest
@@ -11,23 +13,27 @@ from hypothesis import strategies as st
 
 from .assertions import assert_verdict, check_drawn
 from .cases import NativeCase
-from .parametrize import frameworks
+from .parametrize import frameworks, kernel_check
+from .profiles import examples
 from .strategies import batched_cases, lane_cases
 
 
-@settings(max_examples=30)
+@kernel_check
+@settings(max_examples=examples(30))
 @given(data=st.data())
 def test_linearity(runner, target, data):
     check_drawn(runner.linearity, target, data, lane_cases)
 
 
-@settings(max_examples=20)
+@kernel_check
+@settings(max_examples=examples(20))
 @given(data=st.data())
 def test_batch_split(runner, target, data):
     check_drawn(runner.batch_split, target, data, batched_cases)
 
 
-@settings(max_examples=20)
+@kernel_check
+@settings(max_examples=examples(20))
 @given(data=st.data())
 def test_determinism(runner, target, data):
     check_drawn(runner.determinism, target, data, lane_cases)
@@ -42,7 +48,7 @@ SAME_APIS = (
 
 
 @frameworks("tensorflow", "jax", one_variant=True)
-@settings(max_examples=25)
+@settings(max_examples=examples(25))
 @given(data=st.data())
 def test_same_padding_agreement(convt, runner, target, data):
     """TF 'SAME', Keras 'same' and JAX 'SAME' give the same numbers on the same operands."""

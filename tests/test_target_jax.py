@@ -251,3 +251,25 @@ def test_adapter_runs_in_a_worker():
                       np.ones((1, 1, 3)), np.ones((1, 1, 2)), None, 1, F64)
     finally:
         pool.close()
+
+
+def test_kernel_identities_skip_the_variants_that_only_spell_another_call():
+    """jax's channels_first and conv_transpose_kernel reach conv_transpose's conv: values run on them,
+    the kernel's identities and eager epilogues do not (every other variant keeps them)."""
+    from types import SimpleNamespace
+
+    from conformance.lanes import TargetLane
+    from conformance.parametrize import kernel_check, parametrize
+
+    names = [variant.name for variant in TARGET.variants]
+    lanes = [(TargetLane("jax", "jax", name, Lane("cpu", "float32")), None) for name in names]
+    session = SimpleNamespace(lanes=lambda: lanes, options=SimpleNamespace(modes=None))
+
+    def parametrized(function):
+        seen = []
+        parametrize(SimpleNamespace(function=function, parametrize=lambda name, params: seen.extend(p.values[0].variant for p in params)), session)
+        return seen
+
+    assert parametrized(lambda: None) == names
+    assert parametrized(kernel_check(lambda: None)) == [name for name in names if name not in ("conv_transpose_kernel", "channels_first")]
+    assert {TARGET.variant(name).spells for name in ("conv_transpose_kernel", "channels_first")} == {"conv_transpose"}

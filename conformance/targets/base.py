@@ -112,6 +112,11 @@ class Variant:
     no_compiled: str = "no compiled counterpart"
     # Epilogues (``oracles.epilogues``) the variant can apply inside its call, where a compiler may fuse them.
     epilogues: tuple[str, ...] = ()
+    # The variant whose kernel this one reaches through the framework's own rearrangement of the
+    # operands (a layout, a flipped kernel), or "". Such a spelling is checked for what it adds (its
+    # translation: values, shapes, the dialect, compiled lanes), not again for the kernel's identities
+    # and eager epilogues, which the variant it spells runs: ``parametrize.kernel_check``.
+    spells: str = ""
     # Modes a failing compiled check is re-run in, besides eager, to place the fault (torch: "aot_eager").
     diagnostic_modes: tuple[str, ...] = ()
 

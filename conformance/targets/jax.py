@@ -230,6 +230,7 @@ class ConvTransposeKernel(ConvTranspose):
     and explicit ``(cb, ca)`` tuples, always (never a string)."""
 
     name, checks_gradients = "conv_transpose_kernel", False
+    spells = "conv_transpose"  # jax flips and swaps the kernel, then calls the same conv
     options = {"api": "conv_transpose", "transpose_kernel": True, "use_consistent_padding": True}
 
     def native(self, case: Case) -> dict:
@@ -245,6 +246,7 @@ class ChannelsFirst(ConvTranspose):
     case's seed so both kernel orders are exercised."""
 
     name, checks_gradients = "channels_first", False
+    spells = "conv_transpose"  # the same conv with other dimension_numbers (XLA lays it out as it likes)
 
     def options_for(self, case: Case) -> dict:
         letters = SPATIAL_LETTERS[:case.ndim]
