@@ -115,7 +115,8 @@ class Variant:
     # The variant whose kernel this one reaches through the framework's own rearrangement of the
     # operands (a layout, a flipped kernel), or "". Such a spelling is checked for what it adds (its
     # translation: values, shapes, the dialect, compiled lanes), not again for the kernel's identities
-    # and eager epilogues, which the variant it spells runs: ``parametrize.kernel_check``.
+    # and eager epilogues, which the variant it spells runs (``parametrize.kernel_check``), and on
+    # float32 lanes only, since the rearrangement is the same in every dtype (``lane_support``).
     spells: str = ""
     # Modes a failing compiled check is re-run in, besides eager, to place the fault (torch: "aot_eager").
     diagnostic_modes: tuple[str, ...] = ()
@@ -138,6 +139,9 @@ class Variant:
         Subclasses that add reasons call this first: it answers for the execution mode."""
         if lane.mode not in self.modes:
             return f"{self.name}: {self.no_compiled}" if lane.mode == "compiled" else f"{self.name}: no {lane.mode} mode"
+        if self.spells and lane.dtype != "float32":
+            # The spelling's translation is the same in every dtype; the other dtypes' kernels run on what it spells.
+            return f"{self.name}: a spelling of {self.spells}'s call, checked on float32 lanes only ({lane.dtype} runs on {self.spells})"
         return None
 
     def repro(self, case: Case, native: dict, lane: Lane, epilogue: str | None = None) -> str:
