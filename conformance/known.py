@@ -225,6 +225,20 @@ def _inductor_partial_zero_output(case, native) -> bool:
     return bool(native.get("epilogue")) and 0 in lengths and min(lengths) >= 0 and max(lengths) > 0
 
 
+def _inductor_folds_into_bias_on_input_channels(case, native) -> bool:
+    """The same binary folding, into the convolution's bias: an add's constant becomes the new bias, a
+    multiply's scales the existing one, each resized to ``weight.size(0)``, the input channels of a
+    transposed convolution's weight, so the bias fails the convolution's shape check where
+    ``C_in != C_out``. The fold is attempted only where the constant broadcasts like a per-channel one
+    over ``weight.size(0)`` (``_op_not_broadcasting_with_conv``): a ``(C_out, 1, ...)`` constant does so
+    with C_out == C_in (the other entry) or C_out == 1 (expanded to C_in elements: the error). A bias is
+    needed: the bias epilogue's case always has one (added as an op of its own, after a convolution
+    without one), a scale is folded into the module's own bias only if it has one (without, only the
+    weight is scaled, which is right). Unbatched inputs are not folded: the module squeezes its
+    unbatched output, so the epilogue does not follow the convolution directly."""
+    return bool(case.bias) and case.out_channels == 1 and case.in_channels > 1 and case.batch is not None
+
+
 def _empty_output(case, native) -> bool:
     """The native case's output has a zero-length dim (its dialect raises EmptyOutput)."""
     from oracles.dialects import EmptyOutput
@@ -279,6 +293,7 @@ PREDICATES = {
     "tf_conv3d_same_offset": _tf_conv3d_same_offset,
     "explicit_padding": lambda case, native: not isinstance(native.get("padding"), str),
     "inductor_folds_on_input_channels": _inductor_folds_on_input_channels,
+    "inductor_folds_into_bias_on_input_channels": _inductor_folds_into_bias_on_input_channels,
     "inductor_partial_zero_output": _inductor_partial_zero_output,
     "empty_output": _empty_output,
     "tf_conv3d_hw_dilations_differ": _tf_conv3d_hw_dilations_differ,

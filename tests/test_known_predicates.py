@@ -200,6 +200,69 @@ def test_inductor_folds_on_input_channels(channels, expected):
     assert PREDICATES["inductor_folds_on_input_channels"](case((1,), (1,), (1,), (1,), ((0, 0),), in_per_group=cin, out_per_group=cout), {}) is expected
 
 
+# torch 2.13.0+cpu, nn.ConvTranspose*d compiled with inductor's freezing, then a constant bias add or
+# scale (docs/repros/torch_inductor_module_bias_epilogue.py): (C_in, C_out, groups, ndim, batch, bias).
+INDUCTOR_BIAS_FOLD_RAISED = [
+    (2, 1, 1, 1, 1, True), (3, 1, 1, 1, 1, True), (8, 1, 1, 1, 1, True), (2, 1, 1, 2, 1, True),
+    (2, 1, 1, 3, 1, True), (2, 1, 1, 1, 3, True), (3, 1, 1, 2, 3, True), (4, 1, 1, 2, 3, True),
+    (33, 1, 1, 1, 3, True),  # the suite's earlier find (k=4, s=3, d=3)
+]
+INDUCTOR_BIAS_FOLD_RIGHT = [
+    (1, 1, 1, 1, 1, True), (1, 1, 1, 2, 1, True),        # one input channel: the fold's sizes agree
+    (1, 2, 1, 1, 1, True), (2, 2, 1, 1, 1, True), (3, 3, 1, 1, 1, True),  # C_out > 1
+    (3, 2, 1, 1, 1, True), (2, 4, 1, 1, 1, True), (4, 2, 2, 1, 1, True), (4, 4, 2, 1, 1, True),
+    (2, 1, 1, 1, None, True), (2, 1, 1, 2, None, True), (3, 1, 1, 3, None, True),  # unbatched
+    (2, 1, 1, 1, 1, False),  # scale without a module bias: only the weight is scaled
+]
+
+
+def _bias_fold_case(cin, cout, groups, ndim, batch, bias):
+    c = case((2,) * ndim, (1,) * ndim, (1,) * ndim, (1,) * ndim, ((0, 0),) * ndim, groups=groups,
+             in_per_group=cin // groups, out_per_group=cout // groups, batch=batch)
+    return dataclasses.replace(c, bias=bias)
+
+
+@pytest.mark.parametrize("observed", INDUCTOR_BIAS_FOLD_RAISED)
+def test_inductor_folds_into_bias_on_input_channels_raised(observed):
+    assert PREDICATES["inductor_folds_into_bias_on_input_channels"](_bias_fold_case(*observed), {}) is True
+
+
+@pytest.mark.parametrize("observed", INDUCTOR_BIAS_FOLD_RIGHT)
+def test_inductor_folds_into_bias_on_input_channels_right(observed):
+    assert PREDICATES["inductor_folds_into_bias_on_input_channels"](_bias_fold_case(*observed), {}) is False
+
+
+def _torch_record(c, check, mode="compiled", target="torch.module", dtype="float32", backend="native"):
+    return SimpleNamespace(framework="torch", version="2.13.0+cpu", target=target, check=check, dtype=dtype, device="cpu",
+                           backend=backend, mode=mode, native={}, case=c.to_data())
+
+
+@pytest.mark.parametrize("observed, check, mode, target, expected", [
+    ((2, 1, 1, 1, 1, True), "epilogue-bias", "compiled", "torch.module", "torch-inductor-freezing-folds-bias-on-input-channels"),
+    ((3, 1, 1, 2, 3, True), "epilogue-scale", "compiled", "torch.module", "torch-inductor-freezing-folds-bias-on-input-channels"),
+    ((2, 1, 1, 1, 1, True), "epilogue-relu", "compiled", "torch.module", None),
+    ((2, 1, 1, 1, 1, True), "epilogue-residual", "compiled", "torch.module", None),
+    ((2, 1, 1, 1, 1, True), "epilogue-bias", "eager", "torch.module", None),
+    ((2, 1, 1, 1, 1, True), "epilogue-bias", "compiled", "torch.functional", None),   # weights are inputs: no freezing
+    ((2, 1, 1, 2, 1, True), "epilogue-bias", "compiled", "torch.channels_last", None),
+    ((2, 2, 1, 1, 1, True), "epilogue-scale", "compiled", "torch.module", "torch-inductor-freezing-folds-scale-on-input-channels"),
+    ((2, 2, 1, 1, 1, True), "epilogue-bias", "compiled", "torch.module", None),   # folded with C_in == C_out: right
+])
+def test_inductor_folds_into_bias_entry(observed, check, mode, target, expected):
+    entry = KnownDiscrepancies.load().match(_torch_record(_bias_fold_case(*observed), check, mode, target))
+    assert (entry.id if entry else None) == expected
+
+
+def test_inductor_folds_into_bias_example_satisfies_its_entry():
+    from conformance.cases import case_from_data
+
+    entry = next(e for e in KnownDiscrepancies.load().entries if e.id == "torch-inductor-freezing-folds-bias-on-input-channels")
+    example = {k: v for k, v in entry.example.items() if k not in ("check", "epilogue", "variant", "dtype", "device", "backend", "mode")}
+    record = _torch_record(case_from_data(example), f"epilogue-{entry.example['epilogue']}", entry.example["mode"],
+                           f"torch.{entry.example['variant']}", entry.example["dtype"], entry.example["backend"])
+    assert KnownDiscrepancies.load().match(record) == entry
+
+
 def test_tf_conv3d_hw_dilations_differ():
     assert PREDICATES["tf_conv3d_hw_dilations_differ"](case((1, 1, 1), (1, 2, 1), (1, 1, 1), (1, 1, 2), ((0, 0),) * 3), {})
     assert not PREDICATES["tf_conv3d_hw_dilations_differ"](case((1, 1, 1), (1, 2, 1), (1, 1, 1), (2, 1, 1), ((0, 0),) * 3), {})
