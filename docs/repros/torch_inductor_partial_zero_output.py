@@ -12,7 +12,9 @@ Eager and ``backend="aot_eager"`` raise ``RuntimeError: ... Calculated output si
 this for outputs empty in every dim; its fix (#144225) added
 ``torch._check(any(x > 0 for x in ret_shape[2:]))`` to the meta function, which rejects only those, and
 inductor drops the convolution feeding an elementwise op on an empty buffer, so the kernel's own check
-never runs. Every dtype, oneDNN on or off. Without the elementwise op inductor raises as eager does.
+never runs. Every dtype, oneDNN on or off. Without the elementwise op inductor raises as eager does,
+unless oneDNN runs the convolution, whose kernel does not check either:
+docs/repros/torch_compiled_onednn_partial_zero_output.py.
 
 Run::
 
