@@ -199,6 +199,55 @@ def _xla_zero_only_dim_input_gradient_grouped(case, native) -> bool:
     return case.groups > 1 and _xla_zero_only_dim_input_gradient(case)
 
 
+def _xla_zero_only_dim_forward(case) -> bool:
+    """The forward conv of a transposed convolution, ``conv(x, rhs, window_strides=1, padding=(K-1-cb,
+    K-1-ca), lhs_dilation=s, rhs_dilation=d)`` (and jax.vjp's linear transpose, the same conv), over
+    the same kind of dim as the input gradient's entries: ``i = k = 1``, crops ``cb = -ca != 0``, an
+    output of one padding zero, which XLA:CPU fills from x as if that dim had no padding. Observed on
+    jax/jaxlib 0.10.2 through Runner.forward (tests/test_known_predicates.py): only 2-D, only with
+    stride 1 in every dim (lhs_dilation takes another path), only with more than 16 input or output
+    channels in all, and only where either that dim is dim 0 and dim 1 does not grow (``k <= i`` and
+    ``o <= i``), or that dim is dim 1 behind a dim 0 with ``k = 1`` and ``o = 1``. The dilation of
+    either dim does not matter; 1-D and 3-D were right. The batch is left to the callers."""
+    if case.ndim != 2 or max(case.in_channels, case.out_channels) <= 16:
+        return False
+    dims = _canonical_dims(case)
+    if dims is None or any(s != 1 for _, _, s, *_ in dims):
+        return False
+    (i0, k0, _, _, _, cb0, ca0, o0), (i1, k1, _, _, _, cb1, ca1, o1) = dims
+    zero0 = i0 == k0 == 1 and cb0 == -ca0 != 0
+    zero1 = i1 == k1 == 1 and cb1 == -ca1 != 0
+    return zero0 and k1 <= i1 and o1 <= i1 or zero1 and k0 == 1 and o0 == 1
+
+
+def _xla_zero_only_dim_forward_depthwise(case) -> bool:
+    """Ungrouped, or one input channel per group (the conv is depthwise): every dtype was wrong."""
+    return case.groups == 1 or case.in_per_group == 1
+
+
+def _xla_zero_only_dim_forward_ungrouped(case, native) -> bool:
+    """A single call (a batch of one or none: 2 and more were right) of ``_xla_zero_only_dim_forward``,
+    ungrouped or depthwise."""
+    return (case.batch or 1) == 1 and _xla_zero_only_dim_forward_depthwise(case) and _xla_zero_only_dim_forward(case)
+
+
+def _xla_zero_only_dim_forward_grouped(case, native) -> bool:
+    """The same, grouped with more than one input channel per group (wrong in float16, bfloat16 and
+    float32, right in float64: the entry's ``dtypes``)."""
+    return (case.batch or 1) == 1 and not _xla_zero_only_dim_forward_depthwise(case) and _xla_zero_only_dim_forward(case)
+
+
+def _xla_zero_only_dim_batch_split(case, native) -> bool:
+    """batch-split of a batch of 2 or more: the batched call is right and each sample called alone is
+    wrong as ``_xla_zero_only_dim_forward`` says (ungrouped or depthwise)."""
+    return (case.batch or 1) >= 2 and _xla_zero_only_dim_forward_depthwise(case) and _xla_zero_only_dim_forward(case)
+
+
+def _xla_zero_only_dim_batch_split_grouped(case, native) -> bool:
+    """The same, grouped with more than one input channel per group (float16, bfloat16, float32)."""
+    return (case.batch or 1) >= 2 and not _xla_zero_only_dim_forward_depthwise(case) and _xla_zero_only_dim_forward(case)
+
+
 def _keras_bias_on_last_axis(case, native) -> bool:
     """A channels_first Keras layer whose last output length equals its filter count (see the keras dialect)."""
     from oracles.dialects.keras import bias_on_last_axis
@@ -322,6 +371,10 @@ PREDICATES = {
     "xla_conv_swap_abort_weight_gradient": _xla_conv_swap_abort_weight_gradient,
     "xla_zero_only_dim_input_gradient": _xla_zero_only_dim_input_gradient_ungrouped,
     "xla_zero_only_dim_input_gradient_grouped": _xla_zero_only_dim_input_gradient_grouped,
+    "xla_zero_only_dim_forward": _xla_zero_only_dim_forward_ungrouped,
+    "xla_zero_only_dim_forward_grouped": _xla_zero_only_dim_forward_grouped,
+    "xla_zero_only_dim_batch_split": _xla_zero_only_dim_batch_split,
+    "xla_zero_only_dim_batch_split_grouped": _xla_zero_only_dim_batch_split_grouped,
     "tf_conv3d_same_offset": _tf_conv3d_same_offset,
     "explicit_padding": lambda case, native: not isinstance(native.get("padding"), str),
     "inductor_folds_on_input_channels": _inductor_folds_on_input_channels,

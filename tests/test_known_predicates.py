@@ -604,7 +604,7 @@ PARTIAL_ZERO_ONEDNN = [  # (case, the compiled oneDNN call returned)
 PARTIAL_ZERO_NATIVE_RAISED = [c for c, _ in PARTIAL_ZERO_ONEDNN[:2]] + [PARTIAL_ZERO_ONEDNN[i][0] for i in (4, 5, 6, 7, 20, 22, 23, 24, 25, 26, 31)]
 
 
-def _torch_record(c, dtype, backend, epilogue=None):
+def _native_torch_record(c, dtype, backend, epilogue=None):
     native = {**c.parameters, **({"epilogue": epilogue} if epilogue else {})}
     return SimpleNamespace(framework="torch", version="2.13.0+cpu", target=f"torch.{c.variant}", check="native", dtype=dtype,
                            device="cpu", backend=backend, mode="compiled", native=native, case=c.to_data())
@@ -614,7 +614,7 @@ def _torch_record(c, dtype, backend, epilogue=None):
 def test_compiled_onednn_partial_zero_output(index, monkeypatch):
     monkeypatch.delenv("CONVT_TORCH_THREADS", raising=False)  # the suite's one thread, as measured
     c, returned = PARTIAL_ZERO_ONEDNN[index]
-    entry = KnownDiscrepancies.load().match(_torch_record(c, "float32", "onednn"))
+    entry = KnownDiscrepancies.load().match(_native_torch_record(c, "float32", "onednn"))
     assert (entry.id if entry else None) == ("torch-compiled-onednn-partial-zero-output-not-rejected" if returned else None)
 
 
@@ -624,9 +624,9 @@ def test_compiled_native_partial_zero_output(dtype):
     inductor's entry (a sample of the rows, relu and sigmoid, returned on every lane)."""
     known = KnownDiscrepancies.load()
     for c in PARTIAL_ZERO_NATIVE_RAISED:
-        assert known.match(_torch_record(c, dtype, "native")) is None, c
+        assert known.match(_native_torch_record(c, dtype, "native")) is None, c
         for epilogue in ("relu", "sigmoid"):
-            assert known.match(_torch_record(c, dtype, "native", epilogue)).id == "torch-inductor-partial-zero-output-not-rejected", c
+            assert known.match(_native_torch_record(c, dtype, "native", epilogue)).id == "torch-inductor-partial-zero-output-not-rejected", c
 
 
 def test_compiled_onednn_partial_zero_output_with_epilogue():
@@ -634,5 +634,138 @@ def test_compiled_onednn_partial_zero_output_with_epilogue():
     rows where the call alone raised among them: functional b1 g1 2-D and 3-D, op >= s, 3-D depthwise)."""
     known = KnownDiscrepancies.load()
     for c, _ in PARTIAL_ZERO_ONEDNN:
-        entry = known.match(_torch_record(c, "float32", "onednn", "relu"))
+        entry = known.match(_native_torch_record(c, "float32", "onednn", "relu"))
         assert (entry.id if entry else None) == (None if c.ndim == 1 else "torch-inductor-partial-zero-output-not-rejected"), c
+
+
+# ---- The same defect in the forward conv (xla-cpu-zero-only-dim-forward*, -batch-split*) ----
+# Every case below ran through Runner.forward (and the other checks where said) on jax/jaxlib 0.10.2,
+# XLA:CPU x86-64, against the oracle: "wrong" is a mismatch, "right" a pass. Unless said: 17 -> 16,
+# unbatched, stride 1, and five lanes that always agreed (conv_transpose float32 eager, conv_general_dilated
+# float64 eager, vjp float32 jit, vjp float64 eager, conv_transpose_kernel float64 jit); the suite's
+# geometry also ran on all 20 float32/float64 lanes (5 variants, eager and jit) and on float16 and bfloat16.
+FORWARD_ZERO = (1, 1, 1, 1, (-1, 1))
+# A dim (i, k, cb, ca) with stride and dilation 1 beside FORWARD_ZERO, input 1 to 3, kernel 1 or 2, crops
+# -1 to k, output >= 1 (61 dims; one lane, conv_general_dilated float32 eager): which were wrong.
+FORWARD_ZERO_FIRST_WRONG = {  # FORWARD_ZERO as dim 0, this dim as dim 1
+    (1, 1, -1, 1), (1, 1, 0, 0), (1, 1, 1, -1), (2, 1, -1, 1), (2, 1, 0, 0), (2, 1, 0, 1), (2, 1, 1, -1), (2, 1, 1, 0),
+    (2, 2, -1, 2), (2, 2, 0, 1), (2, 2, 0, 2), (2, 2, 1, 0), (2, 2, 1, 1), (2, 2, 2, -1), (2, 2, 2, 0), (3, 1, -1, 1),
+    (3, 1, 0, 0), (3, 1, 0, 1), (3, 1, 1, -1), (3, 1, 1, 0), (3, 1, 1, 1), (3, 2, -1, 2), (3, 2, 0, 1), (3, 2, 0, 2),
+    (3, 2, 1, 0), (3, 2, 1, 1), (3, 2, 1, 2), (3, 2, 2, -1), (3, 2, 2, 0), (3, 2, 2, 1)}
+FORWARD_ZERO_LAST_WRONG = {(1, 1, -1, 1), (1, 1, 0, 0), (1, 1, 1, -1), (2, 1, 0, 1), (2, 1, 1, 0), (3, 1, 1, 1)}  # this dim first
+SUITE_FORWARD = case((1, 1), (1, 1), (1, 1), (2, 2), ((0, 0), (-1, 1)), in_per_group=17, out_per_group=16, batch=None)
+
+
+def _forward_wrong(c):
+    return PREDICATES["xla_zero_only_dim_forward"](c, {}) or PREDICATES["xla_zero_only_dim_forward_grouped"](c, {})
+
+
+def test_zero_only_dim_forward_grid():
+    tried = 0
+    for i in (1, 2, 3):
+        for k in (1, 2):
+            for cb in range(-1, k + 1):
+                for ca in range(-1, k + 1):
+                    if i + k - 1 - cb - ca < 1:
+                        continue
+                    other = (i, k, 1, 1, (cb, ca))
+                    assert _forward_wrong(_dims_case([FORWARD_ZERO, other])) is ((i, k, cb, ca) in FORWARD_ZERO_FIRST_WRONG), other
+                    assert _forward_wrong(_dims_case([other, FORWARD_ZERO])) is ((i, k, cb, ca) in FORWARD_ZERO_LAST_WRONG), other
+                    tried += 1
+    assert tried == 61
+
+
+# (dims, wrong) on the five lanes; a dim is (i, k, s, d, (cb, ca)).
+FORWARD_DIMS = [
+    ([(1, 1, 1, 2, (-1, 1)), (1, 1, 1, 2, (0, 0))], True), ([(1, 1, 1, 2, (0, 0)), (1, 1, 1, 2, (-1, 1))], True),  # the suite's
+    ([(1, 1, 1, 1, (1, -1)), (5, 1, 1, 1, (0, 0))], True), ([(5, 1, 1, 1, (0, 0)), (1, 1, 1, 1, (1, -1))], False),
+    ([(1, 1, 1, 1, (-2, 2)), (5, 1, 1, 1, (0, 0))], True), ([(1, 1, 1, 1, (2, -2)), (5, 1, 1, 1, (0, 0))], True),
+    ([(1, 1, 1, 1, (-3, 3)), (5, 1, 1, 1, (0, 0))], True), ([(1, 1, 1, 1, (3, -3)), (5, 1, 1, 1, (0, 0))], True),
+    ([(1, 1, 1, 3, (-1, 1)), (5, 1, 1, 1, (0, 0))], True),                                        # dilation 3 in the zero dim
+    ([(1, 1, 1, 1, (-1, 1)), (3, 3, 1, 1, (1, 1))], True), ([(1, 1, 1, 1, (-1, 1)), (4, 3, 1, 1, (1, 1))], True),
+    ([(1, 1, 1, 1, (-1, 1)), (2, 2, 1, 2, (1, 1))], True), ([(1, 1, 1, 1, (-1, 1)), (3, 2, 1, 2, (1, 1))], True),  # dilated dim 1
+    ([(1, 1, 1, 1, (-1, 1)), (2, 3, 1, 1, (1, 1))], False), ([(1, 1, 1, 1, (-1, 1)), (3, 4, 1, 1, (2, 2))], False),  # k > i
+    ([(1, 1, 1, 1, (-1, 1)), (5, 1, 1, 1, (1, 1))], True), ([(1, 1, 1, 1, (-1, 1)), (5, 1, 1, 1, (-1, -1))], False),
+    ([(1, 1, 1, 1, (-1, 1)), (3, 4, 4, 3, (9, 0))], False),                                       # the gradient suite's dim 1
+    ([(1, 1, 3, 2, (-1, 1)), (1, 1, 1, 1, (0, 0))], False), ([(1, 1, 2, 1, (-1, 1)), (5, 1, 1, 1, (0, 0))], False),  # stride in the zero dim
+    ([(1, 1, 1, 1, (-1, 1)), (3, 1, 2, 1, (0, 0))], False), ([(1, 1, 1, 1, (-1, 1)), (1, 1, 2, 1, (0, 0))], False),  # stride in dim 1
+    ([(1, 1, 1, 1, (-2, 1)), (5, 1, 1, 1, (0, 0))], False),                                       # output 2: not a zero dim
+    ([(3, 1, 1, 1, (1, 1)), (5, 1, 1, 1, (0, 0))], False), ([(3, 1, 1, 1, (2, 0)), (5, 1, 1, 1, (0, 0))], False),  # cropped, no zero
+    ([(3, 2, 1, 1, (2, 1)), (5, 1, 1, 1, (0, 0))], False), ([(1, 1, 1, 1, (0, 0)), (3, 1, 1, 1, (1, 1))], False),
+    ([(1, 1, 1, 1, (-1, 1))], False), ([(1, 1, 1, 1, (1, -1))], False),                            # 1-D
+    ([(1, 1, 1, 1, (-1, 1)), (1, 1, 1, 1, (0, 0)), (1, 1, 1, 1, (0, 0))], False),                 # 3-D, each position
+    ([(1, 1, 1, 1, (0, 0)), (1, 1, 1, 1, (-1, 1)), (1, 1, 1, 1, (0, 0))], False),
+    ([(1, 1, 1, 1, (0, 0)), (1, 1, 1, 1, (0, 0)), (1, 1, 1, 1, (-1, 1))], False),
+    ([(1, 1, 1, 1, (-1, 1)), (5, 1, 1, 1, (0, 0)), (4, 1, 1, 1, (0, 0))], False),
+]
+
+
+@pytest.mark.parametrize("dims, wrong", FORWARD_DIMS)
+def test_zero_only_dim_forward_dims(dims, wrong):
+    assert _forward_wrong(_dims_case(dims)) is wrong
+
+
+def test_zero_only_dim_forward_channels_and_batch():
+    for cin, cout, wrong in ((30, 2, True), (2, 30, True), (17, 1, True), (1, 17, True), (16, 17, True), (64, 64, True), (1, 32, True),
+                             (16, 16, False), (9, 9, False), (12, 12, False), (8, 8, False), (1, 1, False)):
+        assert _forward_wrong(dataclasses.replace(SUITE_FORWARD, in_per_group=cin, out_per_group=cout)) is wrong, (cin, cout)
+    split = PREDICATES["xla_zero_only_dim_batch_split"]
+    for batch, wrong in ((None, True), (1, True), (2, False), (3, False), (21, False), (32, False)):
+        c = dataclasses.replace(SUITE_FORWARD, batch=batch)
+        assert _forward_wrong(c) is wrong, batch
+        assert split(c, {}) is not wrong, batch   # batch-split: the batched call right, each sample alone wrong
+
+
+# Groups (the suite's geometry): (groups, C/group in, out) -> the dtypes the forward was wrong in, of
+# float32 and float64 (conv_general_dilated eager and jit, vjp eager and jit); those marked * ran in float16
+# and bfloat16 too (wrong as float32), and with batch 2 (right; batch-split wrong in the same dtypes).
+ZERO_DIM_FORWARD_GROUPS = {
+    (2, 15, 1): {"float16", "bfloat16", "float32"}, (2, 1, 15): {"float16", "bfloat16", "float32", "float64"},  # *
+    (2, 9, 9): {"float32"}, (2, 16, 16): {"float32"}, (2, 17, 16): {"float32"}, (3, 6, 6): {"float32"}, (17, 2, 2): {"float32"},
+    (9, 2, 2): {"float32"}, (17, 2, 1): {"float32"}, (2, 9, 1): {"float32"}, (4, 5, 1): {"float32"}, (3, 6, 1): {"float32"},
+    (17, 1, 1): {"float32", "float64"}, (32, 1, 1): {"float32", "float64"}, (17, 1, 2): {"float32", "float64"},
+    (2, 1, 9): {"float32", "float64"}, (4, 1, 5): {"float32", "float64"}, (3, 1, 6): {"float32", "float64"},
+    (2, 8, 8): set(), (16, 1, 1): set(), (2, 1, 8): set(), (2, 8, 1): set(),  # 16 channels at most
+}
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64"])
+def test_zero_only_dim_forward_groups(dtype):
+    known = KnownDiscrepancies.load()
+    for (groups, cin, cout), wrong_in in ZERO_DIM_FORWARD_GROUPS.items():
+        if dtype in ("float16", "bfloat16") and (groups, cin, cout) not in ((2, 15, 1), (2, 1, 15)):
+            continue
+        c = dataclasses.replace(SUITE_FORWARD, groups=groups, in_per_group=cin, out_per_group=cout)
+        for variant in ("conv_general_dilated", "vjp"):
+            for check in ("forward", "epilogue-relu", "linearity"):
+                entry = known.match(_record(c, check, dtype, variant))
+                assert (entry is not None and entry.id.startswith("xla-cpu-zero-only-dim-forward")) is (dtype in wrong_in), (groups, cin, cout, check)
+            entry = known.match(_record(dataclasses.replace(c, batch=2), "batch-split", dtype, variant))
+            assert (entry is not None and entry.id.startswith("xla-cpu-zero-only-dim-batch-split")) is (dtype in wrong_in), (groups, cin, cout)
+
+
+@pytest.mark.parametrize("c, check, dtype, variant, expected", [
+    (SUITE_FORWARD, "forward", "float32", "conv_transpose", "xla-cpu-zero-only-dim-forward"),
+    (SUITE_FORWARD, "epilogue-sigmoid", "float64", "channels_first", "xla-cpu-zero-only-dim-forward"),
+    (SUITE_FORWARD, "native", "bfloat16", "conv_transpose_kernel", "xla-cpu-zero-only-dim-forward"),
+    (SUITE_FORWARD, "linearity", "float64", "vjp", "xla-cpu-zero-only-dim-forward"),
+    (SUITE_FORWARD, "determinism", "float32", "conv_transpose", None),       # deterministic
+    (SUITE_FORWARD, "gradient-input", "float32", "conv_transpose", "xla-cpu-zero-only-dim-input-gradient"),  # the gradient's own
+    (dataclasses.replace(SUITE_FORWARD, batch=2), "forward", "float32", "conv_transpose", None),
+    (dataclasses.replace(SUITE_FORWARD, batch=2), "batch-split", "float64", "conv_transpose", "xla-cpu-zero-only-dim-batch-split"),
+    (dataclasses.replace(SUITE_FORWARD, batch=21), "batch-split", "float32", "vjp", "xla-cpu-zero-only-dim-batch-split"),
+    (dataclasses.replace(SUITE_FORWARD, batch=1), "batch-split", "float32", "vjp", None),
+    # the suite's finds
+    (dataclasses.replace(SUITE_FORWARD, groups=2, in_per_group=15, out_per_group=1), "epilogue-relu", "float32", "vjp",
+     "xla-cpu-zero-only-dim-forward-grouped"),
+    (dataclasses.replace(SUITE_FORWARD, groups=2, in_per_group=1, out_per_group=15), "epilogue-bias", "float64", "conv_general_dilated",
+     "xla-cpu-zero-only-dim-forward"),
+    # a case both this entry and xla-cpu-negative-low-padding match (wrong in float32 and float64): the earlier entry keeps it
+    (case((1, 5), (1, 1), (1, 1), (1, 1), ((1, -1), (0, 0)), in_per_group=8, out_per_group=17), "forward", "float32", "conv_transpose",
+     "xla-cpu-negative-low-padding"),
+    (case((1, 5), (1, 1), (1, 1), (1, 1), ((1, -1), (0, 0)), in_per_group=8, out_per_group=17), "forward", "float64", "conv_transpose",
+     "xla-cpu-zero-only-dim-forward"),
+])
+def test_zero_only_dim_forward_entries(c, check, dtype, variant, expected):
+    entry = KnownDiscrepancies.load().match(_record(c, check, dtype, variant))
+    assert (entry.id if entry else None) == expected

@@ -38,11 +38,31 @@ A kernel of 2 or more, or an input of 2, in that dim was right. An output of two
 low padding read out of bounds) is the closest public report; nothing closer was found in the openxla/xla
 and jax-ml/jax issues.
 
+The forward (xla-cpu-zero-only-dim-forward, -grouped, -batch-split, -batch-split-grouped)
+-----------------------------------------------------------------------------------------------
+The suite later hit the same defect in the forward itself (epilogue-relu and epilogue-bias on jax.vjp
+and jax.conv_general_dilated: 2 groups of 1 -> 15 or 15 -> 1, input (1, 1), kernel (1, 1), dilation
+(2, 2), crops ((0, 0), (-1, 1))). The transposed conv's own conv (padding (K-1-cb, K-1-ca) = (1, -1)
+there, lhs_dilation = stride; jax.vjp's linear transpose runs the same conv with (-1, 1)) fills the zero
+from x. Measured through Runner.forward and the other checks (about 340 cases, 1,750 checks; every jax
+variant, eager and jit, float16 to float64): wrong only where all hold
+
+- 2-D (1-D and 3-D right), stride 1 in every dim (unlike the gradient: any stride 2 or 3 is right);
+- the zero dim is dim 0 and dim 1 does not grow (kernel <= input and output <= input), or the zero dim is
+  dim 1 behind a dim 0 of kernel 1 and output 1 (any input); dilation does not matter;
+- more than 16 input or output channels in all; a batch of one or none (2, 3, 21, 32 right, so
+  batch-split fails wherever the forward of one sample does);
+- grouped with more than one input channel per group: float16, bfloat16, float32 only (float64 right);
+  ungrouped or one input channel per group: every dtype.
+
+forward, native, linearity and every epilogue check fail; determinism passes. An output of only zeros
+over an input of 2 (crops (-1, 2)) crashed the worker instead.
+
 Run::
 
-    python docs/repros/jax_conv_transpose_cropped_dim_input_gradient.py [--jit] [--dtype float32|float64]
+    python docs/repros/jax_conv_transpose_cropped_dim_input_gradient.py [--jit] [--dtype float32|float64] [--forward]
 
-Exits 1 while jax's d x differs from the expected 0.
+Exits 1 while jax's d x (or, with --forward, y) differs from the expected 0.
 """
 
 import argparse
@@ -61,9 +81,12 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--jit", action="store_true")
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64", "float16"])
+    parser.add_argument("--forward", action="store_true", help="the forward: y over a zero dim, 17 -> 16, unbatched")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     dtype = np.dtype(args.dtype)
+    if args.forward:
+        return forward(args, rng, dtype)
     x = rng.standard_normal((1, 1, 3, 17)).astype(dtype)    # NHWC: input (1, 3), 17 channels
     w = rng.standard_normal((1, 4, 17, 16)).astype(dtype)   # HWIO: kernel (1, 4), 17 -> 16
 
@@ -84,6 +107,25 @@ def main() -> int:
     print("d x (expected)[0, 0, :, :4]:\n", expected[0, 0, :, :4])
     wrong = np.count_nonzero(np.abs(dx - expected) > 1e-3)
     print(f"{wrong} of {dx.size} elements wrong, max |d x| = {np.abs(dx).max():.4g}")
+    return 1 if wrong else 0
+
+
+def forward(args, rng, dtype) -> int:
+    """conv_transpose over input (1, 1), kernel (1, 1), stride 1, padding ((0, 0), (1, -1)) (canonical crops
+    ((0, 0), (-1, 1))): the output's only column is a prepended zero, so y must be 0."""
+    x = rng.standard_normal((1, 1, 17)).astype(dtype)     # HWC, unbatched is jax's batch of one here
+    w = rng.standard_normal((1, 1, 17, 16)).astype(dtype)  # HWIO
+
+    def f(a, b):
+        return lax.conv_transpose(a[None], b, strides=(1, 1), padding=((0, 0), (1, -1)))[0]
+
+    if args.jit:
+        f = jax.jit(f)
+    y = np.asarray(f(x, w), dtype=np.float64)
+    print(f"jax {jax.__version__}, {args.dtype}, {'jit' if args.jit else 'eager'}; y shape {y.shape}")
+    print("y (jax)[0, 0, :4]:", y[0, 0, :4], " expected: zeros")
+    wrong = np.count_nonzero(np.abs(y) > 1e-3)
+    print(f"{wrong} of {y.size} elements wrong, max |y| = {np.abs(y).max():.4g}")
     return 1 if wrong else 0
 
 
