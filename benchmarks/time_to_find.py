@@ -228,8 +228,11 @@ def finding_subjects(pool, only) -> list[Subject]:
                     if test == "test_dialect_parameters" and any(s.test == test and s.target.worker == target.worker and s.target.lane == target.lane
                                                                   for s in searches):
                         continue  # one dialect test per lane: it draws every variant's native cases itself
-                    if test == "test_epilogues" and not targets.get(target.worker).variant(target.variant).epilogues:
+                    variant = targets.get(target.worker).variant(target.variant)
+                    if test == "test_epilogues" and not variant.epilogues:
                         continue
+                    if getattr(suite_test(test, target.lane.mode), "convt_kernel", False) and variant.spells:
+                        continue  # the default run checks the kernel on the variant it spells (parametrize.kernel_check)
                     same_lane = Lanes([t for t in lanes if t.worker == target.worker and t.lane == target.lane])
                     searches.append(Search(test, target, same_lane, lambda record, entry=entry: record.known == entry.id))
         # The example's own lane first: the one the finding was characterised on.
