@@ -57,15 +57,26 @@ def _torch_output_lengths(case, native) -> list[int]:
     """``(i-1)*s - 2p + d*(k-1) + op + 1`` per dim, from a torch-dialect case and its parameters."""
     if native.get("output_size") is not None:  # the module form asks for its output length directly
         return list(native["output_size"])
-
-    def dims(name, default):
-        value = native.get(name, default)
-        return [value] * case.ndim if isinstance(value, int) else list(value)
-
     return [
         (i - 1) * s - 2 * p + d * (k - 1) + op + 1
-        for i, k, s, p, op, d in zip(case.input_size, case.kernel_size, dims("stride", 1), dims("padding", 0), dims("output_padding", 0), dims("dilation", 1))
+        for i, k, s, p, op, d in zip(case.input_size, case.kernel_size, _torch_dims(case, native, "stride", 1), _torch_dims(case, native, "padding", 0),
+                                     _torch_dims(case, native, "output_padding", 0), _torch_dims(case, native, "dilation", 1))
     ]
+
+
+def _torch_dims(case, native, name, default) -> list[int]:
+    """A torch parameter (an int or one per dim, ``default`` where absent) as one int per dim."""
+    value = native.get(name, default)
+    return [value] * case.ndim if isinstance(value, int) else list(value)
+
+
+def _torch_output_padding(case, native) -> list[int]:
+    """The output padding per dim, derived from ``output_size`` for the module form (its length above
+    the smallest output, as ``nn.ConvTranspose*d`` derives it)."""
+    if native.get("output_size") is None:
+        return _torch_dims(case, native, "output_padding", 0)
+    smallest = _torch_output_lengths(case, {**native, "output_size": None, "output_padding": 0})
+    return [o - low for o, low in zip(native["output_size"], smallest)]
 
 
 def _tf_conv3d_same_offset(case, native) -> bool:
@@ -267,38 +278,34 @@ def _inductor_folds_on_input_channels(case, native) -> bool:
     return case.in_channels == case.out_channels > 1
 
 
-def _inductor_partial_zero_output(case, native, onednn: bool = False) -> bool:
-    """A torch output with a zero-length dim and a positive one, followed by an epilogue: inductor's meta
-    check (pytorch#144225, the fix of #144013) rejects only outputs whose every dim is empty.
+def _partial_zero_output(case, native) -> bool:
+    """The torch output has a zero-length dim and a positive one."""
+    lengths = _torch_output_lengths(case, native)
+    return 0 in lengths and min(lengths) >= 0 and max(lengths) > 0
 
-    ``onednn`` (``torch_partial_zero_output``, the compiled oneDNN lane): with or without an epilogue,
-    where oneDNN runs the convolution, whose kernel does not check the output size either: the module
+
+def _inductor_partial_zero_output(case, native) -> bool:
+    """A torch output with a zero-length dim and a positive one, followed by an epilogue: inductor's meta
+    check (pytorch#144225, the fix of #144013) rejects only outputs whose every dim is empty."""
+    return bool(native.get("epilogue")) and _partial_zero_output(case, native)
+
+
+def _torch_onednn_partial_zero_output(case, native) -> bool:
+    """The same partial-zero output on the compiled oneDNN lane, with or without an epilogue, where
+    oneDNN runs the convolution, whose kernel does not check the output size either: the module
     compiled with freezing packs a 2-D or 3-D, non-depthwise one with ``op < s`` (inductor's
     ``_is_packable_convolution``); otherwise torch's own choice (``ConvParams::use_mkldnn`` for float32,
     at the suite's one thread unless ``CONVT_TORCH_THREADS`` says more)."""
-    lengths = _torch_output_lengths(case, native)
-    if not (0 in lengths and min(lengths) >= 0 and max(lengths) > 0):
-        return False
-    if not onednn:
-        return bool(native.get("epilogue"))
     import os
 
-    def dims(name, default):
-        value = native.get(name, default)
-        return [value] * case.ndim if isinstance(value, int) else list(value)
-
-    strides, dilations, padding = dims("stride", 1), dims("dilation", 1), dims("padding", 0)
-    if native.get("output_size") is not None:  # the module derives output_padding from output_size
-        output_padding = [o - ((i - 1) * s - 2 * p + d * (k - 1) + 1) for o, i, k, s, p, d in zip(
-            native["output_size"], case.input_size, case.kernel_size, strides, padding, dilations)]
-    else:
-        output_padding = dims("output_padding", 0)
-    if any(op >= s for op, s in zip(output_padding, strides)):
+    if not _partial_zero_output(case, native):
+        return False
+    strides, dilations = _torch_dims(case, native, "stride", 1), _torch_dims(case, native, "dilation", 1)
+    if any(op >= s for op, s in zip(_torch_output_padding(case, native), strides)):
         return False  # neither packs nor picks oneDNN (is_output_padding_big)
-    in_channels = case.groups * case.in_per_group
-    if case.variant == "module" and case.ndim in (2, 3) and not (case.groups > 1 and case.groups == in_channels):
+    if case.variant == "module" and case.ndim in (2, 3) and not (case.groups > 1 and case.in_per_group == 1):
         return True
-    batch, kernel = case.batch or 1, case.kernel_size
+    batch, kernel, in_channels = case.batch or 1, case.kernel_size, case.groups * case.in_per_group
     threads = int(os.environ.get("CONVT_TORCH_THREADS", "1"))
     worth_it = (any(s != 1 for s in strides) or any(d != 1 for d in dilations) or batch >= 16
                 or kernel[-1] != 1 or kernel[-2] != 1 or threads > 1)
@@ -380,7 +387,7 @@ PREDICATES = {
     "inductor_folds_on_input_channels": _inductor_folds_on_input_channels,
     "inductor_folds_into_bias_on_input_channels": _inductor_folds_into_bias_on_input_channels,
     "inductor_partial_zero_output": _inductor_partial_zero_output,
-    "torch_partial_zero_output": lambda case, native: _inductor_partial_zero_output(case, native, onednn=True),
+    "torch_partial_zero_output": _torch_onednn_partial_zero_output,
     "empty_output": _empty_output,
     "tf_conv3d_hw_dilations_differ": _tf_conv3d_hw_dilations_differ,
     "tf_onednn_valid_short_output": _tf_onednn_valid_short_output,
