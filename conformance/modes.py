@@ -26,7 +26,7 @@ profile's budget, and the frameworks' persistent compilation caches live in ``--
 
 from __future__ import annotations
 
-import math
+from .profiles import DEFAULT_EXAMPLES, examples
 
 MODES = ("eager", "compiled")
 # Compiled lanes draw this fraction of the profile's examples per test (at least one).
@@ -35,9 +35,5 @@ COMPILED_FRACTION = 20
 
 def compiled_examples(max_examples: int | None = None) -> int:
     """The examples a compiled lane draws per test: 1/20 of the profile's (``dev``/``ci``: 5 of 100;
-    ``nightly``: 50 of 1000; ``--max-examples N``: N/20), at least 1."""
-    if max_examples is None:
-        from hypothesis import settings
-
-        max_examples = settings().max_examples
-    return max(1, math.ceil(max_examples / COMPILED_FRACTION))
+    ``nightly``: 50 of 1000; ``--max-examples N``: N/20), at least 1: ``profiles.examples`` of 5."""
+    return examples(DEFAULT_EXAMPLES // COMPILED_FRACTION, max_examples)
