@@ -45,6 +45,7 @@ from conformance import profiles, targets  # noqa: E402, F401  (profiles: the su
 from conformance.checks import FAILURES  # noqa: E402
 from conformance.known import KnownDiscrepancies  # noqa: E402
 from conformance.lanes import TargetLane  # noqa: E402
+from conformance.parametrize import checks_variant  # noqa: E402
 from conformance.runner import Runner  # noqa: E402
 from conformance.targets.base import Lane  # noqa: E402
 from conformance.worker import WorkerPool  # noqa: E402
@@ -228,11 +229,8 @@ def finding_subjects(pool, only) -> list[Subject]:
                     if test == "test_dialect_parameters" and any(s.test == test and s.target.worker == target.worker and s.target.lane == target.lane
                                                                   for s in searches):
                         continue  # one dialect test per lane: it draws every variant's native cases itself
-                    variant = targets.get(target.worker).variant(target.variant)
-                    if test == "test_epilogues" and not variant.epilogues:
-                        continue
-                    if getattr(suite_test(test, target.lane.mode), "convt_kernel", False) and variant.spells:
-                        continue  # the default run checks the kernel on the variant it spells (parametrize.kernel_check)
+                    if not checks_variant(suite_test(test, target.lane.mode), targets.get(target.worker).variant(target.variant)):
+                        continue  # the default run does not run this test on this variant
                     same_lane = Lanes([t for t in lanes if t.worker == target.worker and t.lane == target.lane])
                     searches.append(Search(test, target, same_lane, lambda record, entry=entry: record.known == entry.id))
         # The example's own lane first: the one the finding was characterised on.

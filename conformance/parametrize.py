@@ -12,9 +12,6 @@ import pytest
 def parametrize(metafunc, session) -> None:
     """Parametrize a suite test's ``target`` over the lanes of the run (each skipped lane with its reason)."""
     wanted = getattr(metafunc.function, "convt_frameworks", None)
-    gradients = getattr(metafunc.function, "convt_gradients", False)
-    epilogues = getattr(metafunc.function, "convt_epilogues", False)
-    kernel = getattr(metafunc.function, "convt_kernel", False)
     one_variant = getattr(metafunc.function, "convt_one_variant", False)
     wanted_modes = getattr(metafunc.function, "convt_modes", ("eager",))
     params, seen = [], set()
@@ -24,11 +21,7 @@ def parametrize(metafunc, session) -> None:
         if target.lane.mode not in wanted_modes:
             continue
         api = _api(target)
-        if gradients and api is not None and not api.checks_gradients:
-            continue
-        if epilogues and api is not None and not api.epilogues:
-            continue
-        if kernel and api is not None and api.spells:
+        if api is not None and not checks_variant(metafunc.function, api):
             continue
         if one_variant:  # the test picks its own variants: one parameter per lane
             key = (target.worker, target.lane)
@@ -59,6 +52,17 @@ def epilogue_check(function):
     """Parametrize a test only over the variants that apply epilogues inside their call."""
     function.convt_epilogues = True
     return function
+
+
+def checks_variant(function, api) -> bool:
+    """Whether the test ``function`` checks the variant ``api`` at all, by its markers: a gradient test
+    only variants whose gradients are checked, an epilogue test only those with epilogues, a kernel
+    test (``kernel_check``) none that only spells another's call."""
+    if getattr(function, "convt_gradients", False) and not api.checks_gradients:
+        return False
+    if getattr(function, "convt_epilogues", False) and not api.epilogues:
+        return False
+    return not (getattr(function, "convt_kernel", False) and api.spells)
 
 
 def _api(target):
