@@ -112,6 +112,22 @@ def _xla_negative_low_padding(case, native) -> bool:
     )
 
 
+def _xla_negative_low_padding_input_gradient(case, native) -> bool:
+    """The same misread in the input gradient, ``conv(g, w, window_strides=s, padding=(cb, ca))``: a dim
+    cropped by ``cb < 0 < ca <= -cb``, here at any window stride (in the forward the stride is
+    lhs_dilation, which takes another path). Observed on jax/jaxlib 0.10.2 in 1-D only (the only rank
+    measured), rhs_dilation 1, where the cotangent's channels per group times the taps are at least 8
+    (2, 4 and 7 channels were right), float32 (float64 right)."""
+    try:
+        geometry = _geometry(case)
+    except ValueError:
+        return False
+    if case.ndim != 1 or geometry.dilation[0] != 1 or case.out_per_group * geometry.kernel_size[0] < 8:
+        return False
+    cb, ca = geometry.crop_before[0], geometry.crop_after[0]
+    return cb < 0 < ca <= -cb
+
+
 def _xla_swap_rejected(dims) -> bool:
     """Whether XLA's convolution operand swap (``SwapConvolutionOperandsIfBeneficial``, in
     ``xla/hlo/transforms/simplifiers/conv_operand_swapper.cc``, which the algebraic simplifier runs on a
@@ -373,6 +389,7 @@ def _tf_onednn_valid_short_output(case, native) -> bool:
 PREDICATES = {
     "keras_bias_on_last_axis": _keras_bias_on_last_axis,
     "xla_negative_low_padding": _xla_negative_low_padding,
+    "xla_negative_low_padding_input_gradient": _xla_negative_low_padding_input_gradient,
     "xla_conv_swap_abort": _xla_conv_swap_abort,
     "xla_conv_swap_abort_grouped": _xla_conv_swap_abort_grouped,
     "xla_conv_swap_abort_weight_gradient": _xla_conv_swap_abort_weight_gradient,
