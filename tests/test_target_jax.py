@@ -16,6 +16,7 @@ pytest.importorskip("jax")
 import oracles  # noqa: E402
 from oracles.gradients import weight_gradient  # noqa: E402
 from conformance.cases import Case  # noqa: E402
+from conformance.known import PREDICATES, KnownDiscrepancies  # noqa: E402
 from conformance.native.jax import native_cases  # noqa: E402
 from conformance.strategies import cases  # noqa: E402
 from conformance.targets.base import FrameworkError, Lane, NotApplicable  # noqa: E402
@@ -29,8 +30,18 @@ IN_PROCESS = InProcess(TARGET)
 RUNTIME = IN_PROCESS.runtime
 forward, forward_native, gradients, repro = IN_PROCESS.forward, IN_PROCESS.call, IN_PROCESS.gradients, IN_PROCESS.repro
 F64, F32 = Lane("cpu", "float64"), Lane("cpu", "float32")
+JAX_KNOWN = [entry for entry in KnownDiscrepancies.load().entries if entry.framework == "jax" and entry.predicate]
+
+
+def known_bug(case) -> bool:
+    """Whether a known jax discrepancy covers the case's geometry (any check or dtype): XLA:CPU aborts
+    this process on some (the suite runs them in a worker) and returns wrong values on others, which
+    the suite records as known; these in-process adapter tests leave them out."""
+    return any(PREDICATES[entry.predicate](case, {}) for entry in JAX_KNOWN)
+
+
 # Groups > 1 leave only two of the five variants applicable: draw group-free cases half the time.
-CASES = st.one_of(cases(max_groups=1), cases())
+CASES = st.one_of(cases(max_groups=1), cases()).filter(lambda case: not known_bug(case))
 VARIANTS = tuple(variant.name for variant in TARGET.variants)
 GRADIENT_VARIANTS = tuple(variant.name for variant in TARGET.variants if variant.checks_gradients)
 
