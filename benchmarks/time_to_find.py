@@ -19,7 +19,16 @@ a compiled lane), and the count is the examples drawn until the first detection,
 counts the seeds in which the default run's budget detected it at all, and a seed that did not reads
 as ``>budget`` (the sum of the searches' budgets).
 
-    python benchmarks/time_to_find.py [--seeds 10] [--only NAME,...] [--skip-findings] [--skip-planted]
+With ``--reach``, no framework is called: every call "passes" unseen, and a search counts as detecting
+a finding at the first check that reaches its entry's region (its lanes, check and predicate), as if
+the framework failed wherever the entry says it does. It estimates in seconds, over many seeds, what
+the real measurement takes an hour for: how the generation spreads a run's budget over each finding's
+region (tuning strategies), not whether the framework still fails there.
+
+``--profile nightly`` measures a deeper run instead: each test's budget as that hypothesis profile
+scales it (``conformance.profiles.examples``: ten times the default's under ``nightly``).
+
+    python benchmarks/time_to_find.py [--seeds 10] [--only NAME,...] [--skip-findings] [--skip-planted] [--reach] [--profile dev]
 """
 
 from __future__ import annotations
@@ -42,6 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import planted_faults  # noqa: E402  (beside this script)
 
 from conformance import profiles, targets  # noqa: E402, F401  (profiles: the suite's hypothesis settings, its backend)
+from conformance import checks  # noqa: E402
 from conformance.checks import FAILURES  # noqa: E402
 from conformance.known import KnownDiscrepancies  # noqa: E402
 from conformance.lanes import TargetLane  # noqa: E402
@@ -62,6 +72,7 @@ KNOWN = KnownDiscrepancies.load()  # as a suite run has them: a finding's check 
 # (hypothesis keeps it as ``test.hypothesis.inner_test``), called inside this script's own ``@given``.
 TESTS = {
     "test_values": ("test_values", "test_values", "test_compiled_values"),
+    "test_values_of_spellings": ("test_values", "test_values_of_spellings", None),
     "test_large_outputs": ("test_values", "test_large_outputs", None),
     "test_linearity": ("test_identities", "test_linearity", None),
     "test_batch_split": ("test_identities", "test_batch_split", None),
@@ -124,7 +135,20 @@ class Detected(Exception):
     pass
 
 
-def run_search(pool, search: Search, seed_value: int, cap: int) -> int | None:
+class ReachRunner(Runner):
+    """A runner that calls no framework: each call passes as it is, so that every check ends in a
+    record of its case, native parameters and lane, and ``reached`` says whether the record lies in
+    an entry's region (``Discrepancy.matches`` ignores the outcome)."""
+
+    def _call(self, target, case, method, native, *args, expect, elements=None, raising=False, epilogue=None):
+        return None, checks.Verdict(checks.PASS, "not called (--reach)")
+
+
+def reached(entry):
+    return lambda record: record.outcome == checks.PASS and entry.matches(record)
+
+
+def run_search(pool, search: Search, seed_value: int, cap: int, reach: bool = False) -> int | None:
     """Examples drawn until the first detection (inclusive), or None within ``cap`` examples."""
     state = {"count": 0, "found": None}
 
@@ -132,12 +156,12 @@ def run_search(pool, search: Search, seed_value: int, cap: int) -> int | None:
         if state["found"] is None and search.detects(record):
             state["found"] = state["count"]
 
-    runner = Runner(pool, emit, KNOWN)
+    runner = (ReachRunner(pool, emit, None, final=lambda: False) if reach else Runner(pool, emit, KNOWN))
     runner.start_test()
     run_body = body(suite_test(search.test, search.target.lane.mode))
 
     @seed(seed_value)
-    @settings(parent=settings.get_profile("dev"), max_examples=cap, database=None, derandomize=False, phases=[Phase.generate],
+    @settings(parent=settings(), max_examples=cap, database=None, derandomize=False, phases=[Phase.generate],
               report_multiple_bugs=False, suppress_health_check=list(HealthCheck))
     @given(data=st.data())
     def test(data):
@@ -178,7 +202,7 @@ def _target(pool, worker, framework, variant_name, lane) -> TargetLane:
 
 # Check kinds -> the eager suite tests that make them; a compiled lane runs the compiled counterpart.
 CHECK_KIND_TESTS = {
-    "forward": ("test_values",), "linearity": ("test_linearity",), "batch-split": ("test_batch_split",), "determinism": ("test_determinism",),
+    "forward": ("test_values", "test_values_of_spellings"), "linearity": ("test_linearity",), "batch-split": ("test_batch_split",), "determinism": ("test_determinism",),
     "native": ("test_dialect_parameters",), "gradient-input": ("test_gradients",), "gradient-weight": ("test_gradients",),
 }
 DEFAULT_DTYPES = ("float32", "float64")  # a default run's CPU dtypes (half precision is opted in with --dtypes)
@@ -206,7 +230,7 @@ def default_lanes(pool, framework) -> list[TargetLane]:
     return [target for target, skip in built if skip is None]
 
 
-def finding_subjects(pool, only) -> list[Subject]:
+def finding_subjects(pool, only, reach=False) -> list[Subject]:
     """Each entry's searches: every test and default-run lane it covers, the lane its example names first."""
     subjects = []
     for entry in KNOWN.entries:
@@ -232,7 +256,8 @@ def finding_subjects(pool, only) -> list[Subject]:
                     if not checks_variant(suite_test(test, target.lane.mode), targets.get(target.worker).variant(target.variant)):
                         continue  # the default run does not run this test on this variant
                     same_lane = Lanes([t for t in lanes if t.worker == target.worker and t.lane == target.lane])
-                    searches.append(Search(test, target, same_lane, lambda record, entry=entry: record.known == entry.id))
+                    detects = reached(entry) if reach else (lambda record, entry=entry: record.known == entry.id)
+                    searches.append(Search(test, target, same_lane, detects))
         # The example's own lane first: the one the finding was characterised on.
         def first(search, example=example):
             lane = search.target.lane
@@ -294,14 +319,14 @@ def reference_share(region, count=20000) -> float:
 
 # -- the table -----------------------------------------------------------------------------------
 
-def measure(pool, subject: Subject, seeds: int) -> list:
+def measure(pool, subject: Subject, seeds: int, reach: bool = False) -> list:
     """Per seed, the examples of a default run drawn until the first detection, the searches taken in
     order, each to its own budget; None where the run's whole budget found nothing."""
     counts = []
     for seed_value in range(seeds):
         drawn, found = 0, None
         for search in subject.searches:
-            hit = run_search(pool, search, seed_value, search.budget)
+            hit = run_search(pool, search, seed_value, search.budget, reach)
             if hit is not None:
                 found = drawn + hit
                 break
@@ -322,17 +347,22 @@ def main(argv=None) -> int:
     parser.add_argument("--only", default="", help="comma-separated finding ids or planted fault names")
     parser.add_argument("--skip-findings", action="store_true")
     parser.add_argument("--skip-planted", action="store_true")
+    parser.add_argument("--profile", default="dev", choices=("dev", "nightly"),
+                        help="the hypothesis profile whose budgets a run spends (nightly: ten times the default)")
+    parser.add_argument("--reach", action="store_true", help="call no framework: count the examples until a check reaches a finding's region")
     args = parser.parse_args(argv)
     only = set(filter(None, args.only.split(",")))
+    settings.load_profile(args.profile)  # before the suite's test modules are imported: their budgets scale with it
     pool = WorkerPool(timeout=300)
     try:
-        subjects = ([] if args.skip_planted else planted_subjects(pool, only)) + ([] if args.skip_findings else finding_subjects(pool, only))
-        print(f"time to find: {args.seeds} seeds; examples a default run draws until it first detects the defect "
-              f"(its searches in order, each to its test's budget)")
+        subjects = ([] if args.skip_planted else planted_subjects(pool, only)) + ([] if args.skip_findings else finding_subjects(pool, only, args.reach))
+        what = "a default run" if args.profile == "dev" else f"a {args.profile} run"
+        print(f"time to find: {args.seeds} seeds; examples {what} draws until it first detects the defect "
+              f"(its searches in order, each to its test's budget){'; --reach: until a check reaches its region, no framework called' if args.reach else ''}")
         print(f"{'defect':56s} {'share':>6s} {'budget':>7s} {'median':>7s} {'p90':>7s} {'found':>6s}  searches")
         for subject in subjects:
             start = time.perf_counter()
-            counts = measure(pool, subject, args.seeds)
+            counts = measure(pool, subject, args.seeds, args.reach and subject.kind == "finding")
             total = sum(search.budget for search in subject.searches)
             finite = [c for c in counts if c is not None]
             median = f"{statistics.median(sorted(math.inf if c is None else c for c in counts)):.0f}" if len(finite) * 2 > len(counts) else f">{total}"

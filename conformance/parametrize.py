@@ -57,10 +57,12 @@ def epilogue_check(function):
 def checks_variant(function, api) -> bool:
     """Whether the test ``function`` checks the variant ``api`` at all, by its markers: a gradient test
     only variants whose gradients are checked, an epilogue test only those with epilogues, a kernel
-    test (``kernel_check``) none that only spells another's call."""
+    test (``kernel_check``) none that only spells another's call, a spelling test (``spelling_check``) only those."""
     if getattr(function, "convt_gradients", False) and not api.checks_gradients:
         return False
     if getattr(function, "convt_epilogues", False) and not api.epilogues:
+        return False
+    if getattr(function, "convt_spellings", False) and not api.spells:
         return False
     return not (getattr(function, "convt_kernel", False) and api.spells)
 
@@ -78,6 +80,13 @@ def kernel_check(function):
     """Parametrize a test only over variants that reach a kernel of their own, not over spellings of
     another variant's call (``Variant.spells``): an identity of the kernel holds or fails for both alike."""
     function.convt_kernel = True
+    return function
+
+
+def spelling_check(function):
+    """Parametrize a test only over variants that spell another variant's call (``Variant.spells``):
+    what they add is their rearrangement of operands and parameters, checked with a smaller budget."""
+    function.convt_spellings = True
     return function
 
 

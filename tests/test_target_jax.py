@@ -284,3 +284,19 @@ def test_kernel_identities_skip_the_variants_that_only_spell_another_call():
     assert parametrized(lambda: None) == names
     assert parametrized(kernel_check(lambda: None)) == [name for name in names if name not in ("conv_transpose_kernel", "channels_first")]
     assert {TARGET.variant(name).spells for name in ("conv_transpose_kernel", "channels_first")} == {"conv_transpose"}
+
+
+def test_spellings_have_a_values_test_of_their_own_and_test_values_the_rest():
+    """test_values (and test_large_outputs) run on the variants with a kernel of their own; the
+    spellings' values run in test_values_of_spellings, with 30 of the default 100 examples."""
+    from conformance import test_values
+    from conformance.parametrize import checks_variant
+
+    spelled = {name for name in ("conv_transpose_kernel", "channels_first")}
+    for variant in TARGET.variants:
+        assert checks_variant(test_values.test_values, variant) == (variant.name not in spelled)
+        assert checks_variant(test_values.test_large_outputs, variant) == (variant.name not in spelled)
+        assert checks_variant(test_values.test_values_of_spellings, variant) == (variant.name in spelled)
+    from conformance.profiles import examples
+
+    assert test_values.test_values_of_spellings._hypothesis_internal_use_settings.max_examples == examples(30)

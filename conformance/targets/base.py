@@ -114,9 +114,10 @@ class Variant:
     epilogues: tuple[str, ...] = ()
     # The variant whose kernel this one reaches through the framework's own rearrangement of the
     # operands (a layout, a flipped kernel), or "". Such a spelling is checked for what it adds (its
-    # translation: values, shapes, the dialect, compiled lanes), not again for the kernel's identities
-    # and eager epilogues, which the variant it spells runs (``parametrize.kernel_check``), and on
-    # float32 lanes only, since the rearrangement is the same in every dtype (``lane_support``).
+    # translation: values and shapes with a smaller budget (``test_values_of_spellings``), the dialect,
+    # compiled lanes), not again for the kernel's identities, long outputs and eager epilogues, which
+    # the variant it spells runs (``parametrize.kernel_check``), and on float32 lanes only, since the
+    # rearrangement is the same in every dtype (``lane_support``).
     spells: str = ""
     # Modes a failing compiled check is re-run in, besides eager, to place the fault (torch: "aot_eager").
     diagnostic_modes: tuple[str, ...] = ()
