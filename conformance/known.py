@@ -113,19 +113,34 @@ def _xla_negative_low_padding(case, native) -> bool:
 
 
 def _xla_negative_low_padding_input_gradient(case, native) -> bool:
-    """The same misread in the input gradient, ``conv(g, w, window_strides=s, padding=(cb, ca))``: a dim
-    cropped by ``cb < 0 < ca <= -cb``, here at any window stride (in the forward the stride is
-    lhs_dilation, which takes another path). Observed on jax/jaxlib 0.10.2 in 1-D only (the only rank
-    measured), rhs_dilation 1, where the cotangent's channels per group times the taps are at least 8
-    (2, 4 and 7 channels were right), float32 (float64 right)."""
+    """The same misread in the input gradient, ``conv(g, w, window_strides=s, padding=(cb, ca),
+    rhs_dilation=d)``: a dim cropped by ``cb < 0 < ca <= -cb`` pads the cotangent by a negative low and a
+    positive high, here at any window stride (in the forward the stride is lhs_dilation, which takes
+    another path). Measured through the suite's Runner on jax/jaxlib 0.10.2 (tests/test_known_predicates.py):
+    wrong only with dilation 1 in every dim (rhs_dilation 2: right), in 1-D and in 2-D (3-D right). A
+    patch is the cotangent's channels per group times the kernel taps, read in 8-float packets: in 1-D
+    wrong exactly where a whole packet holds one of the high padding's zeros (the last ``min(ca, k)`` taps
+    of the last window), so ``C*k >= 8`` except 4 x 3 with ``ca = 1`` (its padding zeros are the tail
+    past the packet; batch 2, every such case); in 2-D where ``C*taps >= 8`` with at most 16 channels in
+    and out (17 either way: right, as the forward's YNNPACK path), ungrouped or (the only grouped 2-D
+    measured) 2 groups of one input channel (-> 4 and -> 8 per group: wrong). The entry's ``dtypes``
+    leave out float64, always right; the weight gradient was right everywhere."""
     try:
         geometry = _geometry(case)
     except ValueError:
         return False
-    if case.ndim != 1 or geometry.dilation[0] != 1 or case.out_per_group * geometry.kernel_size[0] < 8:
+    if case.ndim > 2 or any(d != 1 for d in geometry.dilation):
         return False
-    cb, ca = geometry.crop_before[0], geometry.crop_after[0]
-    return cb < 0 < ca <= -cb
+    taps = int(np.prod(geometry.kernel_size))
+    if case.ndim == 2:
+        if case.groups != 1 and case.in_per_group != 1 or case.in_channels > 16 or case.out_channels > 16 or case.out_per_group * taps < 8:
+            return False
+        return any(cb < 0 < ca <= -cb for cb, ca in zip(geometry.crop_before, geometry.crop_after))
+    k, cb, ca = geometry.kernel_size[0], geometry.crop_before[0], geometry.crop_after[0]
+    if not cb < 0 < ca <= -cb:
+        return False
+    patch = case.out_per_group * k
+    return patch // 8 * 8 > (k - min(ca, k)) * case.out_per_group  # a whole packet reaches the padded taps
 
 
 def _xla_swap_rejected(dims) -> bool:

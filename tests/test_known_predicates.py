@@ -772,8 +772,8 @@ def test_zero_only_dim_forward_entries(c, check, dtype, variant, expected):
 
 
 # xla-cpu-negative-low-padding-input-gradient: the suite's find (1 -> 8, input 3, k 1, stride 2, crops
-# (-1, 1)) and the direct measurement on jax/jaxlib 0.10.2 (8, 16, 17 channels wrong at window stride 2;
-# 2, 4, 7 right; float64 right).
+# (-1, 1)) and the entry's selection (float64 and the weight gradient right); the grids below are the
+# measurement through Runner.gradients on jax/jaxlib 0.10.2.
 def _gradient_case(out_per_group, stride=2, padding=((-1, 1),)):
     return Case(batch=None, groups=1, in_per_group=1, out_per_group=out_per_group, input_size=(3,), kernel_size=(1,), bias=False,
                 stride=(stride,), dilation=(1,), padding=padding, output_padding=(0,))
@@ -790,3 +790,115 @@ def _gradient_case(out_per_group, stride=2, padding=((-1, 1),)):
 def test_negative_low_padding_input_gradient_entry(c, check, dtype, expected):
     entry = KnownDiscrepancies.load().match(_record(c, check, dtype, "conv_transpose"))
     assert (entry.id if entry else None) == expected
+
+
+# Runner.gradients on jax.conv_general_dilated, float32, eager (jax/jaxlib 0.10.2, x86-64), 1-D, input 3,
+# batch 2 (a misread zero is then the next sample's first element, never a lucky 0): (C_out, k) -> per crops
+# (-1, 1), (-2, 1), (-2, 2), (-3, 2), (-3, 3), at window strides 1, 2, 3, "X" a gradient-input mismatch.
+# 1 and 2 channels (unbatched) and rhs_dilation 2 (unbatched, 8 to 32 channels) were right everywhere.
+NEG_GRAD_1D = {
+    4: ("... ... ... ... ...", "XXX XXX XXX XXX XXX", "... ... XXX XXX XXX"),
+    7: ("... ... ... ... ...", "XXX XXX XXX XXX XXX", "XXX XXX XXX XXX XXX"),
+    8: ("XXX XXX XXX XXX XXX", "XXX XXX XXX XXX XXX", "XXX XXX XXX XXX XXX"),
+    9: ("XXX XXX XXX XXX XXX", "XXX XXX XXX XXX XXX", "XXX XXX XXX XXX XXX"),
+    15: ("XXX XXX XXX XXX XXX", "XXX XXX XXX XXX XXX", "XXX XXX XXX XXX XXX"),
+    16: ("XXX XXX XXX XXX XXX", "XXX XXX XXX XXX XXX", "XXX XXX XXX XXX XXX"),
+    17: ("XXX XXX XXX XXX XXX", "XXX XXX XXX XXX XXX", "XXX XXX XXX XXX XXX"),
+    32: ("XXX XXX XXX XXX XXX", "XXX XXX XXX XXX XXX", "XXX XXX XXX XXX XXX"),
+}
+NEG_GRAD_CROPS = ((-1, 1), (-2, 1), (-2, 2), (-3, 2), (-3, 3))
+
+
+def test_negative_low_padding_input_gradient_1d_grid():
+    predicate = PREDICATES["xla_negative_low_padding_input_gradient"]
+    for channels, by_kernel in NEG_GRAD_1D.items():
+        for k, row in zip((1, 2, 3), by_kernel):
+            for crops, marks in zip(NEG_GRAD_CROPS, row.split()):
+                for s, mark in zip((1, 2, 3), marks):
+                    c = case((3,), (k,), (s,), (1,), (crops,), out_per_group=channels, batch=2)
+                    assert predicate(c, {}) is (mark == "X"), (channels, k, s, crops)
+    for channels in (1, 2, 8, 17, 32):  # right: too few channels, or rhs_dilation 2, or crops outside cb < 0 < ca <= -cb
+        for k in (1, 2, 3):
+            for crops in NEG_GRAD_CROPS + ((-1, 0), (-1, 2), (1, -1)):
+                for s in (1, 2, 3):
+                    if channels <= 2 or crops in ((-1, 0), (-1, 2), (1, -1)):
+                        assert not predicate(case((3,), (k,), (s,), (1,), (crops,), out_per_group=channels, batch=None), {})
+                    if k > 1 and (2 * (k - 1) + 1) * 1 + 2 - sum(crops) >= 1:
+                        assert not predicate(case((3,), (k,), (s,), (2,), (crops,), out_per_group=channels, batch=None), {})
+
+
+# Runner.gradients, float32 eager, unbatched, 2-D and 3-D: (rank, position of the cropped dim, the other
+# dims, C_in, C_out) -> per (k, stride, crops) of the cropped dim (input 3) in the order k1 s1 (-1, 1), k1 s1
+# (-2, 2), k1 s2 (-1, 1), k1 s2 (-2, 2), then the same for k2: "X" a gradient-input mismatch, "-" not run.
+# The other dims: "i2k1" input 2, kernel 1, stride 1; "i3k2s2" input 3, kernel 2, stride 2; no crops.
+NEG_GRAD_ND = {
+    (2, 0, 'i2k1', 1, 4): "....XXXX",
+    (2, 0, 'i2k1', 1, 8): "XXXXXXXX",
+    (2, 0, 'i2k1', 1, 16): "XXXXXXXX",
+    (2, 0, 'i2k1', 1, 17): "........",
+    (2, 0, 'i2k1', 1, 32): "........",
+    (2, 0, 'i2k1', 17, 4): "........",
+    (2, 0, 'i2k1', 17, 8): "........",
+    (2, 0, 'i2k1', 17, 16): "........",
+    (2, 0, 'i2k1', 17, 17): "........",
+    (2, 0, 'i2k1', 17, 32): "........",
+    (2, 0, 'i3k2s2', 1, 4): "XXXXXXXX",
+    (2, 0, 'i3k2s2', 1, 8): "XXXXXXXX",
+    (2, 0, 'i3k2s2', 1, 17): "........",
+    (2, 0, 'i3k2s2', 17, 4): "........",
+    (2, 0, 'i3k2s2', 17, 8): "........",
+    (2, 0, 'i3k2s2', 17, 17): "........",
+    (2, 1, 'i2k1', 1, 4): "....XXXX",
+    (2, 1, 'i2k1', 1, 8): "XXXXXXXX",
+    (2, 1, 'i2k1', 1, 17): "........",
+    (2, 1, 'i2k1', 17, 4): "........",
+    (2, 1, 'i2k1', 17, 8): "........",
+    (2, 1, 'i2k1', 17, 17): "........",
+    (2, 1, 'i3k2s2', 1, 4): "XXXXXXXX",
+    (2, 1, 'i3k2s2', 1, 8): "XXXXXXXX",
+    (2, 1, 'i3k2s2', 1, 17): "........",
+    (2, 1, 'i3k2s2', 17, 4): "........",
+    (2, 1, 'i3k2s2', 17, 8): "........",
+    (2, 1, 'i3k2s2', 17, 17): "........",
+    (3, 0, 'i2k1', 1, 4): ".-.-.-.-",
+    (3, 0, 'i2k1', 1, 8): ".-.-.-.-",
+    (3, 0, 'i2k1', 1, 17): ".-.-.-.-",
+    (3, 0, 'i2k1', 17, 4): ".-.-.-.-",
+    (3, 0, 'i2k1', 17, 8): ".-.-.-.-",
+    (3, 0, 'i2k1', 17, 17): ".-.-.-.-",
+    (3, 1, 'i2k1', 1, 4): ".-.-.-.-",
+    (3, 1, 'i2k1', 1, 8): ".-.-.-.-",
+    (3, 1, 'i2k1', 1, 17): ".-.-.-.-",
+    (3, 1, 'i2k1', 17, 4): ".-.-.-.-",
+    (3, 1, 'i2k1', 17, 8): ".-.-.-.-",
+    (3, 1, 'i2k1', 17, 17): ".-.-.-.-",
+    (3, 2, 'i2k1', 1, 4): ".-.-.-.-",
+    (3, 2, 'i2k1', 1, 8): ".-.-.-.-",
+    (3, 2, 'i2k1', 1, 17): ".-.-.-.-",
+    (3, 2, 'i2k1', 17, 4): ".-.-.-.-",
+    (3, 2, 'i2k1', 17, 8): ".-.-.-.-",
+    (3, 2, 'i2k1', 17, 17): ".-.-.-.-",
+}
+NEG_GRAD_OTHER = {"i2k1": (2, 1, 1, 1, (0, 0)), "i3k2s2": (3, 2, 2, 1, (0, 0))}
+
+
+def test_negative_low_padding_input_gradient_2d_and_3d_grid():
+    """2-D wrong exactly where C_out * taps >= 8 with at most 16 channels in and out; 3-D right everywhere."""
+    predicate = PREDICATES["xla_negative_low_padding_input_gradient"]
+    runs = [(k, s, crops) for k in (1, 2) for s in (1, 2) for crops in ((-1, 1), (-2, 2))]
+    for (nd, position, other, cin, cout), marks in NEG_GRAD_ND.items():
+        for (k, s, crops), mark in zip(runs, marks):
+            if mark == "-":
+                continue
+            dims = [NEG_GRAD_OTHER[other]] * nd
+            dims[position] = (3, k, s, 1, crops)
+            i, kk, ss, dd, cc = zip(*dims)
+            c = case(i, kk, ss, dd, cc, in_per_group=cin, out_per_group=cout, batch=None)
+            assert predicate(c, {}) is (mark == "X"), (nd, position, other, cin, cout, k, s, crops)
+    # 2-D, crops (-1, 1) in dim 0 (input 3, stride 1) beside an (i 2, k 2) dim: 2 groups of 1 -> 4 and -> 8
+    # (unbatched), and 1 -> 4, 1 -> 8 with batch 2, wrong; 17 -> 4 and 17 -> 8 with batch 2, right.
+    for k in (1, 2):
+        for cout in (4, 8):
+            for groups, cin, batch, wrong in ((2, 1, None, True), (1, 1, 2, True), (1, 17, 2, False)):
+                c = case((3, 2), (k, 2), (1, 1), (1, 1), ((-1, 1), (0, 0)), groups=groups, in_per_group=cin, out_per_group=cout, batch=batch)
+                assert predicate(c, {}) is wrong, (k, cout, groups, cin, batch)
