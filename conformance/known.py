@@ -124,7 +124,7 @@ def _xla_negative_low_padding_input_gradient(case, native) -> bool:
     past the packet; batch 2, every such case); in 2-D where ``C*taps >= 8`` with at most 16 channels in
     and out (17 either way: right, as the forward's YNNPACK path), ungrouped or (the only grouped 2-D
     measured) 2 groups of one input channel (-> 4 and -> 8 per group: wrong). The entry's ``dtypes``
-    leave out float64, always right; the weight gradient was right everywhere."""
+    leave out float64, always right; the weight gradient was right on these cases."""
     try:
         geometry = _geometry(case)
     except ValueError:
