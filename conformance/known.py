@@ -290,6 +290,58 @@ def _xla_zero_only_dim_batch_split_grouped(case, native) -> bool:
     return (case.batch or 1) >= 2 and not _xla_zero_only_dim_forward_depthwise(case) and _xla_zero_only_dim_forward(case)
 
 
+def _xla_zero_only_dim_crash_convs(case):
+    """Which of the transposed convolution's three XLA convs have the crashing shape, as ``(forward,
+    input_gradient, weight_gradient)``: the forward conv (``padding (K-1-cb, K-1-ca)``, also the primal
+    of an eager jax.vjp and each sample of batch-split), jax's input gradient ``conv(g, w,
+    window_strides=s, padding=(cb, ca))`` and its weight gradient ``conv(x, g)`` (x's channels as the
+    batch, its batch as the features). Each is a 2-D conv with a dim whose window is 1, whose input
+    has 2 or more elements and whose single output element reads only padding (the input of 1 is
+    ``xla-cpu-zero-only-dim-*``'s wrong values instead), with the other dim as
+    ``_xla_zero_only_dim_forward`` has it (that dim first and the other not growing, or that dim second
+    behind a dim of window 1 and output 1), 2 or more elements no tap reaches. Channels, batch and
+    groups are left to the callers."""
+    dims = _canonical_dims(case) if case.ndim == 2 else None
+    if dims is None:
+        return False, False, False
+    (i0, k0, s0, _, _, cb0, _, o0), (i1, k1, s1, _, _, cb1, _, o1) = dims
+    # forward and weight gradient: k = s = o = 1, input i >= 2, its one output a padding zero (stride 1 everywhere)
+    zero0 = k0 == 1 and o0 == 1 and i0 >= 2 and not 0 <= cb0 < i0
+    zero1 = k1 == 1 and o1 == 1 and i1 >= 2 and not 0 <= cb1 < i1
+    forward = s0 == s1 == 1 and (zero0 and k1 <= i1 and o1 <= i1 or zero1 and k0 == 1 and o0 == 1)
+    # input gradient (input o, window k, output i): i = k = 1, an output o >= 2 of padding zeros only
+    grad0 = i0 == k0 == 1 and o0 >= 2 and (cb0 >= 1 or cb0 + o0 <= 0)
+    grad1 = i1 == k1 == 1 and o1 >= 2 and (cb1 >= 1 or cb1 + o1 <= 0)
+    input_gradient = grad0 and k1 <= o1 and i1 <= o1 or grad1 and k0 == 1 and i0 == 1
+    return forward, input_gradient, forward
+
+
+def _xla_zero_only_dim_crash(case, native) -> bool:
+    """A case one of whose XLA convs (``_xla_zero_only_dim_crash_convs``) kills the process (SIGSEGV,
+    jax/jaxlib 0.10.2, XLA:CPU; measured through the suite's runner, tests/test_known_predicates.py),
+    in every dtype: each conv with more than 16 input or output channels in all, ungrouped or with one
+    input feature per group (the conv's own: C_in per group for the forward, C_out per group for the
+    input gradient), and a batch of one or none (the conv's batch: the case's for the forward and the
+    input gradient, C_in for the weight gradient, which so crashes only with C_in = 1 and batch or
+    C_out above 16). The forward conv crashes whatever the case's batch, since batch-split calls each
+    sample alone; an eager gradient crashes wherever the forward does (the primal), a compiled one
+    only where a gradient conv does. The predicate is per case: the checks above that do not run the
+    crashing conv pass, and are never matched. 1-D and 3-D: right."""
+    forward, input_gradient, weight_gradient = _xla_zero_only_dim_crash_convs(case)
+    many = max(case.in_channels, case.out_channels) > 16
+    return (many and forward and (case.groups == 1 or case.in_per_group == 1)
+            or many and input_gradient and (case.batch or 1) == 1 and (case.groups == 1 or case.out_per_group == 1)
+            or weight_gradient and case.in_channels == 1 and max(case.batch or 1, case.out_channels) > 16)
+
+
+def _xla_zero_only_dim_crash_grouped(case, native) -> bool:
+    """The same with groups > 1 and more than one input feature per group in the crashing conv: float16,
+    bfloat16 and float32 crashed, float64 was right (the entry's ``dtypes``)."""
+    forward, input_gradient, _ = _xla_zero_only_dim_crash_convs(case)
+    return case.groups > 1 and max(case.in_channels, case.out_channels) > 16 and (
+        forward and case.in_per_group > 1 or input_gradient and (case.batch or 1) == 1 and case.out_per_group > 1)
+
+
 def _keras_bias_on_last_axis(case, native) -> bool:
     """A channels_first Keras layer whose last output length equals its filter count (see the keras dialect)."""
     from oracles.dialects.keras import bias_on_last_axis
@@ -414,6 +466,8 @@ PREDICATES = {
     "xla_zero_only_dim_forward_grouped": _xla_zero_only_dim_forward_grouped,
     "xla_zero_only_dim_batch_split": _xla_zero_only_dim_batch_split,
     "xla_zero_only_dim_batch_split_grouped": _xla_zero_only_dim_batch_split_grouped,
+    "xla_zero_only_dim_crash": _xla_zero_only_dim_crash,
+    "xla_zero_only_dim_crash_grouped": _xla_zero_only_dim_crash_grouped,
     "tf_conv3d_same_offset": _tf_conv3d_same_offset,
     "explicit_padding": lambda case, native: not isinstance(native.get("padding"), str),
     "inductor_folds_on_input_channels": _inductor_folds_on_input_channels,

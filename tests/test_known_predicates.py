@@ -424,7 +424,7 @@ RIGHT_DIMS = {  # right in every position and with every other dim below
 # Output of two zeros: the worker crashed (SIGSEGV) wherever a ZERO_DIMS dim was wrong, and was right
 # elsewhere. i2 s1 with one prepended zero crashed on float32 eager in 3 of its 14 2-D placements (first
 # beside an i = k = o = 1 or an i5 k1 dim, last behind an i = k = o = 1 dim) and was right elsewhere.
-# Neither is what the entry covers: its predicate leaves them out.
+# Neither is what the entry covers: its predicate leaves them out (xla-cpu-zero-only-dim-crash has them).
 CRASHED_DIMS = {"two prepended zeros": (1, 1, 1, 1, (-2, 1)), "two appended zeros": (1, 1, 1, 1, (1, -2)),
                 "i2 s1, one prepended zero": (2, 1, 1, 1, (-1, 2))}
 OTHER_DIMS = {  # the other dim beside it in 2-D
@@ -902,3 +902,170 @@ def test_negative_low_padding_input_gradient_2d_and_3d_grid():
             for groups, cin, batch, wrong in ((2, 1, None, True), (1, 1, 2, True), (1, 17, 2, False)):
                 c = case((3, 2), (k, 2), (1, 1), (1, 1), ((-1, 1), (0, 0)), groups=groups, in_per_group=cin, out_per_group=cout, batch=batch)
                 assert predicate(c, {}) is wrong, (k, cout, groups, cin, batch)
+
+# ---- The region's crashes (xla-cpu-zero-only-dim-crash*) ----
+# Every case below ran through the suite's runner in worker processes on jax/jaxlib 0.10.2, XLA:CPU x86-64
+# (a SIGSEGV kills the worker; the runner records "crash"). "crashed": some check of the case crashed on
+# the lanes it ran on. Unless said: 17 -> 16, unbatched, bias, jax.conv_general_dilated float32 eager,
+# Runner.forward and Runner.gradients. A dim is (i, k, s, d, (cb, ca)).
+# Zero dims: an output of 1 to 3 elements no tap reaches, before the taps, after them or (i2 s2 k1) between.
+CRASH_ZERO_DIMS = {
+    f"i{i}k{k}s{s} o{o} {side}": (i, k, s, 1, (-o, (i - 1) * s + k) if side == "before" else ((i - 1) * s + k, -o))
+    for i in (1, 2) for k in (1, 2) for s in ((1,) if i == 1 else (1, 2)) for o in (1, 2, 3) for side in ("before", "after")
+}
+CRASH_ZERO_DIMS["i2k1s2 interior"] = (2, 1, 2, 1, (1, 1))
+CRASH_OTHER_DIMS = {"i1k1": (1, 1, 1, 1, (0, 0)), "i3k1": (3, 1, 1, 1, (0, 0)), "i3k2": (3, 2, 1, 1, (0, 0)),
+                    "i1k2": (1, 2, 1, 1, (0, 0)), "i3k1c11": (3, 1, 1, 1, (1, 1)), "i3k1s2": (3, 1, 2, 1, (0, 0))}
+# Of the 444 (zero dim, other dim, position of the zero dim) above, the 34 that crashed: the gradient (input 1, an
+# output of 2 or 3 zeros) and the forward (input 2, one zero; also jax.vjp float32 eager, whose forward was run
+# on all 444). The rest were right, or wrong where an earlier entry says (the outputs of one zero over input 1).
+_GRADIENT_ZEROS = [f"i1k1s1 o{o} {side}" for o in (2, 3) for side in ("before", "after")]
+_FORWARD_ZEROS = ["i2k1s1 o1 before", "i2k1s1 o1 after"]
+ZERO_DIM_CRASHED = (
+    {(z, other, 0) for z in _GRADIENT_ZEROS for other in ("i1k1", "i3k1", "i3k2", "i1k2", "i3k1s2")}
+    | {(z, "i1k1", 1) for z in _GRADIENT_ZEROS}
+    | {(z, other, 0) for z in _FORWARD_ZEROS for other in ("i1k1", "i3k1", "i3k1c11")}
+    | {(z, other, 1) for z in _FORWARD_ZEROS for other in ("i1k1", "i3k1c11")}
+)
+CRASH_GA = [(1, 1, 1, 1, (-2, 1)), (1, 1, 1, 1, (0, 0))]   # the input gradient's conv crashes
+CRASH_FA = [(2, 1, 1, 1, (-1, 2)), (1, 1, 1, 1, (0, 0))]   # the forward conv crashes
+
+
+def _crash(c, dtype="float32"):
+    return PREDICATES["xla_zero_only_dim_crash"](c, {}) or dtype != "float64" and PREDICATES["xla_zero_only_dim_crash_grouped"](c, {})
+
+
+def test_zero_only_dim_crash_2d_grid():
+    tried = 0
+    for name, zero in CRASH_ZERO_DIMS.items():
+        for other_name, other in CRASH_OTHER_DIMS.items():
+            for position in (0, 1):
+                dims = [other]
+                dims.insert(position, zero)
+                assert _crash(_dims_case(dims)) is ((name, other_name, position) in ZERO_DIM_CRASHED), (name, other_name, position)
+                tried += 1
+    assert tried == 444 and len(ZERO_DIM_CRASHED) == 34
+
+
+# More geometry (17 -> 16, unbatched): crashed or not.
+CRASH_GEOMETRY = [
+    ([(1, 1, 1, 1, (-2, 1)), (3, 2, 1, 1, (0, 0))], True), ([(1, 1, 1, 1, (0, 0)), (1, 1, 1, 1, (1, -3))], True),
+    ([(3, 1, 1, 1, (1, 1)), (2, 1, 1, 1, (2, -1))], True), ([(2, 1, 1, 1, (-1, 2)), (3, 1, 1, 1, (0, 0))], True),
+    ([(3, 1, 1, 1, (-1, 3)), (1, 1, 1, 1, (0, 0))], True), ([(3, 1, 1, 1, (3, -1)), (1, 1, 1, 1, (0, 0))], True),
+    ([(1, 1, 1, 1, (0, 0)), (3, 1, 1, 1, (-1, 3))], True), ([(3, 1, 1, 1, (-2, 3)), (1, 1, 1, 1, (0, 0))], False),  # input 3, 2 zeros
+    ([(1, 1, 1, 1, (-4, 1)), (1, 1, 1, 1, (0, 0))], True), ([(2, 1, 1, 2, (-1, 2)), (1, 1, 1, 1, (0, 0))], True),
+    ([(1, 1, 1, 3, (-2, 1)), (1, 1, 1, 1, (0, 0))], True), ([(1, 1, 3, 1, (-2, 1)), (1, 1, 1, 1, (0, 0))], True),
+    ([(2, 1, 1, 1, (-1, 2)), (1, 1, 2, 1, (0, 0))], False), ([(2, 1, 1, 1, (-1, 2)), (1, 1, 1, 2, (0, 0))], True),
+    ([(2, 1, 1, 1, (-1, 2)), (3, 2, 1, 1, (0, 0))], False), ([(3, 1, 1, 1, (0, 0)), (2, 1, 1, 1, (-1, 2))], False),
+    ([(1, 1, 1, 1, (-2, 1)), (3, 1, 1, 1, (1, 1))], False),
+]
+# 1-D, and 3-D with the zero dim in each position beside two i1k1 or two i3k1 dims: right (48 cases).
+CRASH_1D_3D_ZEROS = [(1, 1, 1, 1, (-2, 1)), (1, 1, 1, 1, (1, -3)), (2, 1, 1, 1, (-1, 2)), (2, 1, 1, 1, (2, -1))]
+
+
+@pytest.mark.parametrize("dims, crashed", CRASH_GEOMETRY)
+def test_zero_only_dim_crash_geometry(dims, crashed):
+    assert _crash(_dims_case(dims)) is crashed
+
+
+def test_zero_only_dim_crash_only_2d():
+    for zero in CRASH_1D_3D_ZEROS:
+        assert not _crash(_dims_case([zero]))
+        for other in (CRASH_OTHER_DIMS["i1k1"], CRASH_OTHER_DIMS["i3k1"]):
+            for position in (0, 1, 2):
+                dims = [other, other]
+                dims.insert(position, zero)
+                assert not _crash(_dims_case(dims)), (zero, position)
+
+
+# (C_in, C_out) x batch None, 1, 2: crashed for (C_in, C_out, batch) below (more than 16 channels, a batch of one;
+# CRASH_FA also at batch 2, in batch-split's per-sample calls, and with C_in = 1 in its weight gradient).
+CRASH_CHANNELS = [(1, 1), (8, 8), (16, 16), (1, 16), (16, 1), (17, 1), (1, 17), (17, 16), (16, 17), (32, 32), (8, 32), (32, 8)]
+CRASH_CHANNELS_CRASHED = {"GA": {(cin, cout, b) for cin, cout in CRASH_CHANNELS[5:] for b in (None, 1)},
+                          "FA": {(cin, cout, b) for cin, cout in CRASH_CHANNELS[5:] for b in (None, 1, 2)}}
+# The weight gradient alone (jit gradients: no primal), CRASH_FA: (C_in, C_out, batch) -> crashed. Its conv's batch is C_in
+# and its features the batch and C_out: C_in = 1 and more than 16 of either crashed. 2 -> 17 at batch 2: the gradients were
+# right, but batch-split crashed (its samples alone), as at every batch above 16 channels.
+CRASH_WEIGHT_GRADIENT = {(1, 17, 2): True, (1, 8, 17): True, (1, 1, 17): True, (1, 17, 3): True, (1, 32, 2): True, (1, 17, 1): True,
+                         (1, 16, 2): False, (1, 1, 16): False, (2, 17, 2): True, (1, 9, 9): False, (1, 16, 16): False}
+
+
+def test_zero_only_dim_crash_channels_and_batch():
+    for name, dims in (("GA", CRASH_GA), ("FA", CRASH_FA)):
+        for cin, cout in CRASH_CHANNELS:
+            for batch in (None, 1, 2):
+                c = _dims_case(dims, in_per_group=cin, out_per_group=cout, batch=batch)
+                assert _crash(c) is ((cin, cout, batch) in CRASH_CHANNELS_CRASHED[name]), (name, cin, cout, batch)
+    for (cin, cout, batch), crashed in CRASH_WEIGHT_GRADIENT.items():
+        assert _crash(_dims_case(CRASH_FA, in_per_group=cin, out_per_group=cout, batch=batch)) is crashed, (cin, cout, batch)
+
+
+def test_zero_only_dim_crash_weight_gradient_grid():
+    """1 -> 17, batch 2, jit gradients (where only the weight gradient's conv crashes): the forward's zero dims
+    (input 2 or 3, one zero; stride 2: right) beside CRASH_OTHER_DIMS crashed exactly where the forward does."""
+    zeros = {"z2o1b": ((2, 1, 1, 1, (-1, 2)), True), "z2o1a": ((2, 1, 1, 1, (2, -1)), True),
+             "z3o1b": ((3, 1, 1, 1, (-1, 3)), True), "z2s2o1b": ((2, 1, 2, 1, (-1, 3)), False)}
+    crashed_beside = {("i1k1", 0), ("i1k1", 1), ("i3k1", 0), ("i3k1c11", 0), ("i3k1c11", 1)}
+    for name, (zero, crashes) in zeros.items():
+        for other_name, other in CRASH_OTHER_DIMS.items():
+            for position in (0, 1):
+                dims = [other]
+                dims.insert(position, zero)
+                expected = crashes and (other_name, position) in crashed_beside
+                assert _crash(_dims_case(dims, in_per_group=1, out_per_group=17, batch=2)) is expected, (name, other_name, position)
+
+
+# Groups (conv_general_dilated, eager; float16 and bfloat16 as float32 where marked *): (groups, C/group in, out) ->
+# the dtypes that crashed, of float32 and float64.
+CRASH_GROUPS = {
+    "FA": {(2, 9, 9): {"float32"}, (2, 17, 1): {"float32"}, (2, 1, 17): {"float32", "float64"}, (17, 1, 1): {"float32", "float64"},
+           (2, 8, 8): set(), (16, 1, 1): set()},
+    "GA": {(2, 9, 9): {"float32"}, (2, 1, 17): {"float32"}, (2, 17, 1): {"float32", "float64"}, (17, 1, 1): {"float32", "float64"},
+           (2, 8, 8): set(), (16, 1, 1): set()},
+}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_zero_only_dim_crash_groups(dtype):
+    for name, dims in (("GA", CRASH_GA), ("FA", CRASH_FA)):
+        for (groups, cin, cout), crashed_in in CRASH_GROUPS[name].items():
+            c = _dims_case(dims, groups=groups, in_per_group=cin, out_per_group=cout)
+            assert _crash(c, dtype) is (dtype in crashed_in), (name, groups, cin, cout)
+
+
+def _crash_case(dims, **kw):
+    return _dims_case(dims, **{"batch": None, **kw})
+
+
+@pytest.mark.parametrize("c, check, dtype, variant, expected", [
+    (_crash_case(CRASH_FA), "forward", "float64", "conv_transpose", "xla-cpu-zero-only-dim-crash"),
+    (_crash_case(CRASH_FA), "epilogue-relu", "bfloat16", "channels_first", "xla-cpu-zero-only-dim-crash"),
+    (_crash_case(CRASH_FA), "gradient-input", "float32", "conv_transpose", "xla-cpu-zero-only-dim-crash"),  # eager: the primal
+    (_crash_case(CRASH_FA, batch=2), "batch-split", "float32", "vjp", "xla-cpu-zero-only-dim-crash"),
+    (_crash_case(CRASH_GA), "gradient-weight", "float64", "conv_general_dilated", "xla-cpu-zero-only-dim-crash"),
+    (_crash_case(CRASH_GA, groups=2, in_per_group=9, out_per_group=9), "gradient-input", "float32", "conv_general_dilated",
+     "xla-cpu-zero-only-dim-crash-grouped"),
+    (_crash_case(CRASH_FA, groups=2, in_per_group=9, out_per_group=9), "forward", "float64", "conv_general_dilated", None),
+    (_crash_case(CRASH_FA, groups=2, in_per_group=1, out_per_group=17), "forward", "float64", "vjp", "xla-cpu-zero-only-dim-crash"),
+    # the wrong values beside them stay their entries'
+    (_crash_case([(1, 1, 1, 1, (-1, 1)), (1, 1, 1, 1, (0, 0))]), "forward", "float32", "conv_transpose", "xla-cpu-zero-only-dim-forward"),
+    (_crash_case([(1, 1, 1, 1, (-1, 1)), (1, 1, 1, 1, (0, 0))]), "gradient-input", "float32", "conv_transpose",
+     "xla-cpu-zero-only-dim-input-gradient"),
+])
+def test_zero_only_dim_crash_entries(c, check, dtype, variant, expected):
+    entry = KnownDiscrepancies.load().match(_record(c, check, dtype, variant))
+    assert (entry.id if entry else None) == expected
+
+
+def test_zero_only_dim_crash_agrees_with_the_input_gradient_grid():
+    """The crashes seen while CRASHED_DIMS ran for the input-gradient entry (its grid above) are the crash entry's."""
+    for name, zero in CRASHED_DIMS.items():
+        for other_name, other in OTHER_DIMS.items():
+            for position in (0, 1):
+                dims = [other]
+                dims.insert(position, zero)
+                if name.startswith("two"):
+                    crashed = position == 0 or other_name == "i = k = o = 1"
+                else:  # i2 s1: 3 of its 14 placements
+                    crashed = (other_name, position) in {("i = k = o = 1", 0), ("i5 k1", 0), ("i = k = o = 1", 1)}
+                assert _crash(_dims_case(dims)) is crashed, (name, other_name, position)
