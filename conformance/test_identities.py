@@ -4,7 +4,7 @@ dialects that claim the same 'SAME' meaning.
 Layout identities (channels-last against channels-first) are the layout variants themselves
 (torch.channels_last, tensorflow.nn_channels_first, jax.channels_first), each checked against the oracle.
 The kernel identities skip variants that only spell another's call (``Variant.spells``: jax's
-channels_first and transpose_kernel reach the conv that conv_transpose runs).
+conv_transpose, channels_first and transpose_kernel reach the conv that conv_general_dilated runs).
 """
 
 import pytest

@@ -264,9 +264,36 @@ def test_adapter_runs_in_a_worker():
         pool.close()
 
 
+SPELLINGS = ("conv_transpose", "conv_transpose_kernel", "channels_first")
+
+
+@examples(30)
+@given(cases(max_groups=1), st.sampled_from(SPELLINGS))
+def test_spellings_call_the_primitive_with_conv_general_dilated_s_window(case, spelling):
+    """What makes conv_transpose and its spellings spellings: jax traces each to one
+    conv_general_dilated whose window strides, pads, lhs/rhs dilations and groups are those of the
+    conv_general_dilated variant's for the same case (only the dimension numbers, and for
+    transpose_kernel a rev and a transpose of the kernel before it, differ)."""
+    import jax
+
+    def conv_params(name):
+        variant = TARGET.variant(name)
+        native = variant.native(case)
+        x = np.zeros((case.batch or 1, case.in_channels, *case.input_size), np.float32)
+        w = np.zeros((case.in_channels, case.out_per_group, *case.kernel_size), np.float32)
+        lhs, rhs = variant.native_operands(native, x, w, case.groups)
+        call, _ = variant.convolution(native, case.groups, F32, case.ndim)
+        convs = [e.params for e in jax.make_jaxpr(call)(lhs.astype(np.float32), rhs.astype(np.float32)).eqns
+                 if e.primitive.name == "conv_general_dilated"]
+        assert len(convs) == 1, convs
+        return {key: convs[0][key] for key in ("window_strides", "padding", "lhs_dilation", "rhs_dilation", "feature_group_count")}
+
+    assert conv_params(spelling) == conv_params("conv_general_dilated")
+
+
 def test_kernel_identities_skip_the_variants_that_only_spell_another_call():
-    """jax's channels_first and conv_transpose_kernel reach conv_transpose's conv: values run on them,
-    the kernel's identities and eager epilogues do not (every other variant keeps them)."""
+    """jax's conv_transpose, channels_first and conv_transpose_kernel reach conv_general_dilated's conv:
+    values run on them, the kernel's identities and eager epilogues do not (every other variant keeps them)."""
     from types import SimpleNamespace
 
     from conformance.lanes import TargetLane
@@ -282,8 +309,8 @@ def test_kernel_identities_skip_the_variants_that_only_spell_another_call():
         return seen
 
     assert parametrized(lambda: None) == names
-    assert parametrized(kernel_check(lambda: None)) == [name for name in names if name not in ("conv_transpose_kernel", "channels_first")]
-    assert {TARGET.variant(name).spells for name in ("conv_transpose_kernel", "channels_first")} == {"conv_transpose"}
+    assert parametrized(kernel_check(lambda: None)) == [name for name in names if name not in SPELLINGS]
+    assert {TARGET.variant(name).spells for name in SPELLINGS} == {"conv_general_dilated"}
 
 
 def test_spellings_have_a_values_test_of_their_own_and_test_values_the_rest():
@@ -292,11 +319,10 @@ def test_spellings_have_a_values_test_of_their_own_and_test_values_the_rest():
     from conformance import test_values
     from conformance.parametrize import checks_variant
 
-    spelled = {name for name in ("conv_transpose_kernel", "channels_first")}
     for variant in TARGET.variants:
-        assert checks_variant(test_values.test_values, variant) == (variant.name not in spelled)
-        assert checks_variant(test_values.test_large_outputs, variant) == (variant.name not in spelled)
-        assert checks_variant(test_values.test_values_of_spellings, variant) == (variant.name in spelled)
+        assert checks_variant(test_values.test_values, variant) == (variant.name not in SPELLINGS)
+        assert checks_variant(test_values.test_large_outputs, variant) == (variant.name not in SPELLINGS)
+        assert checks_variant(test_values.test_values_of_spellings, variant) == (variant.name in SPELLINGS)
     from conformance.profiles import examples
 
     assert test_values.test_values_of_spellings._hypothesis_internal_use_settings.max_examples == examples(30)

@@ -95,9 +95,17 @@ class JaxRuntime(Runtime):
 
 
 class ConvTranspose(Variant):
-    """``lax.conv_transpose`` with channels-last defaults and ``transpose_kernel=False``."""
+    """``lax.conv_transpose`` with channels-last defaults and ``transpose_kernel=False``.
+
+    ``lax.conv_transpose`` is Python over the one primitive: it turns 'SAME'/'VALID' into pads, flips
+    and swaps the kernel for ``transpose_kernel``, and calls ``conv_general_dilated`` with
+    ``lhs_dilation`` = the strides. For the same case its conv has the window strides, pads and
+    dilations of the ``conv_general_dilated`` variant's, in other dimension numbers
+    (``tests/test_target_jax.py`` compares their jaxprs), so it, like the variants below, spells that
+    call (``Variant.spells``): checked for its translation, its gradients on float32."""
 
     name, dialect, checks_gradients = "conv_transpose", "jax", True
+    spells = "conv_general_dilated"  # the same primitive with the same window, in channels-last dimension numbers
     modes = ("eager", "compiled")
     epilogues = ("bias", "relu", "sigmoid", "residual", "scale")
     options: dict = {"api": "conv_transpose"}
@@ -230,7 +238,7 @@ class ConvTransposeKernel(ConvTranspose):
     and explicit ``(cb, ca)`` tuples, always (never a string)."""
 
     name, checks_gradients = "conv_transpose_kernel", False
-    spells = "conv_transpose"  # jax flips and swaps the kernel, then calls the same conv
+    spells = "conv_general_dilated"  # jax flips and swaps the kernel, then calls the same conv
     options = {"api": "conv_transpose", "transpose_kernel": True, "use_consistent_padding": True}
 
     def native(self, case: Case) -> dict:
@@ -246,7 +254,7 @@ class ChannelsFirst(ConvTranspose):
     case's seed so both kernel orders are exercised."""
 
     name, checks_gradients = "channels_first", False
-    spells = "conv_transpose"  # the same conv with other dimension_numbers (XLA lays it out as it likes)
+    spells = "conv_general_dilated"  # the same conv with other dimension_numbers (XLA lays it out as it likes)
 
     def options_for(self, case: Case) -> dict:
         letters = SPATIAL_LETTERS[:case.ndim]
@@ -259,6 +267,7 @@ class ConvGeneralDilated(ConvTranspose):
     spelling with groups."""
 
     name, checks_gradients = "conv_general_dilated", True
+    spells = ""  # the primitive itself: the variant every jax kernel check runs on, with groups
     options = {"api": "conv_general_dilated"}
 
     def space(self, lane: Lane) -> dict:
@@ -276,6 +285,7 @@ class Vjp(ConvTranspose):
     parameters alone leave ambiguous because of the floor in ``floor((o+cb+ca-K)/s)+1 = i``)."""
 
     name, checks_gradients = "vjp", False
+    spells = ""  # jax's transpose rule chooses the conv's pads and dilations itself: a call of its own
 
     def space(self, lane: Lane) -> dict:
         return {}
