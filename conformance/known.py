@@ -452,6 +452,24 @@ def _tf_onednn_valid_short_output(case, native) -> bool:
     return False
 
 
+def _tf_requested_output_empty(case, native) -> bool:
+    """The output_shape TensorFlow's backprop-input kernel is asked for has a zero-length dim: tf.nn's own
+    ``output_shape``, or the length Keras computes, which is 0 for padding='same' with output_padding 0
+    and an even effective kernel over an input of 1 (``(i-1)*s + K%2 + op``). oneDNN's kernel
+    (``MklConvCustomBackpropInputOp``) returns an empty output for it before checking any shape."""
+    if "output_shape" in native:
+        return 0 in [int(o) for o in native["output_shape"]]
+    if str(native.get("padding", "")).lower() != "same" or native.get("output_padding") is None:
+        return False
+    def per_dim(value):
+        return [value] * case.ndim if isinstance(value, int) else list(value)
+    return any(
+        (i - 1) * s + (d * (k - 1) + 1) % 2 + op == 0
+        for i, k, s, d, op in zip(case.input_size, case.kernel_size, per_dim(native.get("strides", 1)),
+                                  per_dim(native.get("dilation_rate", 1)), per_dim(native["output_padding"]))
+    )
+
+
 # Named conditions an entry can require, over the failing check's case and native parameters.
 PREDICATES = {
     "keras_bias_on_last_axis": _keras_bias_on_last_axis,
@@ -477,6 +495,7 @@ PREDICATES = {
     "empty_output": _empty_output,
     "tf_conv3d_hw_dilations_differ": _tf_conv3d_hw_dilations_differ,
     "tf_onednn_valid_short_output": _tf_onednn_valid_short_output,
+    "tf_requested_output_empty": _tf_requested_output_empty,
     "torch_zero_output_length": lambda case, native: 0 in _torch_output_lengths(case, native) and min(_torch_output_lengths(case, native)) >= 0,
 }
 

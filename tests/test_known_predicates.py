@@ -176,6 +176,40 @@ def test_tf_onednn_valid_short_output_matches_the_grid_it_was_found_on():
     assert matched == TF_VALID_SHORT_RETURNED
 
 
+# tensorflow-cpu 2.21, tf.nn.conv_transpose(ones, ones, (1, *o, 1), strides=1, padding="SAME"), input i, kernel k:
+# (i, k, o) -> returned under oneDNN (an empty output, no shape checked); every one raised with oneDNN off,
+# and the four without a zero dim raised under oneDNN too (docs/repros/tf_onednn_empty_output_shape.py).
+TF_EMPTY_OUTPUT_SHAPE = {
+    ((2, 1, 1), (2, 1, 2), (1, 1, 0)): True, ((2, 1), (2, 2), (1, 0)): True, ((2, 1, 1), (1, 1, 2), (2, 1, 0)): True,
+    ((3, 1), (1, 2), (3, 0)): True, ((2, 1, 1), (1, 1, 1), (2, 1, 0)): True, ((2, 2), (1, 1), (1, 0)): True,
+    ((2, 1, 1), (2, 1, 2), (1, 1, 1)): False, ((2, 1, 1), (2, 1, 1), (1, 1, 1)): False, ((2, 1), (2, 1), (1, 1)): False,
+    ((2,), (2,), (1,)): False,
+}
+
+
+@pytest.mark.parametrize("shapes, returned", TF_EMPTY_OUTPUT_SHAPE.items(), ids=str)
+def test_tf_onednn_empty_output_shape_not_validated(shapes, returned):
+    i, k, o = shapes
+    native = {"padding": "SAME", "output_shape": list(o), "strides": 1, "dilations": 1}
+    native_case = NativeCase(batch=1, groups=1, in_per_group=1, out_per_group=1, input_size=i, kernel_size=k, bias=False,
+                             dialect="tensorflow", variant="nn", native=tuple(sorted((key, tuple(v) if isinstance(v, list) else v)
+                                                                                    for key, v in native.items())))
+    assert PREDICATES["tf_requested_output_empty"](native_case, native) is returned
+
+
+@pytest.mark.parametrize("input_size, kernel_size, output_padding, expected", [
+    ((2, 1, 1), (2, 1, 2), (0, 0, 0), True),    # the suite's find: dim 2 asks for (1-1)*1 + 0 + 0 = 0
+    ((2, 1, 1), (2, 1, 1), (0, 0, 0), False),   # inadmissible (o = 1 over i = 2) but not empty: oneDNN raises
+    ((1, 2), (2, 3), (0, 0), True),
+    ((1,), (2,), None, False),                  # no output_padding: Keras asks for i*s
+])
+def test_tf_requested_output_empty_reads_keras_lengths(input_size, kernel_size, output_padding, expected):
+    native = {"padding": "same", "strides": (1,) * len(input_size), "dilation_rate": (1,) * len(input_size), "output_padding": output_padding}
+    native_case = NativeCase(batch=1, groups=1, in_per_group=1, out_per_group=1, input_size=input_size, kernel_size=kernel_size,
+                             bias=False, dialect="keras", variant="keras", native=tuple(sorted(native.items())))
+    assert PREDICATES["tf_requested_output_empty"](native_case, native) is expected
+
+
 @pytest.mark.parametrize("lengths, epilogue, expected", [
     ((0, 1), "relu", True),      # inductor returned (docs/repros/torch_inductor_partial_zero_output.py)
     ((0, 1), None, False),       # without an elementwise op inductor raises as eager does
