@@ -341,18 +341,29 @@ def _quantile(counts, q, total):
     return f">{total}" if value == math.inf else str(value)
 
 
+def _positive(text: str) -> int:
+    value = int(text) if text.strip().isdigit() else 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
+    return value
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--seeds", type=_positive, default=10)
     parser.add_argument("--only", default="", help="comma-separated finding ids or planted fault names")
     parser.add_argument("--skip-findings", action="store_true")
     parser.add_argument("--skip-planted", action="store_true")
     parser.add_argument("--profile", default="dev", choices=("dev", "nightly"),
                         help="the hypothesis profile whose budgets a run spends (nightly: ten times the default)")
-    parser.add_argument("--reach", action="store_true", help="call no framework: count the examples until a check reaches a finding's region")
+    parser.add_argument("--reach", action="store_true", help="call no framework: count the examples until a check reaches a finding's "
+                        "region (planted faults, which need no framework, are still measured for real)")
     args = parser.parse_args(argv)
     only = set(filter(None, args.only.split(",")))
     settings.load_profile(args.profile)  # before the suite's test modules are imported: their budgets scale with it
+    names = {entry.id for entry in KNOWN.entries} | set(planted_faults.REGIONS)
+    if only - names:
+        parser.error(f"--only: no recorded finding or planted fault named {', '.join(sorted(only - names))}")
     pool = WorkerPool(timeout=300)
     try:
         subjects = ([] if args.skip_planted else planted_subjects(pool, only)) + ([] if args.skip_findings else finding_subjects(pool, only, args.reach))
