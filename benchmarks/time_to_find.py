@@ -21,9 +21,11 @@ as ``>budget`` (the sum of the searches' budgets).
 
 With ``--reach``, no framework is called: every call "passes" unseen, and a search counts as detecting
 a finding at the first check that reaches its entry's region (its lanes, check and predicate), as if
-the framework failed wherever the entry says it does. It estimates in seconds, over many seeds, what
-the real measurement takes an hour for: how the generation spreads a run's budget over each finding's
-region (tuning strategies), not whether the framework still fails there.
+the framework failed wherever the entry says it does. It estimates in minutes, over many seeds, what
+the real measurement takes hours for: how the generation spreads a run's budget over each finding's
+region (tuning strategies), not whether the framework still fails there. It is an upper bound: a
+predicate may be wider than the failure (an entry only has to explain the failures), and a call the
+framework would refuse as unsupported counts as reached.
 
 ``--profile nightly`` measures a deeper run instead: each test's budget as that hypothesis profile
 scales it (``conformance.profiles.examples``: ten times the default's under ``nightly``).
