@@ -64,10 +64,14 @@ def _torch_output_lengths(case, native) -> list[int]:
     ]
 
 
+def _per_dim(value, ndim: int) -> list[int]:
+    """A window parameter as frameworks accept it (one int for every dim, or one per dim) as one int per dim."""
+    return [value] * ndim if isinstance(value, int) else list(value)
+
+
 def _torch_dims(case, native, name, default) -> list[int]:
     """A torch parameter (an int or one per dim, ``default`` where absent) as one int per dim."""
-    value = native.get(name, default)
-    return [value] * case.ndim if isinstance(value, int) else list(value)
+    return _per_dim(native.get(name, default), case.ndim)
 
 
 def _torch_output_padding(case, native) -> list[int]:
@@ -455,19 +459,19 @@ def _tf_onednn_valid_short_output(case, native) -> bool:
 def _tf_requested_output_empty(case, native) -> bool:
     """The output_shape TensorFlow's backprop-input kernel is asked for has a zero-length dim: tf.nn's own
     ``output_shape``, or the length Keras computes, which is 0 for padding='same' with output_padding 0
-    and an even effective kernel over an input of 1 (``(i-1)*s + K%2 + op``). oneDNN's kernel
+    and an even effective kernel over an input of 1 (``keras.same_output_length``). oneDNN's kernel
     (``MklConvCustomBackpropInputOp``) returns an empty output for it before checking any shape."""
+    from oracles.dialects.keras import same_output_length
+
     if "output_shape" in native:
         return 0 in [int(o) for o in native["output_shape"]]
     if str(native.get("padding", "")).lower() != "same" or native.get("output_padding") is None:
         return False
-    def per_dim(value):
-        return [value] * case.ndim if isinstance(value, int) else list(value)
-    return any(
-        (i - 1) * s + (d * (k - 1) + 1) % 2 + op == 0
-        for i, k, s, d, op in zip(case.input_size, case.kernel_size, per_dim(native.get("strides", 1)),
-                                  per_dim(native.get("dilation_rate", 1)), per_dim(native["output_padding"]))
-    )
+    return 0 in [
+        same_output_length(i, k, s, d, op)
+        for i, k, s, d, op in zip(case.input_size, case.kernel_size, _per_dim(native.get("strides", 1), case.ndim),
+                                  _per_dim(native.get("dilation_rate", 1), case.ndim), _per_dim(native["output_padding"], case.ndim))
+    ]
 
 
 # Named conditions an entry can require, over the failing check's case and native parameters.

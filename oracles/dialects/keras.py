@@ -177,12 +177,18 @@ def bias_on_last_axis(output_size, filters: int, **native) -> bool:
     )
 
 
+def same_output_length(i: int, k: int, s: int, d: int, op) -> int:
+    """Keras's output length for padding='same': ``i*s`` without output_padding, else ``(i-1)*s + K%2 + op``
+    (0 for an input of 1, an even effective kernel K and ``op = 0``)."""
+    return i * s if op is None else (i - 1) * s + (d * (k - 1) + 1) % 2 + op
+
+
 def _crops(i: int, k: int, s: int, d: int, padding: str, op, backend: str, dim: int) -> tuple[int, int]:
     K = d * (k - 1) + 1
     L = (i - 1) * s + K
     if padding == "valid":
         return 0, -(max(K, s) - K if op is None else op)
-    o = i * s if op is None else (i - 1) * s + K % 2 + op
+    o = same_output_length(i, k, s, d, op)
     if o < 1:
         raise tf_dialect.EmptyOutput(
             f"padding='same', output_padding=0 gives an empty output in dim {dim} "
