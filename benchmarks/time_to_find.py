@@ -13,7 +13,8 @@ Two kinds of defect, each searched for over ``--seeds`` hypothesis seeds:
 A defect's *searches* are the (test, lane) pairs of a default run (``pytest conformance``: CPU, float32
 and float64, every backend and mode) whose checks can detect it: for a finding, every lane and test
 its entry covers, the lane its example names first; for a planted fault, the value tests on both
-``--impl`` lanes. For each seed the searches run in that order, each to its test's default budget (the
+``--impl`` lanes. For each seed the searches run in that order, each with a seed of its own (as each
+test item of a run has: ``conformance.profiles.item_seed``) and to its test's default budget (the
 profile's ``max_examples`` as the test's ``settings`` scale it: 100 for values, 40 for gradients, 5 on
 a compiled lane), and the count is the examples drawn until the first detection, inclusive; "found"
 counts the seeds in which the default run's budget detected it at all, and a seed that did not reads
@@ -162,7 +163,9 @@ def run_search(pool, search: Search, seed_value: int, cap: int, reach: bool = Fa
     runner.start_test()
     run_body = body(suite_test(search.test, search.target.lane.mode))
 
-    @seed(seed_value)
+    # Each search its own seed, as each test item of a run has (profiles.item_seed): with one seed for all,
+    # the float32 and float64 lanes of a test would draw the same cases and count one search twice.
+    @seed(profiles.item_seed(f"{search.test}[{search.target.id}]", seed_value))
     @settings(parent=settings(), max_examples=cap, database=None, derandomize=False, phases=[Phase.generate],
               report_multiple_bugs=False, suppress_health_check=list(HealthCheck))
     @given(data=st.data())

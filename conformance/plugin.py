@@ -103,7 +103,7 @@ def pytest_report_header(config):
     lines.append(
         f"convt: hypothesis profile {settings.get_current_profile_name()}, max_examples={current.max_examples} "
         f"(compiled lanes {compiled_examples(current.max_examples)}), "
-        f"derandomize={current.derandomize}, seed={config.getoption('hypothesis_seed', None) or ('fixed' if current.derandomize else 'random per test')}"
+        f"derandomize={current.derandomize}, seed={config.getoption('hypothesis_seed', None) or ('fixed' if current.derandomize else 'random')} per test"
     )
     cache = session.options.compile_cache
     lines.append(f"convt: modes {','.join(session.options.modes or MODES)}; compile cache {cache if cache else 'off'}")
@@ -132,6 +132,23 @@ def runner(convt):
     return convt.runner
 
 
+def _seed_item(item):
+    """Give a hypothesis test item of a reproducible run (``derandomize``, or ``--hypothesis-seed``) its
+    own seed (:func:`~conformance.profiles.item_seed`) for this call; returns what undoes it (the test
+    function is shared by all its parametrized items). A randomized run already draws a seed per item."""
+    test = getattr(item, "obj", None)
+    test_settings = getattr(test, "_hypothesis_internal_use_settings", None)
+    base = item.config.getoption("hypothesis_seed", None)
+    if test_settings is None or not (test_settings.derandomize or base is not None) or getattr(test, "_hypothesis_internal_use_seed", None) is not None:
+        return lambda: None  # not a hypothesis test, a randomized run, or a test with its own @seed
+    module = getattr(getattr(item, "module", None), "__name__", "")
+    test._hypothesis_internal_use_seed = profiles.item_seed(f"{module}::{item.name}", base)
+
+    def restore():
+        test._hypothesis_internal_use_seed = None
+    return restore
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item):
     session = item.config.stash.get(SESSION, None)
@@ -139,9 +156,11 @@ def pytest_runtest_call(item):
         session.current_item = item
         if session._runner is not None:
             session._runner.start_test()  # a crash remembered in the last test must not stop this one's examples
+    restore = _seed_item(item)
     try:
         result = yield
     finally:
+        restore()
         if session is not None:
             session.current_item = None
     if session is not None:

@@ -1,7 +1,8 @@
 """Hypothesis profiles shared by the suite and the self-tests.
 
 - ``dev``: randomized, hypothesis's default budget, no deadline (framework calls jit-compile on first use).
-- ``ci``: derandomized, so a CI run is reproducible and a red run can be re-run to the same example.
+- ``ci``: derandomized, so a CI run is reproducible and a red run can be re-run to the same example;
+  each test item (a test on one lane) draws from a seed of its own name (:func:`item_seed`).
 - ``nightly``: ten times the examples, randomized, to search wider between releases.
 
 Every profile draws each example independently (:data:`BACKEND`). Hypothesis's own generation spends
@@ -17,6 +18,7 @@ own provider under another name (so it draws from the same distributions, seeded
 or ``derandomize``). Hypothesis versions without alternative backends keep their own generation.
 """
 
+import hashlib
 import math
 
 from hypothesis import HealthCheck, settings
@@ -58,3 +60,17 @@ COMMON = dict(deadline=None, print_blob=True, suppress_health_check=[HealthCheck
 settings.register_profile("dev", **COMMON)
 settings.register_profile("ci", derandomize=True, **COMMON)
 settings.register_profile("nightly", max_examples=1000, **COMMON)
+
+
+def item_seed(name: str, base: str | int | None) -> int:
+    """The seed of one test item of a reproducible run: from its name (module, test and lane, e.g.
+    ``conformance.test_values::test_values[torch.functional-cpu-onednn-float32]``) and the run's seed
+    (``--hypothesis-seed``; 0 under ``derandomize``).
+
+    Hypothesis derives a derandomized test's seed, and takes ``--hypothesis-seed``, for the test
+    function as a whole, so every lane of one parametrized test would draw the same sequence: lanes
+    with the same space (float32 and float64, one variant on two backends) the very same cases, and a
+    region one lane misses every lane misses. A seed per item keeps the run repeatable, on any machine
+    and in any split of the run, and lets each lane search on its own, as a randomized run does."""
+    digest = hashlib.sha256(f"{0 if base is None else base}:{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")

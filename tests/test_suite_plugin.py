@@ -32,6 +32,30 @@ def test_a_correct_implementation_passes_and_every_check_is_recorded(pytester):
     assert all(r["test"].startswith("conformance/") or "::" in r["test"] for r in written)
 
 
+def test_a_reproducible_run_gives_each_lane_its_own_cases_and_repeats_them(pytester):
+    # Hypothesis seeds a derandomized test (and --hypothesis-seed) per test function: without a seed per
+    # item, the float32 and float64 lanes of test_values would draw the very same cases.
+    def cases(directory):
+        by_lane = {}
+        for record in records(pytester.path / directory):
+            if record["check"] == "forward":
+                by_lane.setdefault(record["dtype"], []).append(json.dumps(record["case"], sort_keys=True))
+        return by_lane
+
+    for out in ("first", "again"):
+        result = run_suite(pytester, "--impl", f"{EXAMPLE}:conv_transpose", "--report-dir", out, "--hypothesis-profile", "ci",
+                           "--max-examples", "10", "-k", "test_values and not large and not spellings")
+        assert result.ret == 0
+    first = cases("first")
+    assert set(first) == {"float32", "float64"} and first["float32"] != first["float64"]
+    assert cases("again") == first
+    result = run_suite(pytester, "--impl", f"{EXAMPLE}:conv_transpose", "--report-dir", "seeded", "--hypothesis-seed", "7",
+                       "--max-examples", "10", "-k", "test_values and not large and not spellings")
+    assert result.ret == 0
+    seeded = cases("seeded")
+    assert seeded["float32"] != seeded["float64"] and seeded != first
+
+
 def test_a_narrow_bug_fails_with_a_shrunk_record_and_a_repro(pytester):
     result = run_suite(pytester, "--impl", f"{IMPLS / 'missing_bias.py'}:conv_transpose", "--report-dir", "out", "-k", "test_values")
     assert result.ret == 1
