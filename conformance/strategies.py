@@ -17,11 +17,16 @@ from its edges half the time (:func:`edge_or_any`), and uniformly otherwise:
 - an input of length 1 (one dim in five), and gaps: a stride of ``K+1`` or ``K+2`` (outputs no tap reaches);
 - channel counts around vector widths and algorithm switches (:data:`CHANNEL_WIDTHS`: 8, 15, 16, 17,
   32, 33), as many output as input channels (where weight folding lines up), depthwise (one each per group);
-- output lengths around 32, 64, 128 and 256 (:data:`LONG_OUTPUTS`, ``large_cases``).
+- output lengths around 32, 64, 128 and 256 (:data:`LONG_OUTPUTS`, ``large_cases``);
+- as many channels as the last input or output length (one case in eight, :func:`layout_ambiguous`),
+  where a kernel that tells channels-first from channels-last by shape sees both alike.
 
 **Swarm.** Each canonical case first draws which features it uses (:data:`FEATURES`: stride,
 dilation, crops, negative crops, output padding, groups; each in three draws of four); a feature left
-out keeps its neutral value.
+out keeps its neutral value. One case in four has plain windows (stride and dilation both off): the
+kernels for unit stride and dilation are their own (XLA lowers a stride to an lhs dilation and a
+dilation to an rhs dilation, each another kernel), and a product of two 3/4 draws would leave them
+to one case in sixteen.
 Rare combinations of features then come up as often as common ones instead of being drowned by them
 (Groce et al., "Swarm testing", ISSTA 2012), and a shrunk example keeps only the features it needs.
 
@@ -74,9 +79,12 @@ def input_length(draw, max_input: int) -> int:
 @st.composite
 def feature_sets(draw, allowed=FEATURES) -> frozenset:
     """The features one case uses: each of ``allowed`` on (three times in four; groups in half the
-    draws, since channel counts matter most ungrouped) or off (swarm testing). Off is the shrink
-    target, so a shrunk example keeps only the features its failure needs."""
-    return frozenset(feature for feature in allowed if draw(st.integers(0, 1 if feature == "groups" else 3)) > 0)
+    draws, since channel counts matter most ungrouped) or off (swarm testing), except that one set in
+    four has plain windows (neither stride nor dilation). Off is the shrink target, so a shrunk
+    example keeps only the features its failure needs."""
+    plain = "stride" in allowed and "dilation" in allowed and draw(st.integers(0, 3)) == 3
+    return frozenset(feature for feature in allowed if draw(st.integers(0, 1 if feature == "groups" else 3)) > 0
+                     and not (plain and feature in ("stride", "dilation")))
 
 
 @st.composite
@@ -155,6 +163,19 @@ def operand_recipe(draw, *, max_groups=3, max_per_group=3, max_batch=3, values=s
     )
 
 
+def layout_ambiguous(draw, case, output_length):
+    """``case`` with, one time in eight, as many channels (output or input, all groups) as its last output or
+    input length, where a kernel that tells a layout from shapes (channels first or last, a bias add) cannot
+    tell which axis is which. ``output_length``: the case's last output length (None where it has none)."""
+    if draw(st.integers(0, 7)) != 0:
+        return case
+    side = draw(st.sampled_from(("out", "in")))
+    length = output_length if side == "out" else case.input_size[-1]
+    if not length or length < 2 or length % case.groups:
+        return case
+    return dataclasses.replace(case, **{f"{side}_per_group": length // case.groups})
+
+
 def _case(draw, ndim, dims, recipe):
     """A case of ``ndim`` dims drawn from ``dims``; ``dims`` may be a callable ``window -> strategy``, and
     then half the cases are isotropic (every dim with the first dim's kernel, stride and dilation, as
@@ -166,10 +187,11 @@ def _case(draw, ndim, dims, recipe):
     else:
         per_dim = [draw(dims) for _ in range(ndim)]
     length, kernel, stride, dilation, padding, output_padding = (tuple(column) for column in zip(*per_dim))
-    return Case(
+    case = Case(
         input_size=length, kernel_size=kernel, stride=stride, dilation=dilation, padding=padding,
         output_padding=output_padding, **draw(recipe),
     )
+    return layout_ambiguous(draw, case, case.geometry.output_size[-1])
 
 
 @st.composite
@@ -201,13 +223,9 @@ def string_padding_cases(draw, *, dilation=True, groups=True, groups_3d=True, ma
     max_input = max_inputs[ndim - 1]
     inputs, kernels, strides, dilations, outputs = [], [], [], [], []
     for _ in range(ndim):
-        i, k = input_length(draw, max_input), draw(st.integers(1, 4))
-        d = draw(st.integers(2, 3)) if dilation and "dilation" in features else 1
-        K = d * (k - 1) + 1
-        s = 1
-        if "stride" in features:
-            s = K + draw(st.integers(1, 2)) if draw(st.integers(0, 3)) == 3 else draw(st.integers(2, 4))
-        full = (i - 1) * s + K
+        i = input_length(draw, max_input)
+        k, s, d = draw(windows(features, max_dilation=3 if dilation else 1))
+        full = (i - 1) * s + d * (k - 1) + 1
         admissible = range((i - 1) * s + 1, i * s + 1) if padding == "SAME" else range(full, full + s)
         o = edge_or_any(draw, admissible[0], admissible[-1], (admissible[0], admissible[-1]))
         inputs.append(i), kernels.append(k), strides.append(s), dilations.append(d), outputs.append(o)
@@ -225,12 +243,8 @@ def torch_dims(draw, *, features=frozenset(FEATURES), max_input=5, max_kernel=4,
     both ends (edges: 0, ``K-2 .. K``, the largest that leaves an output), ``0 <= output_padding <
     max(s, d)`` (the module: ``< s``; edges: the largest) extends the end, and the output is at least
     one long; ``(i, k, s, d, (p, p - op), 0)`` as :func:`canonical_dims` returns."""
-    kernel = draw(st.integers(1, max_kernel))
-    dilation = draw(st.integers(2, max_dilation)) if "dilation" in features and max_dilation > 1 else 1
+    kernel, stride, dilation = draw(windows(features, max_kernel, max_stride, max_dilation))
     effective = dilation * (kernel - 1) + 1
-    stride = 1
-    if "stride" in features and max_stride > 1:
-        stride = effective + draw(st.integers(1, 2)) if draw(st.integers(0, 3)) == 3 else draw(st.integers(2, max_stride))
     length = input_length(draw, max_input)
     full = (length - 1) * stride + effective
     limit = stride if module else max(stride, dilation)

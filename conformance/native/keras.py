@@ -16,7 +16,7 @@ import dataclasses
 from hypothesis import strategies as st
 
 from ..cases import NativeCase
-from ..strategies import MAX_NATIVE_INPUT, operand_recipe
+from ..strategies import MAX_NATIVE_INPUT, layout_ambiguous, operand_recipe
 
 
 
@@ -66,4 +66,8 @@ def native_cases(draw, *, data_formats=(None, "channels_last", "channels_first")
             case.canonical()
         except ValueError:  # 'same' with an even effective kernel and no output_padding: the backend refuses it
             case = dataclasses.replace(case, native=tuple(sorted({**native, "padding": "valid"}.items())))
-    return case
+    try:
+        output_length = case.canonical().geometry.output_size[-1]
+    except ValueError:  # an invalid case: no output, its input length is still an edge
+        output_length = None
+    return layout_ambiguous(draw, case, output_length)
