@@ -347,9 +347,12 @@ def _xla_zero_only_dim_crash_grouped(case, native) -> bool:
 
 
 def _keras_bias_on_last_axis(case, native) -> bool:
-    """A channels_first Keras layer whose last output length equals its filter count (see the keras dialect)."""
+    """A channels_first Keras layer with a bias whose last output length equals its filter count (see the
+    keras dialect); without a bias there is nothing to add on the wrong axis."""
     from oracles.dialects.keras import bias_on_last_axis
 
+    if not case.bias:
+        return False
     native = {k: v for k, v in native.items() if k in ("strides", "padding", "output_padding", "dilation_rate", "data_format", "backend")}
     try:
         return bias_on_last_axis(_geometry(case).output_size, case.out_channels, **native)

@@ -1103,3 +1103,15 @@ def test_zero_only_dim_crash_agrees_with_the_input_gradient_grid():
                 else:  # i2 s1: 3 of its 14 placements
                     crashed = (other_name, position) in {("i = k = o = 1", 0), ("i5 k1", 0), ("i = k = o = 1", 1)}
                 assert _crash(_dims_case(dims)) is crashed, (name, other_name, position)
+
+
+# ---- keras-channels-first-bias-on-last-axis ----
+def test_keras_bias_on_last_axis_needs_a_bias():
+    """The layer adds its bias on the last axis; without one there is nothing misplaced, and the check passes."""
+    native = {"strides": (1,), "padding": "valid", "output_padding": None, "dilation_rate": (1,), "data_format": "channels_first"}
+    with_bias = dataclasses.replace(case((1,), (3,), (1,), (1,), ((0, 0),), out_per_group=3), bias=True)
+    predicate = PREDICATES["keras_bias_on_last_axis"]
+    assert predicate(with_bias, native)
+    assert not predicate(dataclasses.replace(with_bias, bias=False), native)
+    assert not predicate(with_bias, {**native, "data_format": "channels_last"})
+    assert not predicate(dataclasses.replace(with_bias, out_per_group=2), native)
