@@ -17,7 +17,7 @@ from oracles.dialects import keras as keras_dialect
 from oracles.dialects import tensorflow as tf_dialect
 
 FEW = settings(max_examples=25, deadline=None)
-VARIANTS = ("nn", "nn_channels_first", "keras")
+VARIANTS = ("nn", "nn_channels_first", "keras", "keras_channels_first")
 
 # What TensorFlow's CPU kernels say when they lack a feature (tensorflow/core/kernels/conv_grad_input_ops.cc,
 # conv_grad_ops_3d.cc, mkl/mkl_conv_grad_input_ops.cc), as TF 2.21 raises them; Keras wraps any of them
@@ -66,7 +66,7 @@ def operands(case, dtype: str):
 
 def predicted_unsupported(variant: str, native: dict, case, dtype: str, onednn: bool) -> str | None:
     """The dialect's reason this CPU build cannot run the call, or None."""
-    if variant == "keras":
+    if variant.startswith("keras"):
         return keras_dialect.cpu_support(case.input_size, case.kernel_size, dtype=dtype, onednn=onednn, **native)
     outcome = tf_dialect.cpu_outcome(case.input_size, case.kernel_size, dtype=dtype, onednn=onednn, groups=case.groups, **native)
     assert outcome.kind != "rejected", outcome  # from_canonical must give arguments TF accepts

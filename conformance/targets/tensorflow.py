@@ -385,6 +385,24 @@ class Keras(Nn):
         return tensorflow_repro.keras_call(case, native, dtype, epilogue)
 
 
+class KerasChannelsFirst(Keras):
+    """The Keras layers with ``data_format="channels_first"`` (models ported from PyTorch keep it): Keras moves
+    the channels and adds the bias its own way for that layout, over the same TensorFlow kernels, so it
+    spells ``keras`` (``Variant.spells``): checked for its translation, on oneDNN lanes (Eigen runs no NCHW)."""
+
+    name, spells = "keras_channels_first", "keras"
+    channels_first = True  # the repro moves the operands as this layout wants them
+
+    def lane_support(self, lane: Lane) -> str | None:
+        if lane.device == "cpu" and lane.backend == "eigen" and lane.mode == "eager":
+            return ("TensorFlow's CPU kernels run channels-first transposed convolution only through oneDNN "
+                    "(Conv2DCustomBackpropInputOp only supports NHWC): no eigen lane")
+        return super().lane_support(lane)
+
+    def native(self, case: Case) -> dict:
+        return {**super().native(case), "data_format": "channels_first"}
+
+
 def _nn_call(native: dict, x_t, f_t, b_t, out_channels: int):
     """``tf.nn.conv_transpose`` with the native arguments as given, then ``tf.nn.bias_add``."""
     import tensorflow as tf
@@ -412,7 +430,7 @@ def _full_output_shape(native: dict, ndim: int, batch: int, channels: int):
 TARGET = Target(
     framework="tensorflow",
     requires=("tensorflow",),
-    variants=(Nn(), NnChannelsFirst(), Keras()),
+    variants=(Nn(), NnChannelsFirst(), Keras(), KerasChannelsFirst()),
     load=TensorFlowRuntime,
     process_settings={"onednn": {"TF_ENABLE_ONEDNN_OPTS": "1"}, "eigen": {"TF_ENABLE_ONEDNN_OPTS": "0"}},  # one worker each
     environment={"TF_CPP_MIN_LOG_LEVEL": "2", "KERAS_BACKEND": "tensorflow"},  # quiet start-up; Keras on this TF
