@@ -12,8 +12,10 @@ the machine it was written on). So the batched answer differs from the true resu
 samples called one at a time.
 
 Observed (jax/jaxlib 0.10.2, x86-64): float32, float16, bfloat16 (not float64); stride and dilation 1;
-1-D at any channel count (the default case has 17), 2-D with at most 16 input channels (more go to
-YNNPACK), not 3-D; only where channels times kernel taps reach 8. Eager and jit alike. Reported as
+1-D at any channel count (the default case has 17), grouped too, where channels per group times kernel
+taps reach 8; 2-D, grouped (depthwise included) or not, with at most 16 input and 16 output channels
+(more go to YNNPACK), where a whole 8-float packet of the patch reaches the high padding; not 3-D.
+Eager and jit alike. Reported as
 openxla/xla#48713; a fix is proposed in openxla/xla#48748.
 
 Cases (``--case``):
