@@ -14,7 +14,8 @@ from its edges half the time (:func:`edge_or_any`), and uniformly otherwise:
 - negative crops (zeros appended beyond the full output: bias only there) of 1 (and 2 at the end);
 - ``output_padding`` at ``s-1``, ``s``, ``s+1``, ``d-1`` and ``d`` (PyTorch accepts ``op < max(s, d)``,
   ONNX Runtime and Keras ``op < s``);
-- an input of length 1 (one dim in five), and gaps: a stride of ``K+1`` or ``K+2`` (outputs no tap reaches);
+- an input of length 1 (one dim in five), and gaps: a stride of ``K+1`` to ``K+3`` (outputs no tap reaches;
+  from ``K+2`` on, a 'SAME' output can outgrow the full one by 2 or more, past TF's clamp of the pad at 0);
 - channel counts around vector widths and algorithm switches (:data:`CHANNEL_WIDTHS`: 8, 15, 16, 17,
   32, 33), as many output as input channels (where weight folding lines up), depthwise (one each per group);
 - output lengths around 32, 64, 128 and 256 (:data:`LONG_OUTPUTS`, ``large_cases``);
@@ -127,7 +128,7 @@ def windows(draw, features, max_kernel=4, max_stride=4, max_dilation=3):
     stride = 1
     if "stride" in features and max_stride > 1:
         kind = draw(st.sampled_from(("any", "gap", "kernel")))
-        stride = {"gap": effective + draw(st.integers(1, 2)), "kernel": max(2, kernel)}.get(kind) or draw(st.integers(2, max_stride))
+        stride = {"gap": effective + draw(st.integers(1, 3)), "kernel": max(2, kernel)}.get(kind) or draw(st.integers(2, max_stride))
     return kernel, stride, dilation
 
 
