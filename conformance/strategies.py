@@ -120,7 +120,7 @@ def canonical_dims(draw, *, features=frozenset(FEATURES), max_input=5, max_kerne
 # (as many out as in) or depthwise (one each).
 @st.composite
 def windows(draw, features, max_kernel=4, max_stride=4, max_dilation=3):
-    """``(k, s, d)`` of one dim: a stride of 2 or more, one beyond the effective kernel (a gap: outputs
+    """``(k, s, d)`` of one dim: a stride of 2 or more, 1 to 3 beyond the effective kernel (a gap: outputs
     no tap reaches) or equal to the kernel (non-overlapping taps, the usual upsampling layer)."""
     kernel = draw(st.integers(1, max_kernel))
     dilation = draw(st.integers(2, max_dilation)) if "dilation" in features and max_dilation > 1 else 1

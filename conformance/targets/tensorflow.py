@@ -211,6 +211,14 @@ class Nn(Variant):
     modes = ("eager", "compiled")
     epilogues = ("bias", "relu", "sigmoid", "residual", "scale")
 
+    def lane_support(self, lane: Lane) -> str | None:
+        """A channels-first variant runs on CPU only through oneDNN: an Eigen lane has nothing to run
+        (``test_unsupported_rules`` keeps checking that TF still refuses it)."""
+        if self.channels_first and lane.device == "cpu" and lane.backend == "eigen" and lane.mode == "eager":
+            return ("TensorFlow's CPU kernels run channels-first transposed convolution only through oneDNN "
+                    "(Conv2DCustomBackpropInputOp only supports NHWC): no eigen lane")
+        return super().lane_support(lane)
+
     def space(self, lane: Lane) -> dict:
         """What a CPU lane runs (``tf_dialect.cpu_support``): off oneDNN no dilation, no groups; on oneDNN
         both with 'SAME'/'VALID' only (explicit pads take the Eigen kernel: none for channels-first), grouped
@@ -315,14 +323,6 @@ class NnChannelsFirst(Nn):
     name, checks_gradients = "nn_channels_first", False
     channels_first = True
 
-    def lane_support(self, lane: Lane) -> str | None:
-        """Channels-first runs on CPU only through oneDNN: an Eigen lane has nothing to run
-        (``test_unsupported_rules`` keeps checking that TF still refuses it)."""
-        if lane.device == "cpu" and lane.backend == "eigen" and lane.mode == "eager":
-            return ("TensorFlow's CPU kernels run channels-first transposed convolution only through oneDNN "
-                    "(Conv2DCustomBackpropInputOp only supports NHWC): no eigen lane")
-        return super().lane_support(lane)
-
     def native(self, case: Case) -> dict:
         native = super().native(case)
         if not isinstance(native["padding"], str):  # [[0,0], *spatial, [0,0]] in channels-last order
@@ -391,13 +391,7 @@ class KerasChannelsFirst(Keras):
     spells ``keras`` (``Variant.spells``): checked for its translation, on oneDNN lanes (Eigen runs no NCHW)."""
 
     name, spells = "keras_channels_first", "keras"
-    channels_first = True  # the repro moves the operands as this layout wants them
-
-    def lane_support(self, lane: Lane) -> str | None:
-        if lane.device == "cpu" and lane.backend == "eigen" and lane.mode == "eager":
-            return ("TensorFlow's CPU kernels run channels-first transposed convolution only through oneDNN "
-                    "(Conv2DCustomBackpropInputOp only supports NHWC): no eigen lane")
-        return super().lane_support(lane)
+    channels_first = True  # no eigen lane (Nn.lane_support); the repro moves the operands to this layout
 
     def native(self, case: Case) -> dict:
         return {**super().native(case), "data_format": "channels_first"}
