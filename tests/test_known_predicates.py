@@ -340,11 +340,14 @@ def test_eager_gradients_abort_where_the_forward_does(mode, dtype):
 # Direct lax.conv_general_dilated calls against the oracle (jax/jaxlib 0.10.2, x86-64 with AVX-512,
 # float32, eager, batch 3, random operands): a correlation padded by (lo, hi) in one dim, which is the
 # lowering of a transposed conv with K = k, crops (k-1-lo, k-1-hi), stride and dilation 1.
-def _lowered(input_size, kernel_size, pads, channels, *, groups=1, stride=None, dilation=None):
+def _lowered(input_size, kernel_size, pads, channels, *, groups=1, out_per_group=1, batch=3, stride=None, dilation=None):
+    """The case whose jax lowering pads each dim by ``pads`` (lo, hi): crops ``K-1-lo``, ``K-1-hi``."""
     ndim = len(input_size)
-    return case(tuple(input_size), tuple(kernel_size), stride or (1,) * ndim, dilation or (1,) * ndim,
-                tuple((k - 1 - lo, k - 1 - hi) for k, (lo, hi) in zip(kernel_size, pads)),
-                groups=groups, in_per_group=channels, batch=3)
+    dilation = dilation or (1,) * ndim
+    K = [d * (k - 1) + 1 for k, d in zip(kernel_size, dilation)]
+    return case(tuple(input_size), tuple(kernel_size), stride or (1,) * ndim, dilation,
+                tuple((k - 1 - lo, k - 1 - hi) for k, (lo, hi) in zip(K, pads)),
+                groups=groups, in_per_group=channels, out_per_group=out_per_group, batch=batch)
 
 
 # 1-D, input length 5: (channels, k) -> which of the pads (-1, 1), (-2, 1), (-2, 2) went wrong ("X").
@@ -437,13 +440,9 @@ def test_negative_low_padding_entries(c, dtype, expected):
 # padded by jax pads (lo, hi) per dim, stride and dilation 1, built like _lowered but with output channels and
 # batch of its own; "dim0", "dim1", "both": which dims are padded (the other dim (0, 0)). Script:
 # /tmp/neg_grouped_char.py (not kept in the repository).
-def _grouped(input_size, kernel_size, pads, groups, in_per_group, out_per_group, batch=2, stride=None, dilation=None):
-    ndim = len(input_size)
-    dilation = dilation or (1,) * ndim
-    K = [d * (k - 1) + 1 for k, d in zip(kernel_size, dilation)]
-    return case(tuple(input_size), tuple(kernel_size), stride or (1,) * ndim, dilation,
-                tuple((k - 1 - lo, k - 1 - hi) for k, (lo, hi) in zip(K, pads)),
-                groups=groups, in_per_group=in_per_group, out_per_group=out_per_group, batch=batch)
+def _grouped(input_size, kernel_size, pads, groups, in_per_group, out_per_group, **kwargs):
+    """:func:`_lowered` as the grids below list their cases: groups, channels in and out, batch 2."""
+    return _lowered(input_size, kernel_size, pads, in_per_group, groups=groups, out_per_group=out_per_group, batch=2, **kwargs)
 
 
 def _placed(where, pads, ndim=2):
