@@ -9,9 +9,11 @@ import re
 
 import numpy as np
 import pytest
+import hypothesis
 from hypothesis import settings
 
 import oracles
+from oracles.bounds import unit_roundoff
 from conformance.targets.tensorflow import TARGET
 from oracles.dialects import keras as keras_dialect
 from oracles.dialects import tensorflow as tf_dialect
@@ -77,6 +79,24 @@ def assert_close(y, expected, bound, what):
     assert y.shape == expected.shape, f"shape {y.shape}, expected {expected.shape} [{what}]"
     excess = np.abs(np.asarray(y, np.float64) - expected) - bound
     assert excess.max(initial=0) <= 0, f"max |error| - bound = {excess.max():.3g} at {np.unravel_index(excess.argmax(), y.shape)} [{what}]"
+
+
+def keras_expected(case, x, w, b, dtype: str, native: dict, geometry=None):
+    """``(expected, bound)`` of a Keras layer's output: the oracle's, with the bias added as the layer adds it,
+    along the last spatial axis where ``keras_dialect.bias_on_last_axis`` says so (its channels_first quirk)."""
+    geometry = geometry or case.geometry
+    kwargs = dict(stride=geometry.stride, dilation=geometry.dilation, padding=geometry.padding(), groups=case.groups)
+    expected = oracles.conv_transpose(x, w, **kwargs)
+    if b is None:
+        return expected, forward_bound(case, x, w, None, dtype, geometry)
+    if not keras_dialect.bias_on_last_axis(geometry.output_size, case.out_channels, **native):
+        return expected + b.reshape((-1,) + (1,) * geometry.ndim), forward_bound(case, x, w, b, dtype, geometry)
+    hypothesis.event("bias on the last axis (Keras quirk)")
+    expected = expected + b  # broadcasts along the last spatial axis, as Keras does
+    # The oracle's bound charges each channel its own bias; here the bias added is another one.
+    # One more rounded addition: |fl(c + b) - (c + b)| <= u |c + b|, on top of the bias-free bound.
+    u = unit_roundoff(dtype) + unit_roundoff("float64")
+    return expected, forward_bound(case, x, w, None, dtype, geometry) * (1 + u) + u * np.abs(expected)
 
 
 def forward_bound(case, x, w, b, dtype: str, geometry=None):

@@ -29,7 +29,8 @@ from conformance.targets.tensorflow import TARGET, onednn_default
 from oracles.bounds import gamma, unit_roundoff
 from oracles.dialects import keras as keras_dialect
 from oracles.dialects import tensorflow as tf_dialect
-from tensorflow_target import FEW, VARIANTS, assert_close, assert_quotes_tf, forward_bound, load_runtime, operands, predicted_unsupported, rounded
+from tensorflow_target import (FEW, VARIANTS, assert_close, assert_quotes_tf, forward_bound, keras_expected, load_runtime, operands,
+                               predicted_unsupported, rounded)
 
 # TF's IsDataTypeSupportedByOneDNNOnThisCPU: bfloat16 takes oneDNN only with AVX512F or AVX-NE-CONVERT,
 # float16 only with AVX512BW plus AVX512-FP16/AMX-FP16, or AVX-NE-CONVERT (elsewhere TF logs "oneDNN
@@ -107,12 +108,8 @@ def test_forward_matches_oracle(runtime, case, dtype):
         event(f"{variant}: ran")
         y = api.call(runtime, native, x, w, b, case.groups, lane)
         assert str(y.dtype) == ("float32" if dtype == "bfloat16" else dtype)
-        want, bound = expected, forward_bound(case, x, w, b, dtype)
-        if b is not None and variant.startswith("keras") and keras_dialect.bias_on_last_axis(case.geometry.output_size, case.out_channels, **native):
-            event(f"{variant}: bias on the last axis (Keras quirk)")  # keras-channels-first-bias-on-last-axis
-            want = expected - b.reshape((-1,) + (1,) * case.ndim) + b
-            u = unit_roundoff(dtype) + unit_roundoff("float64")  # one more rounded addition, as in the native test
-            bound = forward_bound(case, x, w, None, dtype) * (1 + u) + u * np.abs(want)
+        want, bound = (keras_expected(case, x, w, b, dtype, native) if variant.startswith("keras")  # its channels_first bias quirk
+                       else (expected, forward_bound(case, x, w, b, dtype)))
         if case.values == "integer" and dtype in ("float32", "float64"):
             np.testing.assert_array_equal(y, want, err_msg=f"{variant} {case}")
         else:

@@ -26,9 +26,8 @@ from conformance.targets.base import FrameworkError, Lane, NotApplicable, Unsupp
 from conformance.targets.tensorflow import TARGET
 from oracles.dialects import keras as keras_dialect
 from oracles.dialects import tensorflow as tf_dialect
-from oracles.bounds import unit_roundoff
 from oracles.dialects.base import NotExpressible, Rejected
-from tensorflow_target import FEW, VARIANTS, assert_close, assert_quotes_tf, forward_bound, load_runtime, predicted_unsupported, rounded
+from tensorflow_target import FEW, VARIANTS, assert_close, assert_quotes_tf, forward_bound, keras_expected, load_runtime, predicted_unsupported, rounded
 
 KERAS = TARGET.variant("keras")
 
@@ -109,19 +108,7 @@ def test_keras_native_cases(runtime, case, dtype):
         assert_quotes_tf(raised, keras=True)
         return
     event("ok")
-    kwargs = dict(stride=geometry.stride, dilation=geometry.dilation, padding=geometry.padding())
-    expected = oracles.conv_transpose(x, w, **kwargs)
-    bound = forward_bound(case, x, w, b, dtype, geometry)
-    if b is not None:
-        if keras_dialect.bias_on_last_axis(geometry.output_size, case.out_channels, **native):
-            event("bias on the last axis (Keras quirk)")
-            expected = expected + b  # broadcasts along the last spatial axis, as Keras does
-            # The oracle's bound charges each channel its own bias; here the bias added is another one.
-            # One more rounded addition: |fl(c + b) - (c + b)| <= u |c + b|, on top of the bias-free bound.
-            u = unit_roundoff(dtype) + unit_roundoff("float64")
-            bound = forward_bound(case, x, w, None, dtype, geometry) * (1 + u) + u * np.abs(expected)
-        else:
-            expected = expected + b.reshape((-1,) + (1,) * geometry.ndim)
+    expected, bound = keras_expected(case, x, w, b, dtype, native, geometry)
     assert_close(call(), expected, bound, f"{case}")
 
 
