@@ -38,6 +38,8 @@ class Verdict:
     # A result that is not a real floating array of about the expected size (None, a list, a complex
     # array, 10**9 elements): a contract problem, not geometry, so it is one bucket whatever the case.
     unusable: bool = False
+    # The whole text of an error the call raised, where it runs past the first line the message quotes.
+    detail: str = ""
 
     @property
     def failed(self) -> bool:

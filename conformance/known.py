@@ -22,6 +22,10 @@ An entry::
     link = "https://github.com/..."
     example = { variant = "nn", dtype = "float32", backend = "onednn", ... }   # see conformance/test_known.py
 
+An entry for a user's implementation (``--impl``) has ``framework = "impl"`` and ``implementation``, an
+fnmatch pattern on its name (``stem.function``, e.g. ``"tinygrad_impl.conv_transpose"``); ``versions``
+is then matched against the version the run recorded for it (``--impl-version`` or ``__version__``).
+
 An example names the lane it needs (``device``, ``dtype``, ``backend``, ``mode``); a run without that lane
 skips it, saying so, and never fails it.
 """
@@ -530,12 +534,15 @@ class Discrepancy:
     backends: tuple = ()
     modes: tuple = ()
     predicate: str = ""
+    implementation: str = ""  # framework "impl": an fnmatch pattern on the implementation's name
     example: dict = field(default_factory=dict, compare=False, hash=False)
 
     def covers(self, record) -> bool:
         """Whether the record's framework version, target, check and lane are among the entry's (the
         predicate aside): a run in which no covered lane ran cannot say whether the entry still holds."""
         if record.framework != self.framework or not _version_in(record.version, self.versions):
+            return False
+        if self.implementation and not fnmatch.fnmatchcase(getattr(record, "implementation", "") or "", self.implementation):
             return False
         if not any(fnmatch.fnmatchcase(record.target, pattern) for pattern in self.targets):
             return False
@@ -562,7 +569,7 @@ def _version_in(version: str, specifier: str) -> bool:
 
 
 # Field -> the TOML type it must have (lists are lists of strings).
-_STRINGS = ("id", "framework", "versions", "reason", "link", "predicate")
+_STRINGS = ("id", "framework", "versions", "reason", "link", "predicate", "implementation")
 _LISTS = ("targets", "checks", "dtypes", "devices", "backends", "modes")
 _EXAMPLE_LANE = ("variant", "dtype", "device", "backend", "mode", "check")
 
@@ -617,6 +624,9 @@ class KnownDiscrepancies:
             missing = [name for name in REQUIRED if not raw.get(name)]
             if missing:
                 raise ValueError(f"{path}: discrepancy #{number} lacks {', '.join(missing)}")
+            if raw["framework"] == "impl" and not raw.get("implementation"):
+                raise ValueError(f"{path}: discrepancy {raw['id']!r}: framework \"impl\" needs implementation, the name it matches "
+                                 "(stem.function of --impl, e.g. \"mykernels.conv_transpose\")")
             if raw["id"] in seen:
                 raise ValueError(f"{path}: duplicate discrepancy id {raw['id']!r}")
             if raw.get("predicate") and raw["predicate"] not in PREDICATES:

@@ -76,8 +76,8 @@ def build(pool, workers, environments, options) -> list[tuple[TargetLane, str | 
             for dtype in pool.call(worker, "dtypes", device):
                 if options.dtypes and dtype not in options.dtypes:
                     continue
-                if not options.dtypes and device == "cpu" and dtype in ("float16", "bfloat16"):
-                    continue  # half precision is a GPU lane by default; --dtypes opts the CPU in
+                if not options.dtypes and device == "cpu" and dtype in ("float16", "bfloat16") and "capabilities" not in environment:
+                    continue  # half precision is a GPU lane by default; --dtypes (or an implementation's declared dtypes) opts the CPU in
                 for precision in pool.call(worker, "precisions", device, dtype):
                     for backend in pool.call(worker, "backends", device, dtype):
                         if options.backends and backend not in options.backends:
@@ -90,11 +90,16 @@ def build(pool, workers, environments, options) -> list[tuple[TargetLane, str | 
                                     continue  # another worker of this framework already runs these kernels
                                 seen.add(key)
                                 skip = variant.lane_support(lane) or _mode_support(pool, worker, device, mode, asked)
-                                space = {} if skip else variant.space(lane)
+                                space = {} if skip else environment.get("space", variant.space(lane))
                                 lanes.append((TargetLane(worker, framework, variant.name, lane, version, space), skip))
         if not options.backends or worker.partition("@")[2] in options.backends:
             lanes += _missing_backend(worker, framework, version, lanes)
-        if not worker.startswith("impl:") and not any(d != "cpu" for d in present) and _device_selected("gpu", options.devices):
+        declared = (environment.get("capabilities") or {}).get("devices", ("cpu", "gpu"))  # an implementation's, or any
+        if "gpu" in declared and environment.get("arrays") == "numpy":
+            lanes.append((TargetLane(worker, framework, "*", Lane("gpu", "float32", "highest"), version),
+                          "the implementation declares GPUs, but --impl-arrays numpy hands it host arrays: "
+                          "use --impl-arrays torch or jax to run it on a GPU"))
+        elif "gpu" in declared and not any(d != "cpu" for d in present) and _device_selected("gpu", options.devices):
             # Say so explicitly: a green run on a machine without a GPU has not tested one.
             gpu = TargetLane(worker, framework, "*", Lane("gpu", "float32", "tf32"), version)
             if not any(t.framework == framework and t.lane.device == "gpu" for t, _ in lanes):

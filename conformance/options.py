@@ -3,6 +3,7 @@ the option, never a green run that tested nothing, a collection error or an INTE
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 import re
@@ -32,6 +33,8 @@ def add_options(parser) -> None:
     group.addoption("--max-examples", type=int, help="hypothesis examples per test (default: the profile's)")
     group.addoption("--report-dir", default=None, help="where records and reports are written (default: reports/out under the working directory)")
     group.addoption("--impl", help="test your own implementation: MODULE_OR_FILE.py:FUNCTION (see README)")
+    group.addoption("--impl-arrays", help="the arrays --impl receives: numpy (default), torch or jax, on the lane's device")
+    group.addoption("--impl-version", help="the version recorded for --impl (default: its module's __version__)")
     group.addoption("--call-timeout", type=float, default=120.0, help="seconds one framework call may take before it is recorded as a timeout (default 120)")
     group.addoption("--known-discrepancies", help="a known-discrepancy TOML file (default: the suite's own)")
 
@@ -48,6 +51,8 @@ class Options:
     report_dir: Path
     call_timeout: float
     known_discrepancies: str | None
+    impl_arrays: str = "numpy"
+    impl_version: str | None = None
 
 
 def _split(option: str, value: str | None, choices=None, pattern=None) -> tuple[str, ...]:
@@ -105,6 +110,7 @@ def parse(config) -> Options:
             parse_spec(impl)
         except ValueError as error:
             raise pytest.UsageError(str(error)) from None
+    impl_arrays, impl_version = _impl_options(config, impl)
     known = targets.targets()
     frameworks = _split("--frameworks", config.getoption("frameworks"), tuple(known))
     if config.getoption("frameworks") is None:
@@ -127,10 +133,30 @@ def parse(config) -> Options:
                                 "(pip install 'convt-conformance[all-cpu]', or --impl MODULE_OR_FILE.py:FUNCTION)")
     return Options(
         frameworks=frameworks, devices=devices, dtypes=dtypes, backends=backends, modes=modes,
-        compile_cache=_compile_cache(config.getoption("compile_cache")), impl=impl,
+        compile_cache=_compile_cache(config.getoption("compile_cache")), impl=impl, impl_arrays=impl_arrays, impl_version=impl_version,
         report_dir=_writable_directory(config.getoption("report_dir")), call_timeout=timeout,
         known_discrepancies=config.getoption("known_discrepancies"),
     )
+
+
+def _impl_options(config, impl) -> tuple[str, str | None]:
+    """``--impl-arrays`` (numpy, torch, jax; the library installed) and ``--impl-version``, each only with ``--impl``."""
+    from .targets.impl import ARRAYS
+
+    arrays, version = config.getoption("impl_arrays"), config.getoption("impl_version")
+    for option, value in (("--impl-arrays", arrays), ("--impl-version", version)):
+        if value is not None and impl is None:
+            raise pytest.UsageError(f"{option} applies to --impl, which is not given")
+    if arrays is None:
+        return "numpy", version
+    arrays = arrays.strip()
+    if arrays not in ARRAYS:
+        raise pytest.UsageError(f"--impl-arrays: unknown array library {arrays!r}; choose from {','.join(ARRAYS)}")
+    if arrays != "numpy" and importlib.util.find_spec(arrays) is None:
+        raise pytest.UsageError(f"--impl-arrays {arrays}: {arrays} is not installed (pip install 'convt-conformance[{arrays}]')")
+    if version is not None and not version.strip():
+        raise pytest.UsageError("--impl-version: empty; give the version to record, e.g. --impl-version 1.2.0")
+    return arrays, version
 
 
 def check_profile(config) -> None:

@@ -23,6 +23,8 @@ def parametrize(metafunc, session) -> None:
         api = _api(target)
         if api is not None and not checks_variant(metafunc.function, api):
             continue
+        if getattr(metafunc.function, "convt_gradients", False) and target.space.get("gradients") is False:
+            continue  # an implementation that declares no gradients
         if one_variant:  # the test picks its own variants: one parameter per lane
             key = (target.worker, target.lane)
             if key in seen:

@@ -48,6 +48,8 @@ class Record:
     first_differences: list = field(default_factory=list)
     ratio_map: list | None = None
     repro: str = ""
+    detail: str = ""  # the whole text of the error the call raised, where the message quotes only its first line
+    implementation: str = ""  # --impl: the implementation's name (``stem.function``); known entries match on it
     known: str | None = None  # the id of the known discrepancy this matched
     test: str = ""  # the pytest node id, filled in by the plugin
     environment: str = ""  # key of the environment that decides support (e.g. "onednn=1")

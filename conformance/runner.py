@@ -70,11 +70,13 @@ def _checked(method):
 
 
 class Runner:
-    def __init__(self, pool, emit, known=None, environment_keys=None, final=lambda: True):
+    def __init__(self, pool, emit, known=None, environment_keys=None, final=lambda: True, implementations=None):
         """``emit(record, verdict)`` receives every check; ``final()`` says whether this is hypothesis's
-        final example (only then is a compiled failure re-run in the other modes)."""
+        final example (only then is a compiled failure re-run in the other modes). ``environment_keys``
+        and ``implementations``: per worker, its support key and (``--impl``) its implementation's name."""
         self.pool, self.emit, self.known, self.final = pool, emit, known, final
         self.environment_keys = environment_keys or {}
+        self.implementations = implementations or {}
         self.memo = CallMemo()
         self.raised = buckets.Raised()
         self._pending = None
@@ -121,7 +123,7 @@ class Runner:
         x, w, bias = operands.for_lane(case, target.lane.dtype)
         context = self._context(target, case) + ("" if epilogue is None else f" then {epilogue}")
         call = {} if epilogue is None else {"epilogue": (epilogue, None)}
-        raised = None
+        raised = detail = None
         if canonical is not None:
             expect = _output_shape(canonical)
         else:  # an empty output has whatever shape the framework gives it; a rejected one's result is wrong as it is
@@ -129,7 +131,7 @@ class Runner:
         try:
             actual, verdict = self._call(target, case, "call", parameters, x, w, bias, case.groups, expect=expect, raising=True, **call)
         except FrameworkError as error:
-            actual, verdict, raised = None, None, f"{error.kind}: {error.message}"
+            actual, verdict, raised, detail = None, None, f"{error.kind}: {error.message}", error.detail
         if verdict is not None:
             return self._finish(check_kinds.NATIVE, target, case, verdict, recorded)
         if empty is not None:
@@ -139,6 +141,7 @@ class Runner:
                 verdict = self._empty_as_eager(target, case, x, w, bias, raised, call, context) or verdict
         elif rejected is not None or raised is not None:
             verdict = checks.expect_error(raised, rejected, context)
+            verdict.detail = detail or ""
         else:
             expected, bound = self._expected(canonical, x, w, bias, target.lane)
             if epilogue is not None:
@@ -263,13 +266,15 @@ class Runner:
         if verdict is None:
             whole, verdict = self._call(target, case, "call", native, x, w, bias, case.groups, expect=_output_shape(case))
         if verdict is None:
-            single = dataclasses.replace(case, batch=None)
+            keep = bool(target.space.get("batched"))  # an implementation that declares batched inputs only: batches of one
+            single = dataclasses.replace(case, batch=1 if keep else None)
             parts = []
             for sample in x:
-                part, verdict = self._call(target, case, "call", native, sample, w, bias, case.groups, expect=_output_shape(single))
+                part, verdict = self._call(target, case, "call", native, sample[np.newaxis] if keep else sample, w, bias, case.groups,
+                                           expect=_output_shape(single))
                 if verdict is not None:
                     break
-                parts.append(np.asarray(part, dtype=np.float64))
+                parts.append(np.asarray(part[0] if keep else part, dtype=np.float64))
         if verdict is None:
             bound = self._expected(case, x, w, bias, target.lane)[1] * 2
             verdict = checks.compare(np.asarray(whole), np.stack(parts), bound, self._context(target, case) + " batch vs per sample")
@@ -364,7 +369,8 @@ class Runner:
             return checks.Verdict(checks.CRASH, f"{error} [{context}]")
         if isinstance(error, Timeout):
             return checks.Verdict(checks.TIMEOUT, f"{error} [{context}]")
-        return checks.Verdict(checks.ERROR_MISMATCH, f"raised {error.kind}: {error.message}, but the configuration is valid [{context}]")
+        return checks.Verdict(checks.ERROR_MISMATCH, f"raised {error.kind}: {error.message}, but the configuration is valid [{context}]",
+                              detail=error.detail)
 
     def _expected(self, case, x, w, bias, lane):
         kw = case.oracle_kwargs()
@@ -405,7 +411,8 @@ class Runner:
             outcome=verdict.outcome, case=case.to_data(), native=native,
             message=verdict.message, max_abs_error=verdict.max_abs_error, bound=verdict.bound, ratio=verdict.ratio,
             worst_index=verdict.worst_index, first_differences=verdict.first_differences, ratio_map=verdict.ratio_map, repro=repro,
-            environment=self.environment_keys.get(target.worker, ""),
+            environment=self.environment_keys.get(target.worker, ""), detail=verdict.detail,
+            implementation=self.implementations.get(target.worker, ""),
         )
         if verdict.failed:  # bucketed by what failed, before a known entry renames the outcome
             record.bucket = str(buckets.signature(verdict.outcome, check, case, unusable=verdict.unusable))

@@ -67,7 +67,11 @@ class ConvtSession:
         from .backends import workers
 
         names = [name for framework in self.frameworks for name in workers(framework)]
-        return names + ([f"impl:{self.impl}"] if self.impl else [])
+        if not self.impl:
+            return names
+        from .targets.impl import worker_name
+
+        return names + [worker_name(self.impl, self.options.impl_arrays, self.options.impl_version)]
 
     def environment(self, worker: str) -> dict:
         if worker not in self.environments:
@@ -121,7 +125,8 @@ class ConvtSession:
             from .runner import Runner
 
             keys = {worker: self.environment(worker).get("support_key", "") for worker in self.workers}
-            self._runner = Runner(self.pool, self.emit, self.known, keys, final=_final_example)
+            names = {worker: self.environment(worker).get("name", "") for worker in self.workers if self.environment(worker).get("framework") == "impl"}
+            self._runner = Runner(self.pool, self.emit, self.known, keys, final=_final_example, implementations=names)
         return self._runner
 
     # -- records --------------------------------------------------------------------------------
@@ -162,6 +167,7 @@ class ConvtSession:
             "frameworks": {worker: self.environments.get(worker, {}) for worker in self.workers},
             "options": {"frameworks": self.frameworks, "devices": list(self.options.devices), "dtypes": list(self.options.dtypes),
                         "backends": list(self.options.backends), "modes": list(self.options.modes), "impl": self.impl,
+                        "impl_arrays": self.options.impl_arrays if self.impl else None, "impl_version": self.options.impl_version,
                         "compile_cache": None if self.options.compile_cache is None else str(self.options.compile_cache)},
             "skipped_lanes": [{"lane": target.id, "reason": skip} for target, skip in (self._lanes or []) if skip],
             # Per lane, the checks its tests ran and the drawn cases its API could not express: the
@@ -214,10 +220,12 @@ class ConvtSession:
         if hasattr(session.config, "workerinput"):
             return  # xdist workers forward their reports; the controller writes
         status, reason = _status(session, exitstatus)
-        if not self.records and status == "complete" and session.testscollected and not session.config.option.collectonly:
-            # Passing a gate in which nothing was checked would claim coverage that does not exist.
+        checked = any(record.outcome != "unsupported" for record in self.records)
+        if not checked and status == "complete" and session.testscollected and not session.config.option.collectonly:
+            # Passing a gate in which nothing was checked would claim coverage that does not exist; so
+            # would one in which every check was unsupported (an implementation that raises Unsupported always).
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
-            self.nothing_checked = True
+            self.nothing_checked = "every check was unsupported" if self.records else "every drawn case was skipped"
         if self.records or status != "complete":
             write_run(self.report_dir, self.run_description(status, reason), self.records)
             write_reports(self.report_dir, *read_run(self.report_dir / RECORDS_FILE))  # what `convt report` renders, byte for byte
@@ -232,7 +240,7 @@ class ConvtSession:
         terminalreporter.section("convt conformance")
         terminalreporter.write_line("checks: " + (", ".join(f"{outcome} {count}" for outcome, count in sorted(counts.items())) or "none"))
         if self.nothing_checked:
-            terminalreporter.write_line("convt: error: no check ran (every drawn case was skipped): this run tested nothing", red=True)
+            terminalreporter.write_line(f"convt: error: no check ran ({self.nothing_checked}): this run tested nothing", red=True)
         status, reason = self.status
         if status != "complete":
             terminalreporter.write_line(f"convt: run {status}: {reason}; the reports say so and `convt compare` refuses them", red=True)

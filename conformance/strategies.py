@@ -60,6 +60,8 @@ LONG_OUTPUTS = (32, 33, 64, 65, 128, 129, 256, 257)
 # The features a canonical case may use (swarm testing); each is on in three draws of four, so that
 # conjunctions of features (where most defects live) stay common while each is left out now and then.
 FEATURES = ("stride", "dilation", "crop", "extension", "output_padding", "groups")
+# The lane-space keys through which an implementation's declared capabilities narrow canonical cases.
+DECLARED = ("symmetric", "output_padding", "padding_after_min", "batched", "bias")
 
 
 def edge_or_any(draw, low: int, high: int, edges) -> int:
@@ -88,19 +90,34 @@ def feature_sets(draw, allowed=FEATURES) -> frozenset:
                      and not (plain and feature in ("stride", "dilation")))
 
 
+# ``output_padding`` rules (``conformance.capabilities.OUTPUT_PADDING``): the largest op, by stride and dilation.
+OUTPUT_PADDING_LIMITS = {
+    "none": lambda s, d: 0,
+    "below-stride": lambda s, d: s - 1,
+    "below-stride-or-dilation": lambda s, d: max(s, d) - 1,
+    "any": lambda s, d: max(s, d) + 1,
+}
+
+
 @st.composite
 def canonical_dims(draw, *, features=frozenset(FEATURES), max_input=5, max_kernel=4, max_stride=4, max_dilation=3, max_extension=2,
-                   crop_before_min=None, crop_after_min=None, window=None):
+                   crop_before_min=None, crop_after_min=None, window=None, symmetric=False, output_padding="any", padding_after_min=None):
     """One spatial dim: ``(i, k, s, d, (crop_before, crop_after + op), op)``, using only ``features``.
 
     Crops range from ``-max_extension`` (zeros appended: "extension") to crops that leave one output
     ("crop"); ``crop_before_min``/``crop_after_min`` raise the lower ends for APIs that cannot append
     zeros (``crop_after_min="1-s"`` or ``"1-max(s,d)"``: an output padding below that is the only extension).
-    ``window``: this dim's ``(k, s, d)``, given (an isotropic case repeats its first dim's), else drawn."""
+    ``window``: this dim's ``(k, s, d)``, given (an isotropic case repeats its first dim's), else drawn.
+    An implementation's declared space (``conformance.capabilities``) narrows it further: ``symmetric``
+    padding pairs (``crop_before == crop_after + op``), ``output_padding`` by its rule
+    (:data:`OUTPUT_PADDING_LIMITS`), and ``padding_after_min`` on ``crop_after + op``."""
     kernel, stride, dilation = window if window is not None else draw(windows(features, max_kernel, max_stride, max_dilation))
     effective = dilation * (kernel - 1) + 1
     length = input_length(draw, max_input)
     full = (length - 1) * stride + effective
+    if symmetric or output_padding != "any" or padding_after_min is not None:
+        return draw(_declared_dim(features, length, kernel, stride, dilation, max_extension, crop_before_min, symmetric, output_padding,
+                                  padding_after_min))
     extension = max_extension if "extension" in features else 0
     low_before = max(-extension, -max_extension if crop_before_min is None else crop_before_min)
     high_before = full - 1 if "crop" in features else max(low_before, 0)
@@ -113,6 +130,31 @@ def canonical_dims(draw, *, features=frozenset(FEATURES), max_input=5, max_kerne
     if "output_padding" in features:
         output_padding = edge_or_any(draw, 1, max(stride, dilation) + 1, (stride - 1, stride, stride + 1, dilation - 1, dilation))
     return length, kernel, stride, dilation, (crop_before, crop_after + output_padding), output_padding
+
+
+@st.composite
+def _declared_dim(draw, features, length, kernel, stride, dilation, max_extension, crop_before_min, symmetric, output_padding,
+                  padding_after_min):
+    """:func:`canonical_dims` for a declared space: ``op`` first (within its rule), then the padding pair,
+    symmetric or not, each end from ``-max_extension`` (or its minimum) to what leaves one output."""
+    effective = dilation * (kernel - 1) + 1
+    full = (length - 1) * stride + effective
+    limit = OUTPUT_PADDING_LIMITS[output_padding](stride, dilation)
+    op = edge_or_any(draw, 1, limit, (stride - 1, stride, dilation - 1, limit)) if "output_padding" in features and limit >= 1 else 0
+    extension = max_extension if "extension" in features else 0
+    low_before = max(-extension, -max_extension if crop_before_min is None else crop_before_min)
+    low_after = max(-extension, -max_extension if padding_after_min is None else padding_after_min)
+    # o = full - before - after + op >= 1
+    if symmetric:
+        low = max(low_before, low_after)
+        high = (full + op - 1) // 2 if "crop" in features else max(low, 0)
+        before = after = edge_or_any(draw, low, max(low, high), (effective - 1, effective, high, -1))
+    else:
+        high_before = full + op - 1 - low_after if "crop" in features else max(low_before, 0)
+        before = edge_or_any(draw, low_before, max(low_before, high_before), (effective - 1, effective, effective + 1, -1))
+        high_after = full + op - 1 - before if "crop" in features else max(low_after, min(0, full + op - 1 - before))
+        after = edge_or_any(draw, low_after, max(low_after, high_after), (0, effective - 1, effective, high_after, -1))
+    return length, kernel, stride, dilation, (before, after), op
 
 
 # Channels per group: "wide" (around a vector width on one side or both) in half the draws, since real
@@ -137,10 +179,11 @@ CHANNEL_SHAPES = ("small", "wide", "square", "wide", "depthwise", "wide")
 
 @st.composite
 def operand_recipe(draw, *, max_groups=3, max_per_group=3, max_batch=3, values=st.sampled_from(["float", "integer"]), widths=True,
-                   features=frozenset(FEATURES)):
+                   features=frozenset(FEATURES), batched=False, bias=True):
     """The fields of :class:`~conformance.cases.Operands` other than the sizes: channels, batch, bias,
     values, seed. Channels per group are small, square (as many out as in), depthwise (one each) or,
-    with ``widths``, around a vector width (:data:`CHANNEL_WIDTHS`) on at least one side."""
+    with ``widths``, around a vector width (:data:`CHANNEL_WIDTHS`) on at least one side. ``batched``:
+    never an unbatched input; ``bias=False``: never a bias (an implementation's declared space)."""
     groups = draw(st.integers(2, max_groups)) if "groups" in features and max_groups > 1 else 1
     shape = draw(st.sampled_from(CHANNEL_SHAPES if widths else tuple(s for s in CHANNEL_SHAPES if s != "wide")))
     if shape == "depthwise":
@@ -154,11 +197,11 @@ def operand_recipe(draw, *, max_groups=3, max_per_group=3, max_batch=3, values=s
         in_per_group = draw(st.integers(1, max_per_group))
         out_per_group = in_per_group if shape == "square" else draw(st.integers(1, max_per_group))
     return dict(
-        batch=draw(st.one_of(st.none(), st.integers(1, max_batch))),
+        batch=draw(st.integers(1, max_batch) if batched else st.one_of(st.none(), st.integers(1, max_batch))),
         groups=groups,
         in_per_group=in_per_group,
         out_per_group=out_per_group,
-        bias=draw(st.booleans()),
+        bias=draw(st.booleans()) if bias else False,
         values=draw(values),
         seed=draw(st.integers(0, 2**32 - 1)),
     )
@@ -197,16 +240,20 @@ def _case(draw, ndim, dims, recipe):
 
 @st.composite
 def cases(draw, *, dims=st.integers(1, 3), max_groups=3, max_per_group=3, max_batch=3, values=st.sampled_from(["float", "integer"]),
-          max_dilation=3, groups_3d=True, crop_before_min=None, crop_after_min=None):
+          max_dilation=3, groups_3d=True, crop_before_min=None, crop_after_min=None, declared=None):
     """A canonical case: 1 to 3 spatial dims, the features of a swarm draw (:data:`FEATURES`) at their edges,
-    batch or unbatched, bias or not."""
+    batch or unbatched, bias or not. ``declared``: the narrowing an implementation declares
+    (``symmetric``, ``output_padding``, ``padding_after_min``, ``batched``, ``bias``; see :func:`lane_cases`)."""
+    declared = dict(declared or {})
     ndim = draw(dims)
     features = draw(feature_sets())
     groups = max_groups if groups_3d or ndim < 3 else 1
-    recipe = operand_recipe(max_groups=groups, max_per_group=max_per_group, max_batch=max_batch, values=values, features=features)
+    recipe = operand_recipe(max_groups=groups, max_per_group=max_per_group, max_batch=max_batch, values=values, features=features,
+                            batched=declared.get("batched", False), bias=declared.get("bias", True))
     return _case(draw, ndim, lambda window: canonical_dims(
         features=features, max_input=MAX_INPUT.get(ndim, 3), max_dilation=max_dilation, crop_before_min=crop_before_min,
-        crop_after_min=crop_after_min, window=window), recipe)
+        crop_after_min=crop_after_min, window=window, symmetric=declared.get("symmetric", False),
+        output_padding=declared.get("output_padding", "any"), padding_after_min=declared.get("padding_after_min")), recipe)
 
 
 @st.composite
@@ -283,7 +330,9 @@ def lane_cases(space: dict | None = None, **kwargs):
     - where crops come from: ``explicit`` (default) canonical crops, with ``crop_before_min``,
       ``crop_after_min`` (an int, "1-s" or "1-max(s,d)") and ``explicit_ndims`` where the API limits them;
       ``string_padding``: TF's 'SAME'/'VALID'; ``torch``: "functional" or "module", PyTorch's own
-      parameters; ``native``: ``(dialect, variant)``, the dialect's own valid cases."""
+      parameters; ``native``: ``(dialect, variant)``, the dialect's own valid cases;
+    - what an implementation declares (``conformance.capabilities``, explicit crops only): ``symmetric``
+      padding pairs, an ``output_padding`` rule, ``padding_after_min``, ``batched`` inputs, ``bias`` or not."""
     return _lane_cases(tuple(sorted((space or {}).items())), tuple(sorted(kwargs.items())))
 
 
@@ -302,8 +351,10 @@ def _lane_cases(space: tuple, kwargs: tuple):
     explicit_ndims = tuple(n for n in space.get("explicit_ndims", ndims) if n in ndims)
     if space.get("explicit", True) and not space.get("torch") and explicit_ndims:
         explicit = {**kwargs, "dims": st.sampled_from(explicit_ndims)} if "explicit_ndims" in space else kwargs
+        declared = {key: space[key] for key in DECLARED if key in space}
         parts.append(cases(max_dilation=3 if dilation == "any" else 1, max_groups=3 if groups == "any" else 1, groups_3d=groups_3d,
-                           crop_before_min=space.get("crop_before_min"), crop_after_min=space.get("crop_after_min"), **explicit))
+                           crop_before_min=space.get("crop_before_min"), crop_after_min=space.get("crop_after_min"),
+                           declared=declared, **explicit))
     if space.get("string_padding"):
         parts.append(string_padding_cases(dilation=dilation != "none", groups=groups != "none", groups_3d=groups_3d, **kwargs))
     if space.get("torch"):

@@ -5,6 +5,7 @@ An example runs on the lane it names (device, dtype, backend, mode: eager unless
 """
 
 import dataclasses
+import fnmatch
 
 import pytest
 
@@ -33,6 +34,9 @@ def test_known_discrepancy_still_reproduces(convt, entry):
     if lane is None:
         wanted = " ".join(part for part in (entry.framework, device, backend, dtype, mode) if part)
         pytest.skip(f"the example's lane ({wanted}) is not among this run's lanes")
+    name = convt.runner.implementations.get(lane.worker, "")
+    if entry.implementation and not fnmatch.fnmatchcase(name, entry.implementation):
+        pytest.skip(f"the example is of implementation {entry.implementation!r}; this run's --impl is {name!r}")
     target = dataclasses.replace(lane, variant=variant)
     if check == "native":  # the example spells its parameters as a table: a case holds sorted pairs
         example.update(variant=variant, native=sorted(example["native"].items()))

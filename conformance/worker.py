@@ -90,7 +90,7 @@ def _serve(name: str, connection) -> None:
         except (NotApplicable, Unsupported) as error:
             connection.send((type(error).__name__, str(error)))
         except FrameworkError as error:
-            connection.send(("FrameworkError", (error.kind, error.message)))
+            connection.send(("FrameworkError", (error.kind, error.message, error.detail)))
         except Exception:
             connection.send(("AdapterError", traceback.format_exc()))
         else:

@@ -65,7 +65,8 @@ def render_html(run: dict, records) -> str:
         "sections": sections,
         "hidden": hidden,
         "buckets": buckets,
-        "same": same_rows(),
+        # The 'SAME' table compares the frameworks' APIs: nothing to say of a run of an implementation alone.
+        "same": same_rows() if _frameworks_in(run) - {"impl"} else None,
         "known": known_rows(run, records),
     }
     return environment.get_template("report.html.j2").render(**context)
@@ -97,14 +98,39 @@ def framework_rows(run: dict) -> list[dict]:
     for worker, environment in ((run or {}).get("frameworks") or {}).items():
         environment = dict(environment or {})
         devices = environment.pop("devices", [])
+        contract = _contract(environment.pop("capabilities", None), environment.pop("declared", None))
+        environment.pop("space", None)  # the lanes' draw space: the contract says it in words
         precision, other = {}, {}
         for key, value in environment.items():
             if key in ("framework", "version"):
                 continue
             (precision if any(marker in key.lower() for marker in PRECISION_MARKERS) else other)[key] = value
-        rows.append({"worker": worker, "framework": environment.get("framework", worker), "version": environment.get("version", ""),
-                     "devices": devices, "precision": _flat(precision), "other": _flat(other)})
+        framework = environment.get("framework", worker)
+        if framework == "impl" and environment.get("name"):
+            framework = f"impl {environment['name']}"
+        rows.append({"worker": worker, "framework": framework, "version": environment.get("version", ""),
+                     "devices": devices, "precision": _flat(precision), "other": _flat(other), "contract": contract})
     return rows
+
+
+def _contract(capabilities, declared) -> str:
+    """An implementation's declared contract in words: what it leaves out of the canonical space, its dtypes,
+    devices and gradients ("" for a framework)."""
+    if not isinstance(capabilities, dict):
+        return ""
+    parts = [str(part) for part in (declared or [])] or ["the whole canonical space"]
+    parts.append("dtypes " + ", ".join(map(str, capabilities.get("dtypes") or [])))
+    parts.append("devices " + ", ".join(map(str, capabilities.get("devices") or [])))
+    parts.append(f"gradients by {capabilities['gradients']}" if capabilities.get("gradients") else "no gradients")
+    if capabilities.get("tf32"):
+        parts.append("TF32 on GPUs")
+    return "; ".join(parts)
+
+
+def _frameworks_in(run) -> set[str]:
+    """The frameworks the run line describes (``impl`` for an implementation)."""
+    return {str((environment or {}).get("framework", worker.partition("@")[0].partition(":")[0]))
+            for worker, environment in ((run or {}).get("frameworks") or {}).items()}
 
 
 def _flat(settings: dict) -> list[tuple[str, str]]:
@@ -249,7 +275,10 @@ def known_rows(run: dict, records) -> list[dict]:
         if record.known:
             counted[record.known] = counted.get(record.known, 0) + 1
     rows = []
+    present = _frameworks_in(run)
     for entry in (run or {}).get("known_discrepancies") or []:
+        if present and entry.get("framework") not in present:
+            continue  # another framework's findings say nothing about this run
         matched = entry.get("matched")
         rows.append({**entry, "link": web_link(entry.get("link")), "matched": counted.get(entry.get("id"), 0) if matched is None else matched})
     return rows

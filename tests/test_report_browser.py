@@ -158,7 +158,7 @@ def sample_records() -> list[Record]:
 
 
 RUN = {"date": "2026-01-02T03:04:05+00:00", "status": "complete", "status_reason": "", "python": "3.11", "platform": "test",
-       "frameworks": {"impl": {"framework": "impl", "version": "", "devices": ["cpu"]}},
+       "frameworks": {"torch": {"framework": "torch", "version": "2.13.0", "devices": ["cpu"]}},
        "hypothesis": {"profile": "ci", "max_examples": 10, "derandomize": True, "seed": None},
        "known_discrepancies": [{"id": "k", "framework": "torch", "versions": ">=2", "reason": "r", "link": "https://example.org/1", "matched": 0}]}
 

@@ -44,7 +44,8 @@ RUN = {
     "known_discrepancies": [
         {"id": "torch-zero-length-output-not-rejected", "framework": "torch", "versions": ">=2.2,<2.14", "reason": "empty tensor instead of an error",
          "link": "https://github.com/pytorch/pytorch/issues/127734", "matched": 1},
-        {"id": "never-matched", "framework": "jax", "versions": ">=0.4", "reason": "an idle entry", "link": "https://example.org/issue/1", "matched": 0},
+        {"id": "never-matched", "framework": "tensorflow", "versions": ">=2.16", "reason": "an idle entry", "link": "https://example.org/issue/1", "matched": 0},
+        {"id": "not-this-run", "framework": "jax", "versions": ">=0.4", "reason": "a framework the run did not test", "link": "https://example.org/issue/2", "matched": 0},
     ],
 }
 
@@ -217,6 +218,7 @@ def test_the_known_discrepancies_have_reason_link_and_matches(page):
     table = page[page.index('<table id="known-table">'): page.index("</table>", page.index('<table id="known-table">'))]
     assert '<a href="https://github.com/pytorch/pytorch/issues/127734">' in table and "empty tensor instead of an error" in table
     assert re.search(r'class="num known">1</td>', table) and re.search(r'class="num zero">0</td>', table)
+    assert "not-this-run" not in table  # another framework's findings say nothing about this run
 
 
 def test_a_link_that_is_not_http_is_not_made_a_link():

@@ -42,22 +42,36 @@ class NotApplicable(Exception):
 
 
 class FrameworkError(Exception):
-    """The framework raised; ``kind`` is its exception class name, the message its text."""
+    """The framework raised; ``kind`` is its exception class name, ``message`` the first line of its
+    text (for tables and one-line verdicts), ``detail`` the whole text (for the record and the report:
+    some libraries say what went wrong only on a later line)."""
 
-    def __init__(self, kind: str, message: str):
+    def __init__(self, kind: str, message: str, detail: str = ""):
         super().__init__(f"{kind}: {message}")
-        self.kind, self.message = kind, message
+        self.kind, self.message, self.detail = kind, message, detail
 
     @classmethod
     def of(cls, error: BaseException) -> "FrameworkError":
-        """What the framework raised, as the suite records it: the class name and the message's first line."""
-        return cls(type(error).__name__, first_line(error))
+        """What the framework raised, as the suite records it: the class name, the message's first line and its whole text."""
+        return cls(type(error).__name__, first_line(error), full_text(error))
 
 
 def first_line(error: BaseException) -> str:
     """The first line of an exception's message (framework messages run to pages of context)."""
     text = str(error).strip()
     return text.splitlines()[0] if text else ""
+
+
+# The most of an error's text a record keeps (some frameworks print pages of context).
+DETAIL_LIMIT = 20_000
+
+
+def full_text(error: BaseException) -> str:
+    """An exception's whole message where it runs past its first line (else ""), cut at :data:`DETAIL_LIMIT` characters."""
+    text = str(error).strip()
+    if "\n" not in text:
+        return ""
+    return text if len(text) <= DETAIL_LIMIT else text[:DETAIL_LIMIT] + f"\n... ({len(text) - DETAIL_LIMIT} more characters)"
 
 
 def batched(x, w) -> tuple[np.ndarray, bool]:

@@ -1,25 +1,44 @@
 """A user's own implementation, named with ``--impl MODULE_OR_FILE.py:FUNCTION``.
 
-It is called as ``f(x, w, bias, *, stride, padding, output_padding, dilation, groups)`` with NumPy
-arrays in the oracle's layout (``x`` batched or unbatched, ``w`` of shape ``(C_in, C_out/groups, *k)``),
-per-dim tuples, and ``padding`` as per-dim ``(before, after)`` pairs (``output_padding`` extends the
-end), in a float32 and a float64 lane; it returns the output array: a real floating NumPy array (or an
-object with ``__array__``, such as another library's tensor) of the output's shape. Anything else (None,
-a list, an integer or complex array) fails the check with a message saying what came back.
+It is called as ``f(x, w, bias, *, stride, padding, output_padding, dilation, groups)`` with arrays in
+the oracle's layout (``x`` batched or unbatched, ``w`` of shape ``(C_in, C_out/groups, *k)``), per-dim
+tuples, and ``padding`` as per-dim ``(before, after)`` pairs (``output_padding`` extends the end), in
+each dtype it declares; it returns the output array: a real floating array of the output's shape
+(NumPy, or anything ``np.asarray`` takes: another library's tensor). Anything else (None, a list, an
+integer or complex array) fails the check with a message saying what came back.
+
+- **Declared contract.** ``f.capabilities`` (``conformance.capabilities.Capabilities`` or a dict) keeps
+  the draws to what it runs and names its dtypes, devices and gradients; raising
+  ``conformance.Unsupported`` records a configuration as unsupported rather than failed.
+- **Arrays** (``--impl-arrays``): ``numpy`` (default), ``torch`` (tensors on the lane's device: a CUDA
+  kernel is tested on the GPU directly) or ``jax`` (arrays on the lane's device). Results come back
+  through ``np.asarray``; bfloat16 as the float32 holding the same values.
+- **Gradients**: ``capabilities.gradients = "backward"`` with ``f.backward(x, w, bias, upstream, *,
+  stride, ...) -> (dx, dw)``, or ``"autodiff"``: torch's or JAX's autodiff through ``f``.
+- **Name and version**: ``stem.function`` of the spec, and ``--impl-version`` or the module's
+  ``__version__``, in the run's environment and every record (known entries match on both).
+
+The worker's name carries the options (``impl:SPEC?arrays=torch&version=1.2``), so that the worker
+process builds the same target as the test process.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import importlib.util
 import sys
+import urllib.parse
 from pathlib import Path
 
 import numpy as np
 
+from ..capabilities import Capabilities
 from ..cases import Case
-from .base import FrameworkError, Lane, Runtime, Target, Variant
+from .base import FrameworkError, Lane, NotApplicable, Runtime, Target, Unsupported, Variant, computed
+
+ARRAYS = ("numpy", "torch", "jax")
 
 
 def parse_spec(spec: str) -> tuple[str, str]:
@@ -30,9 +49,28 @@ def parse_spec(spec: str) -> tuple[str, str]:
     return source, function
 
 
-def load_function(spec: str):
-    """The callable named by ``spec``; ``ValueError`` naming what is missing."""
+def implementation_name(spec: str) -> str:
+    """The name records and known entries know an implementation by: ``stem.function`` (``tinygrad_impl.conv_transpose``),
+    the same wherever the file lies."""
     source, function = parse_spec(spec)
+    stem = Path(source).stem if source.endswith(".py") else source
+    return f"{stem}.{function}"
+
+
+def worker_name(spec: str, arrays: str = "numpy", version: str | None = None) -> str:
+    """``impl:SPEC``, with the options that differ from the defaults after a ``?``."""
+    options = {key: value for key, value in (("arrays", arrays), ("version", version)) if value and (key, value) != ("arrays", "numpy")}
+    return f"impl:{spec}" + (f"?{urllib.parse.urlencode(options)}" if options else "")
+
+
+def split_worker_name(rest: str) -> tuple[str, dict]:
+    """``SPEC?options`` (the worker name after ``impl:``) -> ``(SPEC, options)``; the ``?`` after the function's name."""
+    head, sep, function = rest.rpartition(":")
+    function, _, query = function.partition("?")
+    return f"{head}{sep}{function}", dict(urllib.parse.parse_qsl(query))
+
+
+def load_module(source: str):
     if source.endswith(".py"):
         path = Path(source).resolve()
         if not path.is_file():
@@ -41,26 +79,205 @@ def load_function(spec: str):
         module = importlib.util.module_from_spec(module_spec)
         sys.modules[module_spec.name] = module
         module_spec.loader.exec_module(module)
-    else:
-        try:
-            module = importlib.import_module(source)
-        except ImportError as error:
-            raise ValueError(f"--impl: cannot import module {source!r}: {error}") from None
-    implementation = getattr(module, function, None)
+        return module
+    try:
+        return importlib.import_module(source)
+    except ImportError as error:
+        raise ValueError(f"--impl: cannot import module {source!r}: {error}") from None
+
+
+def load_function(spec: str):
+    """The callable named by ``spec``; ``ValueError`` naming what is missing."""
+    source, function = parse_spec(spec)
+    implementation = getattr(load_module(source), function, None)
     if not callable(implementation):
         raise ValueError(f"--impl: {source} has no function {function!r}")
     return implementation
 
 
-class ImplRuntime(Runtime):
-    """The user's function, loaded in the worker (its import may crash or hang: that costs the worker)."""
+# ---- arrays: how operands reach the function and results come back ---------------------------------
 
-    def __init__(self, spec: str):
+
+class NumpyArrays:
+    """NumPy arrays on the CPU; bfloat16 as ``ml_dtypes.bfloat16`` (which JAX installs)."""
+
+    name = "numpy"
+
+    def __init__(self, capabilities: Capabilities):
+        self.capabilities = capabilities
+
+    def version(self) -> str:
+        return np.__version__
+
+    def devices(self) -> tuple[str, ...]:
+        return ("cpu",)  # a NumPy array lives on the host, whatever the function does with it
+
+    def to(self, array, lane: Lane):
+        if array is None:
+            return None
+        if lane.dtype == "bfloat16":
+            try:
+                import ml_dtypes
+            except ImportError:
+                raise Unsupported("bfloat16 NumPy arrays need the ml_dtypes package (pip install ml_dtypes)") from None
+            return np.asarray(array, dtype=np.float64).astype(ml_dtypes.bfloat16)
+        return np.asarray(array).astype(lane.dtype)
+
+    def back(self, result):
+        if result is None or isinstance(result, (list, tuple, int, float, complex, str)):
+            return result  # the runner says what came back
+        if not isinstance(result, np.ndarray) and hasattr(result, "__array__"):
+            result = np.asarray(result)  # another library's tensor; it may not unpickle in the test process
+        return computed(result) if isinstance(result, np.ndarray) else result
+
+    def precision(self, lane: Lane):
+        return contextlib.nullcontext()
+
+    def autodiff(self, call, x, w, upstream):
+        raise NotApplicable("--impl-arrays numpy has no autodiff: declare gradients='backward' with f.backward")
+
+
+class TorchArrays(NumpyArrays):
+    """torch tensors on the lane's device (``cpu``, ``cuda:N``), in the lane's dtype; TF32 set per lane on CUDA."""
+
+    name = "torch"
+
+    def __init__(self, capabilities):
+        super().__init__(capabilities)
+        import torch
+
+        self.torch = torch
+        torch.set_num_threads(1)  # many tiny calls; and several workers must not oversubscribe the cores
+
+    def version(self) -> str:
+        return self.torch.__version__
+
+    def devices(self) -> tuple[str, ...]:
+        return ("cpu",) + tuple(f"cuda:{i}" for i in range(self.torch.cuda.device_count()))
+
+    def to(self, array, lane):
+        if array is None:
+            return None
+        return self.torch.from_numpy(np.ascontiguousarray(array)).to(device=lane.device, dtype=getattr(self.torch, lane.dtype))
+
+    def back(self, result):
+        if isinstance(result, self.torch.Tensor):
+            result = result.detach().cpu()
+            return (result.float() if result.dtype == self.torch.bfloat16 else result).numpy()
+        return super().back(result)
+
+    def precision(self, lane):
+        from .torch import set_precision
+
+        set_precision(lane)
+        return contextlib.nullcontext()
+
+    def autodiff(self, call, x, w, upstream):
+        x, w = x.detach().requires_grad_(True), w.detach().requires_grad_(True)
+        with self.torch.enable_grad():
+            y = call(x, w)
+            if not isinstance(y, self.torch.Tensor):
+                raise FrameworkError("TypeError", f"autodiff needs the function to return a torch tensor; it returned {type(y).__name__}")
+            dx, dw = self.torch.autograd.grad((y * upstream).sum(), [x, w], allow_unused=True)
+        return (self.torch.zeros_like(x) if dx is None else dx), (self.torch.zeros_like(w) if dw is None else dw)
+
+
+class JaxArrays(NumpyArrays):
+    """JAX arrays committed to the lane's device (``cpu``, ``gpu:N``); float64 with x64 enabled."""
+
+    name = "jax"
+
+    def __init__(self, capabilities):
+        super().__init__(capabilities)
+        import jax
+
+        if "float64" in capabilities.dtypes:
+            jax.config.update("jax_enable_x64", True)
+        self.jax = jax
+
+    def version(self) -> str:
+        return self.jax.__version__
+
+    def _device(self, name):
+        platform, _, index = name.partition(":")
+        return self.jax.devices(platform)[int(index or 0)]
+
+    def devices(self) -> tuple[str, ...]:
+        try:
+            gpus = self.jax.devices("gpu")
+        except RuntimeError:
+            gpus = []
+        return ("cpu",) + tuple(f"gpu:{i}" for i in range(len(gpus)))
+
+    def to(self, array, lane):
+        if array is None:
+            return None
+        import jax.numpy as jnp
+
+        return self.jax.device_put(jnp.asarray(np.asarray(array), dtype=getattr(jnp, lane.dtype)), self._device(lane.device))
+
+    def back(self, result):
+        if isinstance(result, self.jax.Array):
+            return computed(np.asarray(result))
+        return super().back(result)
+
+    def precision(self, lane):
+        return self.jax.default_matmul_precision("tensorfloat32" if lane.precision == "tf32" else "highest")
+
+    def autodiff(self, call, x, w, upstream):
+        y, pullback = self.jax.vjp(call, x, w)
+        return pullback(upstream.astype(y.dtype))
+
+
+ARRAY_LIBRARIES = {"numpy": NumpyArrays, "torch": TorchArrays, "jax": JaxArrays}
+
+
+class ImplRuntime(Runtime):
+    """The user's function, loaded in the worker (its import may crash or hang: that costs the worker),
+    with its declared capabilities and the array library it takes."""
+
+    def __init__(self, spec: str, arrays: str = "numpy", version: str | None = None):
         self.spec = spec
         self.function = load_function(spec)
+        try:
+            self.capabilities = Capabilities.of(getattr(self.function, "capabilities", None))
+        except ValueError as error:
+            raise ValueError(f"--impl: {spec}: {error}") from None
+        self.backward = getattr(self.function, "backward", None)
+        if self.capabilities.gradients == "backward" and not callable(self.backward):
+            raise ValueError(f"--impl: {spec}: capabilities.gradients is 'backward' but the function has no callable 'backward' attribute")
+        if self.capabilities.gradients == "autodiff" and arrays == "numpy":
+            raise ValueError(f"--impl: {spec}: capabilities.gradients is 'autodiff', which needs --impl-arrays torch or jax")
+        if arrays not in ARRAY_LIBRARIES:
+            raise ValueError(f"--impl-arrays must be one of {', '.join(ARRAYS)}; got {arrays!r}")
+        try:
+            self.arrays = ARRAY_LIBRARIES[arrays](self.capabilities)
+        except ImportError as error:
+            raise ValueError(f"--impl-arrays {arrays}: {error}") from None
+        module = sys.modules.get(getattr(self.function, "__module__", "") or "")
+        self.version = version or str(getattr(module, "__version__", "") or "")
 
     def environment(self) -> dict:
-        return {"framework": "impl", "version": "", "implementation": self.spec, "devices": ["cpu"]}
+        return {"framework": "impl", "version": self.version, "name": implementation_name(self.spec), "implementation": self.spec,
+                "arrays": self.arrays.name, f"{self.arrays.name}_version": self.arrays.version(),
+                "capabilities": self.capabilities.to_data(), "declared": self.capabilities.declared(),
+                "backward": callable(self.backward), "devices": list(self.devices()),
+                # What its lanes draw (``conformance.lanes``): the declared space, and whether gradients are checked.
+                "space": {**self.capabilities.space(), "gradients": self.capabilities.gradients is not None}}
+
+    def devices(self) -> tuple[str, ...]:
+        present = self.arrays.devices()
+        wanted = self.capabilities.devices
+        return tuple(d for d in present if ("cpu" if d == "cpu" else "gpu") in wanted)
+
+    def dtypes(self, device: str) -> tuple[str, ...]:
+        return self.capabilities.dtypes
+
+    def precisions(self, device: str, dtype: str) -> tuple[str, ...]:
+        """GPU float32: the one the function declares (``tf32``), full float32 (``highest``) otherwise."""
+        if device == "cpu" or dtype != "float32":
+            return ("default",)
+        return ("tf32",) if self.capabilities.tf32 else ("highest",)
 
 
 class Function(Variant):
@@ -68,52 +285,117 @@ class Function(Variant):
 
     name, dialect = "function", "canonical"
     no_compiled = "no compiled lane: a user's function (--impl) has no compiler the suite knows (compile inside the function to test that)"
+    checks_gradients = True  # where the function declares gradients (``TargetLane.space["gradients"]``; parametrize asks)
 
-    def __init__(self, spec: str):
-        self.spec = spec
+    def __init__(self, spec: str, arrays: str = "numpy"):
+        self.spec, self.arrays = spec, arrays
 
     def native(self, case: Case) -> dict:
         return dict(stride=case.stride, padding=case.padding, output_padding=case.output_padding, dilation=case.dilation, groups=case.groups)
 
-    def call(self, runtime, native, x, w, bias, groups, lane: Lane) -> np.ndarray:
-        dtype = np.dtype(lane.dtype)
+    @staticmethod
+    def _parameters(native, groups) -> dict:
+        return dict(stride=tuple(native["stride"]), padding=tuple(tuple(p) for p in native["padding"]),
+                    output_padding=tuple(native["output_padding"]), dilation=tuple(native["dilation"]), groups=groups)
+
+    def call(self, runtime, native, x, w, bias, groups, lane: Lane, epilogue=None):
+        arrays = runtime.arrays
         try:
-            result = runtime.function(
-                x.astype(dtype), w.astype(dtype), None if bias is None else bias.astype(dtype),
-                stride=tuple(native["stride"]), padding=tuple(tuple(p) for p in native["padding"]),
-                output_padding=tuple(native["output_padding"]), dilation=tuple(native["dilation"]), groups=groups,
-            )
-            if not isinstance(result, np.ndarray) and hasattr(result, "__array__"):
-                result = np.asarray(result)  # another library's tensor; it may not unpickle in the test process
-        except Exception as error:
+            with arrays.precision(lane):
+                result = runtime.function(arrays.to(x, lane), arrays.to(w, lane), arrays.to(bias, lane), **self._parameters(native, groups))
+            return arrays.back(result)  # anything else as it is: the runner judges it (None, a list, a complex array...)
+        except Unsupported:
+            raise
+        except Exception as error:  # noqa: BLE001  (whatever the function raises is its verdict, recorded as data)
             raise FrameworkError.of(error) from None
-        return result  # anything else as it is: the runner judges it (None, a list, a complex array...)
+
+    def gradients(self, runtime, native, x, w, bias, groups, upstream, lane):
+        """``(d x, d w)`` of ``sum(upstream * f(x, w, bias))``: the function's ``backward``, or the array library's autodiff."""
+        arrays, capabilities = runtime.arrays, runtime.capabilities
+        if capabilities.gradients is None:
+            raise NotApplicable("the implementation declares no gradients (capabilities.gradients)")
+        parameters = self._parameters(native, groups)
+        X, W, B, U = (arrays.to(a, lane) for a in (x, w, bias, upstream))
+        try:
+            with arrays.precision(lane):
+                if capabilities.gradients == "backward":
+                    dx, dw = runtime.backward(X, W, B, U, **parameters)
+                else:
+                    dx, dw = arrays.autodiff(lambda x_, w_: runtime.function(x_, w_, B, **parameters), X, W, U)
+            return arrays.back(dx), arrays.back(dw)
+        except (Unsupported, NotApplicable):
+            raise
+        except Exception as error:  # noqa: BLE001
+            raise FrameworkError.of(error) from None
 
     def repro(self, case: Case, native: dict, lane: Lane, epilogue: str | None = None) -> str:
         """The user's function imported by the spec the run used (a file by its absolute path) and called
-        as the worker calls it, leaving ``y``."""
+        as the worker calls it (with the lane's arrays), leaving ``y``."""
+        return "\n".join([*self._import_lines(), *self._array_lines(lane),
+            f"out = {self._function}(to(x), to(w), None if bias is None else to(bias), {self._arguments(native)})",
+            "y = back(out)",
+        ]) + "\n"
+
+    def repro_gradients(self, case: Case, native: dict, lane: Lane) -> str:
+        """``dx``, ``dw`` by the function's ``backward`` or the array library's autodiff, as the worker computes them."""
+        lines = [*self._import_lines(), *self._array_lines(lane)]
+        arguments = self._arguments(native)
+        if self.arrays == "torch":
+            lines += ["X, W = to(x).requires_grad_(True), to(w).requires_grad_(True)",
+                      f"y = {self._function}(X, W, None if bias is None else to(bias), {arguments})",
+                      "dx, dw = (back(g) for g in torch.autograd.grad((y * to(upstream)).sum(), [X, W]))",
+                      f"# with a backward of your own: dx, dw = {self._function}.backward(to(x), to(w), ..., to(upstream), ...)"]
+        elif self.arrays == "jax":
+            lines += [f"y, pullback = jax.vjp(lambda X, W: {self._function}(X, W, None if bias is None else to(bias), {arguments}), to(x), to(w))",
+                      "dx, dw = (back(g) for g in pullback(to(upstream)))"]
+        else:
+            lines += [f"dx, dw = {self._function}.backward(to(x), to(w), None if bias is None else to(bias), to(upstream), {arguments})",
+                      "dx, dw = back(dx), back(dw)"]
+        return "\n".join(lines) + "\n"
+
+    @property
+    def _function(self) -> str:
+        return parse_spec(self.spec)[1]
+
+    def _import_lines(self) -> list[str]:
         source, function = parse_spec(self.spec)
-        dtype = f"np.{lane.dtype}"
         if source.endswith(".py"):
             path = str(Path(source).resolve())
-            lines = [
-                "import importlib.util",
-                f"spec = importlib.util.spec_from_file_location('user_impl', {path!r})  # --impl {self.spec}",
-                "module = importlib.util.module_from_spec(spec)",
-                "spec.loader.exec_module(module)",
-                f"{function} = module.{function}",
-            ]
-        else:
-            lines = [f"from {source} import {function}  # --impl {self.spec}"]
-        return "\n".join(["import numpy as np", *lines,
-            f"out = {function}(x.astype({dtype}), w.astype({dtype}), None if bias is None else bias.astype({dtype}), "
-            f"stride={tuple(native['stride'])!r}, padding={tuple(tuple(p) for p in native['padding'])!r}, "
-            f"output_padding={tuple(native['output_padding'])!r}, dilation={tuple(native['dilation'])!r}, groups={native['groups']})",
-            "y = np.asarray(out)",
-        ]) + "\n"
+            return ["import numpy as np", "import importlib.util",
+                    f"spec = importlib.util.spec_from_file_location('user_impl', {path!r})  # --impl {self.spec}",
+                    "module = importlib.util.module_from_spec(spec)", "spec.loader.exec_module(module)", f"{function} = module.{function}"]
+        return ["import numpy as np", f"from {source} import {function}  # --impl {self.spec}"]
+
+    def _array_lines(self, lane: Lane) -> list[str]:
+        """``to`` (NumPy -> the lane's arrays) and ``back`` (-> NumPy) as the worker defines them."""
+        if self.arrays == "torch":
+            precision = []
+            if lane.device.startswith("cuda"):
+                allow = lane.precision == "tf32"
+                precision = [f"torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = {allow}"]
+            return ["import torch", *precision,
+                    f"to = lambda a: torch.from_numpy(np.ascontiguousarray(a)).to(device={lane.device!r}, dtype=torch.{lane.dtype})",
+                    "back = lambda t: (t.detach().cpu().float() if t.dtype == torch.bfloat16 else t.detach().cpu()).numpy()"]
+        if self.arrays == "jax":
+            return ["import jax, jax.numpy as jnp", *(["jax.config.update('jax_enable_x64', True)"] if lane.dtype == "float64" else []),
+                    f"device = jax.devices({lane.device.partition(':')[0]!r})[{int(lane.device.partition(':')[2] or 0)}]",
+                    f"to = lambda a: jax.device_put(jnp.asarray(a, dtype=jnp.{lane.dtype}), device)",
+                    "back = lambda a: np.asarray(a).astype(np.float32) if np.asarray(a).dtype.name == 'bfloat16' else np.asarray(a)"]
+        if lane.dtype == "bfloat16":
+            return ["import ml_dtypes", "to = lambda a: np.asarray(a, dtype=np.float64).astype(ml_dtypes.bfloat16)",
+                    "back = lambda a: np.asarray(a).astype(np.float32) if np.asarray(a).dtype.name == 'bfloat16' else np.asarray(a)"]
+        return [f"to = lambda a: np.asarray(a).astype(np.{lane.dtype})", "back = np.asarray"]
+
+    def _arguments(self, native) -> str:
+        return (f"stride={tuple(native['stride'])!r}, padding={tuple(tuple(p) for p in native['padding'])!r}, "
+                f"output_padding={tuple(native['output_padding'])!r}, dilation={tuple(native['dilation'])!r}, groups={native['groups']}")
 
 
 @functools.cache
-def impl_target(spec: str) -> Target:
-    """The target for ``--impl SPEC``: one variant, loaded in its worker by :func:`load_function`."""
-    return Target(framework="impl", requires=(), variants=(Function(spec),), load=lambda: ImplRuntime(spec))
+def impl_target(name: str) -> Target:
+    """The target for the worker ``impl:NAME`` (``SPEC`` or ``SPEC?options``): one variant, loaded in its worker by :func:`load_function`."""
+    spec, options = split_worker_name(name)
+    arrays = options.get("arrays", "numpy")
+    environment = {"TF_CPP_MIN_LOG_LEVEL": "2"} if arrays == "jax" else {}
+    return Target(framework="impl", requires=(), variants=(Function(spec, arrays),), environment=environment,
+                  load=lambda: ImplRuntime(spec, arrays, options.get("version")))
