@@ -9,7 +9,6 @@ every floating dtype, and its gradients come from torch's autodiff through these
     pytest --pyargs conformance --impl examples/torch_impl.py:conv_transpose --impl-arrays torch
 """
 
-import torch
 import torch.nn.functional as F
 
 from conformance import Capabilities
