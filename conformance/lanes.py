@@ -90,7 +90,8 @@ def build(pool, workers, environments, options) -> list[tuple[TargetLane, str | 
                                     continue  # another worker of this framework already runs these kernels
                                 seen.add(key)
                                 skip = variant.lane_support(lane) or _mode_support(pool, worker, device, mode, asked)
-                                space = {} if skip else environment.get("space", variant.space(lane))
+                                # An implementation's declared space narrows its variant's (conformance.targets.impl).
+                                space = {} if skip else {**variant.space(lane), **environment.get("space", {})}
                                 lanes.append((TargetLane(worker, framework, variant.name, lane, version, space), skip))
         if not options.backends or worker.partition("@")[2] in options.backends:
             lanes += _missing_backend(worker, framework, version, lanes)

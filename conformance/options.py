@@ -35,6 +35,7 @@ def add_options(parser) -> None:
     group.addoption("--impl", help="test your own implementation: MODULE_OR_FILE.py:FUNCTION (see README)")
     group.addoption("--impl-arrays", help="the arrays --impl receives: numpy (default), torch or jax, on the lane's device")
     group.addoption("--impl-version", help="the version recorded for --impl (default: its module's __version__)")
+    group.addoption("--impl-dialect", help="the signature --impl has: canonical (default), or a framework's own: torch, onnx, tensorflow, jax")
     group.addoption("--call-timeout", type=float, default=120.0, help="seconds one framework call may take before it is recorded as a timeout (default 120)")
     group.addoption("--known-discrepancies", help="a known-discrepancy TOML file (default: the suite's own)")
 
@@ -53,6 +54,7 @@ class Options:
     known_discrepancies: str | None
     impl_arrays: str = "numpy"
     impl_version: str | None = None
+    impl_dialect: str = "canonical"
 
 
 def _split(option: str, value: str | None, choices=None, pattern=None) -> tuple[str, ...]:
@@ -110,7 +112,7 @@ def parse(config) -> Options:
             parse_spec(impl)
         except ValueError as error:
             raise pytest.UsageError(str(error)) from None
-    impl_arrays, impl_version = _impl_options(config, impl)
+    impl_arrays, impl_version, impl_dialect = _impl_options(config, impl)
     known = targets.targets()
     frameworks = _split("--frameworks", config.getoption("frameworks"), tuple(known))
     if config.getoption("frameworks") is None:
@@ -134,29 +136,33 @@ def parse(config) -> Options:
     return Options(
         frameworks=frameworks, devices=devices, dtypes=dtypes, backends=backends, modes=modes,
         compile_cache=_compile_cache(config.getoption("compile_cache")), impl=impl, impl_arrays=impl_arrays, impl_version=impl_version,
+        impl_dialect=impl_dialect,
         report_dir=_writable_directory(config.getoption("report_dir")), call_timeout=timeout,
         known_discrepancies=config.getoption("known_discrepancies"),
     )
 
 
-def _impl_options(config, impl) -> tuple[str, str | None]:
-    """``--impl-arrays`` (numpy, torch, jax; the library installed) and ``--impl-version``, each only with ``--impl``."""
-    from .targets.impl import ARRAYS
+def _impl_options(config, impl) -> tuple[str, str | None, str]:
+    """``--impl-arrays`` (numpy, torch, jax; the library installed), ``--impl-version`` and ``--impl-dialect``, each only with ``--impl``."""
+    from .targets.impl import ARRAYS, DIALECTS
 
-    arrays, version = config.getoption("impl_arrays"), config.getoption("impl_version")
-    for option, value in (("--impl-arrays", arrays), ("--impl-version", version)):
+    arrays, version, dialect = config.getoption("impl_arrays"), config.getoption("impl_version"), config.getoption("impl_dialect")
+    for option, value in (("--impl-arrays", arrays), ("--impl-version", version), ("--impl-dialect", dialect)):
         if value is not None and impl is None:
             raise pytest.UsageError(f"{option} applies to --impl, which is not given")
+    dialect = "canonical" if dialect is None else dialect.strip()
+    if dialect not in DIALECTS:
+        raise pytest.UsageError(f"--impl-dialect: unknown dialect {dialect!r}; choose from {','.join(DIALECTS)}")
+    if version is not None and not version.strip():
+        raise pytest.UsageError("--impl-version: empty; give the version to record, e.g. --impl-version 1.2.0")
     if arrays is None:
-        return "numpy", version
+        return "numpy", version, dialect
     arrays = arrays.strip()
     if arrays not in ARRAYS:
         raise pytest.UsageError(f"--impl-arrays: unknown array library {arrays!r}; choose from {','.join(ARRAYS)}")
     if arrays != "numpy" and importlib.util.find_spec(arrays) is None:
         raise pytest.UsageError(f"--impl-arrays {arrays}: {arrays} is not installed (pip install 'convt-conformance[{arrays}]')")
-    if version is not None and not version.strip():
-        raise pytest.UsageError("--impl-version: empty; give the version to record, e.g. --impl-version 1.2.0")
-    return arrays, version
+    return arrays, version, dialect
 
 
 def check_profile(config) -> None:

@@ -6,6 +6,9 @@ A test runs on eager lanes unless it says otherwise: the compiled lanes have the
 
 from __future__ import annotations
 
+import functools
+import importlib.util
+
 import pytest
 
 
@@ -66,7 +69,23 @@ def checks_variant(function, api) -> bool:
         return False
     if getattr(function, "convt_spellings", False) and not api.spells:
         return False
+    if getattr(function, "convt_native", False) and not has_native_strategy(api.dialect):
+        return False
     return not (getattr(function, "convt_kernel", False) and api.spells)
+
+
+def native_check(function):
+    """Parametrize a test once per worker and lane over the variants whose dialect has a native strategy
+    (``conformance.native.<dialect>``): every framework's, and an ``--impl-dialect`` function's; the test
+    draws the native cases and picks the variant of each."""
+    function.convt_native = True
+    function.convt_one_variant = True
+    return function
+
+
+@functools.cache
+def has_native_strategy(dialect: str) -> bool:
+    return importlib.util.find_spec(f"conformance.native.{dialect}") is not None if dialect.isidentifier() else False
 
 
 def _api(target):

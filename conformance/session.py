@@ -71,7 +71,7 @@ class ConvtSession:
             return names
         from .targets.impl import worker_name
 
-        return names + [worker_name(self.impl, self.options.impl_arrays, self.options.impl_version)]
+        return names + [worker_name(self.impl, self.options.impl_arrays, self.options.impl_version, self.options.impl_dialect)]
 
     def environment(self, worker: str) -> dict:
         if worker not in self.environments:
@@ -168,6 +168,7 @@ class ConvtSession:
             "options": {"frameworks": self.frameworks, "devices": list(self.options.devices), "dtypes": list(self.options.dtypes),
                         "backends": list(self.options.backends), "modes": list(self.options.modes), "impl": self.impl,
                         "impl_arrays": self.options.impl_arrays if self.impl else None, "impl_version": self.options.impl_version,
+                        "impl_dialect": self.options.impl_dialect if self.impl else None,
                         "compile_cache": None if self.options.compile_cache is None else str(self.options.compile_cache)},
             "skipped_lanes": [{"lane": target.id, "reason": skip} for target, skip in (self._lanes or []) if skip],
             # Per lane, the checks its tests ran and the drawn cases its API could not express: the

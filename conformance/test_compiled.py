@@ -16,12 +16,11 @@ and the report say whether the modes disagree (``Record.modes``).
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from . import targets
 from .assertions import aim, assert_verdict, check_drawn
 from .modes import compiled_examples
-from .parametrize import epilogue_check, frameworks, gradient_check, modes
+from .parametrize import epilogue_check, gradient_check, modes, native_check
 from .strategies import lane_cases
-from .test_dialects import dialect_check, native_modules
+from .test_dialects import dialect_check
 from .test_epilogues import check_epilogue
 
 
@@ -33,7 +32,7 @@ def test_compiled_values(runner, target, data):
 
 
 @modes("compiled")
-@frameworks(*(name for name in targets.frameworks() if native_modules(name)), one_variant=True)
+@native_check
 @settings(max_examples=compiled_examples())
 @given(data=st.data())
 def test_compiled_dialect_parameters(convt, runner, target, data):

@@ -15,21 +15,25 @@ from hypothesis import strategies as st
 
 from . import targets
 from .assertions import assert_verdict
-from .parametrize import frameworks
+from .parametrize import has_native_strategy, native_check
 
 
-def native_modules(framework: str) -> list:
-    """The native-strategy modules of the dialects ``framework``'s variants speak."""
-    names = [f"conformance.native.{dialect}" for dialect in targets.get(framework).dialects]
-    return [importlib.import_module(name) for name in names if importlib.util.find_spec(name) is not None]
+def native_modules(worker: str) -> list:
+    """The native-strategy modules of the dialects the variants of ``worker`` (a framework, or ``impl:...``) speak."""
+    names = [f"conformance.native.{dialect}" for dialect in targets.get(worker).dialects]
+    return [importlib.import_module(name) for name in names if dialect_has_strategy(name)]
 
 
-def native_cases(framework, spaces=None):
-    """The framework's native strategies; ``spaces`` (variant -> ``Variant.space``) keeps them to the lane."""
-    return st.one_of(*[module.native_cases(spaces=spaces) for module in native_modules(framework)])
+def dialect_has_strategy(module: str) -> bool:
+    return has_native_strategy(module.rpartition(".")[2])
 
 
-@frameworks(*(name for name in targets.frameworks() if native_modules(name)), one_variant=True)
+def native_cases(worker, spaces=None):
+    """The native strategies of the worker's dialects; ``spaces`` (variant -> ``Variant.space``) keeps them to the lane."""
+    return st.one_of(*[module.native_cases(spaces=spaces) for module in native_modules(worker)])
+
+
+@native_check
 @given(data=st.data())
 def test_dialect_parameters(convt, runner, target, data):
     dialect_check(convt, runner, target, data)
@@ -40,7 +44,7 @@ def dialect_check(convt, runner, target, data, epilogues=False) -> None:
     ``epilogues``, followed by ReLU or sigmoid where the case's variant applies them (valid or not)."""
     __tracebackhide__ = True
     spaces = {t.variant: t.space for t, skip in convt.lanes() if skip is None and t.worker == target.worker and t.lane == target.lane}
-    case = data.draw(native_cases(target.framework, spaces), label="native case")
+    case = data.draw(native_cases(target.worker, spaces), label="native case")
     target = dataclasses.replace(target, variant=case.variant)
     epilogue = None
     if epilogues:

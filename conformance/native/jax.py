@@ -34,10 +34,13 @@ LOWERCASE = ("same", "valid", "Same", "SAME_LOWER", "same_lower")
 @st.composite
 def native_cases(draw, *, variants=st.sampled_from(VARIANTS), values=st.sampled_from(["float", "integer"]), spaces=None):
     """A :class:`NativeCase` for the jax dialect; about a third are invalid or quirky on purpose.
-    ``spaces`` is ignored: every jax lane runs the whole space.
+    ``spaces`` (variant -> ``Variant.space``) keeps to the variants a lane runs (an ``--impl-dialect jax``
+    function is ``conv_transpose`` only); every jax lane runs the whole native space, so a space only selects.
 
     ``vjp`` is not drawn: its parameters are a forward conv's, derived from a canonical case.
     """
+    if spaces is not None:
+        variants = st.sampled_from([name for name in VARIANTS if name in spaces])
     variant = draw(variants)
     ndim = draw(st.integers(1, 3))
     max_input, max_kernel = {1: (6, 4), 2: (4, 3), 3: (3, 2)}[ndim]

@@ -79,8 +79,11 @@ def module_dim(draw, length, kernel, stride, dilation, fault=None) -> dict:
 def native_cases(draw, *, variants=st.sampled_from(VARIANTS), dims=st.integers(1, 3), max_groups=3, max_per_group=3,
                  max_batch=2, values=st.sampled_from(["float", "integer"]), invalid=True, spaces=None) -> NativeCase:
     """A ``NativeCase`` for the ``torch`` dialect in torch's own parameters; invalid about 1/3 of the
-    time, never with ``invalid=False`` (then a source of torch-expressible geometries). ``spaces`` is
-    ignored: every torch lane runs the whole space."""
+    time, never with ``invalid=False`` (then a source of torch-expressible geometries). ``spaces``
+    (variant -> ``Variant.space``) keeps to the variants a lane runs (an ``--impl-dialect torch`` function
+    is ``functional`` only); every torch lane runs the whole native space, so a space only selects."""
+    if spaces is not None:
+        variants = st.sampled_from([name for name in VARIANTS if name in spaces])
     variant = draw(variants)
     ndim = draw(dims)
     faults = MODULE_FAULTS if variant == "module" else FUNCTIONAL_FAULTS

@@ -39,6 +39,18 @@ from ..cases import Case
 from .base import FrameworkError, Lane, NotApplicable, Runtime, Target, Unsupported, Variant, computed
 
 ARRAYS = ("numpy", "torch", "jax")
+# --impl-dialect: a function with a framework's own signature, driven through that framework's parameter
+# space. Per dialect: the framework target whose variants translate canonical cases into its parameters
+# (and whose native strategies draw valid and invalid ones), and the API spellings such a function has.
+DIALECTS = {
+    "canonical": None,
+    "torch": ("torch", ("functional",)),
+    "onnx": ("onnxruntime", ("pads", "output_shape", "auto_pad")),
+    "tensorflow": ("tensorflow", ("nn",)),
+    "jax": ("jax", ("conv_transpose",)),
+}
+# Native keys that say which framework's rules a dialect models, not parameters of a call.
+MODEL_KEYS = ("runtime",)
 
 
 def parse_spec(spec: str) -> tuple[str, str]:
@@ -57,9 +69,10 @@ def implementation_name(spec: str) -> str:
     return f"{stem}.{function}"
 
 
-def worker_name(spec: str, arrays: str = "numpy", version: str | None = None) -> str:
+def worker_name(spec: str, arrays: str = "numpy", version: str | None = None, dialect: str = "canonical") -> str:
     """``impl:SPEC``, with the options that differ from the defaults after a ``?``."""
-    options = {key: value for key, value in (("arrays", arrays), ("version", version)) if value and (key, value) != ("arrays", "numpy")}
+    options = {key: value for key, value in (("arrays", arrays), ("version", version), ("dialect", dialect))
+               if value and (key, value) not in (("arrays", "numpy"), ("dialect", "canonical"))}
     return f"impl:{spec}" + (f"?{urllib.parse.urlencode(options)}" if options else "")
 
 
@@ -236,8 +249,8 @@ class ImplRuntime(Runtime):
     """The user's function, loaded in the worker (its import may crash or hang: that costs the worker),
     with its declared capabilities and the array library it takes."""
 
-    def __init__(self, spec: str, arrays: str = "numpy", version: str | None = None):
-        self.spec = spec
+    def __init__(self, spec: str, arrays: str = "numpy", version: str | None = None, dialect: str = "canonical"):
+        self.spec, self.dialect = spec, dialect
         self.function = load_function(spec)
         try:
             self.capabilities = Capabilities.of(getattr(self.function, "capabilities", None))
@@ -246,6 +259,12 @@ class ImplRuntime(Runtime):
         self.backward = getattr(self.function, "backward", None)
         if self.capabilities.gradients == "backward" and not callable(self.backward):
             raise ValueError(f"--impl: {spec}: capabilities.gradients is 'backward' but the function has no callable 'backward' attribute")
+        if dialect != "canonical" and self.capabilities.space() != Capabilities().space():
+            raise ValueError(f"--impl: {spec}: with --impl-dialect {dialect} the function is drawn the dialect's whole parameter space; "
+                             f"it declares only dtypes, devices and tf32 (raise conformance.Unsupported for the rest), not: "
+                             f"{', '.join(self.capabilities.declared())}")
+        if dialect != "canonical" and self.capabilities.gradients is not None:
+            raise ValueError(f"--impl: {spec}: gradients are checked in the canonical signature only, not with --impl-dialect {dialect}")
         if self.capabilities.gradients == "autodiff" and arrays == "numpy":
             raise ValueError(f"--impl: {spec}: capabilities.gradients is 'autodiff', which needs --impl-arrays torch or jax")
         if arrays not in ARRAY_LIBRARIES:
@@ -259,11 +278,11 @@ class ImplRuntime(Runtime):
 
     def environment(self) -> dict:
         return {"framework": "impl", "version": self.version, "name": implementation_name(self.spec), "implementation": self.spec,
-                "arrays": self.arrays.name, f"{self.arrays.name}_version": self.arrays.version(),
+                "dialect": self.dialect, "arrays": self.arrays.name, f"{self.arrays.name}_version": self.arrays.version(),
                 "capabilities": self.capabilities.to_data(), "declared": self.capabilities.declared(),
                 "backward": callable(self.backward), "devices": list(self.devices()),
-                # What its lanes draw (``conformance.lanes``): the declared space, and whether gradients are checked.
-                "space": {**self.capabilities.space(), "gradients": self.capabilities.gradients is not None}}
+                # What its lanes draw, added to the variant's (``conformance.lanes``): the declared space, and whether gradients are checked.
+                "space": {**(self.capabilities.space() if self.dialect == "canonical" else {}), "gradients": self.capabilities.gradients is not None}}
 
     def devices(self) -> tuple[str, ...]:
         present = self.arrays.devices()
@@ -391,11 +410,122 @@ class Function(Variant):
                 f"output_padding={tuple(native['output_padding'])!r}, dilation={tuple(native['dilation'])!r}, groups={native['groups']}")
 
 
+class DialectFunction(Function):
+    """The user's function with a framework's own signature (``--impl-dialect``): called as
+    ``f(x, w, bias, **native, groups=groups)`` with the parameters that framework's API takes (valid or
+    not: it must raise where the framework rejects them) and the arrays in that API's layouts. The
+    framework's variant of the same name translates canonical cases (``native``, ``space``); a function
+    of the canonical signature is :class:`Function`.
+
+    Layouts: torch and ONNX take the canonical ones; TensorFlow's ``nn`` takes ``x`` channels-last
+    (``data_format``), the filter ``(*k, C_out/groups, C_in)`` and the full ``output_shape``; JAX's
+    ``conv_transpose`` takes them as its ``dimension_numbers`` (and ``transpose_kernel``) say. A result
+    comes back through the same layout."""
+
+    def __init__(self, spec: str, arrays: str, dialect: str, framework: str, name: str):
+        super().__init__(spec, arrays)
+        self.name, self.dialect, self.framework = name, dialect, framework
+        self.checks_gradients = False
+
+    @property
+    def translation(self) -> Variant:
+        """The framework's variant of this name: its translation, no framework imported."""
+        from . import get
+
+        return get(self.framework).variant(self.name)
+
+    def space(self, lane: Lane) -> dict:
+        """The API's own space: for TensorFlow, as a GPU lane runs it (a CPU build's kernels refuse some of it)."""
+        if self.framework == "tensorflow":
+            lane = Lane("gpu:0", lane.dtype, "highest", "default", lane.mode)
+        return self.translation.space(lane)
+
+    def native(self, case: Case) -> dict:
+        return self.translation.native(case)
+
+    def call(self, runtime, native, x, w, bias, groups, lane: Lane, epilogue=None):
+        from oracles.dialects import get_dialect
+
+        from .base import batched
+
+        dialect = get_dialect(self.dialect)
+        layout = {key: value for key, value in native.items() if key not in MODEL_KEYS}
+        parameters = {key: value for key, value in layout.items() if value is not None}
+        if self.dialect in ("tensorflow", "jax"):  # APIs with a batch dim always
+            x, had_batch = batched(x, w)
+        else:
+            had_batch = True
+        if self.dialect == "tensorflow":
+            xn, wn = dialect.input_from_canonical(x, **layout), dialect.weight_from_canonical(w, **layout)
+            if parameters.get("output_shape") is not None:
+                parameters["output_shape"] = dialect.native_output_shape(parameters["output_shape"], x.shape[0], w.shape[1] * groups, **layout)
+        elif self.dialect == "jax":
+            xn, wn = dialect.input_from_canonical(x, **layout), dialect.weight_from_canonical(w, groups=groups, **layout)
+        else:
+            xn, wn = x, w
+        arrays = runtime.arrays
+        try:
+            with arrays.precision(lane):
+                result = runtime.function(arrays.to(xn, lane), arrays.to(wn, lane), arrays.to(bias, lane), **parameters, groups=groups)
+            result = arrays.back(result)
+        except Unsupported:
+            raise
+        except Exception as error:  # noqa: BLE001  (whatever the function raises is its verdict)
+            raise FrameworkError.of(error) from None
+        if isinstance(result, np.ndarray) and result.ndim == np.ndim(w):
+            if self.dialect == "tensorflow":
+                result = dialect.input_to_canonical(result, **layout)
+            elif self.dialect == "jax":
+                result = dialect.output_to_canonical(result, **layout)
+            if not had_batch:
+                result = result[0]
+        return result
+
+    def gradients(self, runtime, native, x, w, bias, groups, upstream, lane):
+        raise NotApplicable("gradients are checked in the canonical signature only")
+
+    def repro(self, case: Case, native: dict, lane: Lane, epilogue: str | None = None) -> str:
+        """The user's function called with the native parameters on the operands in the dialect's layouts
+        (moved there with the oracle's dialect, as the worker does), leaving ``y`` in the canonical layout."""
+        layout = {key: value for key, value in native.items() if key not in MODEL_KEYS}
+        parameters = ", ".join(f"{key}={value!r}" for key, value in sorted(layout.items()) if value is not None)
+        lines = [*self._import_lines(), *self._array_lines(lane), "from oracles.dialects import get_dialect",
+                 f"dialect, native = get_dialect({self.dialect!r}), {layout!r}", f"groups = {case.groups}"]
+        if self.dialect in ("tensorflow", "jax"):
+            lines += ["batched = x.ndim == w.ndim", "x = x if batched else x[np.newaxis]"]
+        if self.dialect == "tensorflow":
+            lines += ["xn, wn = dialect.input_from_canonical(x, **native), dialect.weight_from_canonical(w, **native)"]
+            if layout.get("output_shape") is not None:
+                parameters = parameters.replace(f"output_shape={layout['output_shape']!r}", "output_shape=dialect.native_output_shape("
+                                                f"{layout['output_shape']!r}, x.shape[0], w.shape[1] * groups, **native)")
+        elif self.dialect == "jax":
+            lines += ["xn, wn = dialect.input_from_canonical(x, **native), dialect.weight_from_canonical(w, groups=groups, **native)"]
+        else:
+            lines += ["xn, wn = x, w"]
+        lines += [f"out = back({self._function}(to(xn), to(wn), None if bias is None else to(bias), {parameters}, groups=groups))"]
+        if self.dialect == "tensorflow":
+            lines += ["y = dialect.input_to_canonical(out, **native)"]
+        elif self.dialect == "jax":
+            lines += ["y = dialect.output_to_canonical(out, **native)"]
+        else:
+            lines += ["y = out"]
+        if self.dialect in ("tensorflow", "jax"):
+            lines += ["y = y if batched else y[0]"]
+        return "\n".join(lines) + "\n"
+
+
 @functools.cache
 def impl_target(name: str) -> Target:
-    """The target for the worker ``impl:NAME`` (``SPEC`` or ``SPEC?options``): one variant, loaded in its worker by :func:`load_function`."""
+    """The target for the worker ``impl:NAME`` (``SPEC`` or ``SPEC?options``), loaded in its worker by
+    :func:`load_function`: one variant (:class:`Function`), or, with a dialect, one per API spelling
+    (:class:`DialectFunction`)."""
     spec, options = split_worker_name(name)
-    arrays = options.get("arrays", "numpy")
+    arrays, dialect = options.get("arrays", "numpy"), options.get("dialect", "canonical")
     environment = {"TF_CPP_MIN_LOG_LEVEL": "2"} if arrays == "jax" else {}
-    return Target(framework="impl", requires=(), variants=(Function(spec, arrays),), environment=environment,
-                  load=lambda: ImplRuntime(spec, arrays, options.get("version")))
+    if DIALECTS.get(dialect) is None:
+        variants = (Function(spec, arrays),)
+    else:
+        framework, names = DIALECTS[dialect]
+        variants = tuple(DialectFunction(spec, arrays, dialect, framework, name) for name in names)
+    return Target(framework="impl", requires=(), variants=variants, environment=environment,
+                  load=lambda: ImplRuntime(spec, arrays, options.get("version"), dialect))
