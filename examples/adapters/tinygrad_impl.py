@@ -59,12 +59,11 @@ def conv_transpose(x, w, bias, *, stride, padding, output_padding, dilation, gro
 
 def backward(x, w, bias, upstream, *, stride, padding, output_padding, dilation, groups):
     """``(dx, dw)`` of ``sum(upstream * conv_transpose(x, w, bias))`` by tinygrad's autograd."""
-    xt = Tensor(x, device=DEVICE, requires_grad=True)
-    wt = Tensor(w, device=DEVICE, requires_grad=True)
+    xt, wt = Tensor(x, device=DEVICE), Tensor(w, device=DEVICE)
     bt = None if bias is None else Tensor(bias, device=DEVICE)
     out = xt.conv_transpose2d(wt, bt, **_arguments(stride, padding, output_padding, dilation, groups))
-    (out * Tensor(upstream, device=DEVICE)).sum().backward()
-    return xt.grad.numpy(), wt.grad.numpy()
+    dx, dw = (out * Tensor(upstream, device=DEVICE)).sum().gradient(xt, wt)  # Tensor.gradient: no .grad state
+    return dx.numpy(), dw.numpy()
 
 
 conv_transpose.backward = backward
