@@ -17,7 +17,9 @@ An entry::
     devices = []                      # empty = all
     backends = []                     # lanes' backend paths ("onednn", "eigen", ...); empty = all
     modes = []                        # execution modes ("eager", "compiled"); empty = all
-    predicate = "name"                # optional: a function in PREDICATES over the record
+    predicate = "name"                # optional: a function in PREDICATES over the record, or your own:
+                                      # "FILE.py:function" (relative to this file) or "module:function",
+                                      # called as function(case, native) -> bool
     reason = "..."
     link = "https://github.com/..."
     example = { variant = "nn", dtype = "float32", backend = "onednn", ... }   # see conformance/test_known.py
@@ -536,6 +538,7 @@ class Discrepancy:
     predicate: str = ""
     implementation: str = ""  # framework "impl": an fnmatch pattern on the implementation's name
     example: dict = field(default_factory=dict, compare=False, hash=False)
+    condition: object = field(default=None, compare=False, hash=False, repr=False)  # the predicate's function
 
     def covers(self, record) -> bool:
         """Whether the record's framework version, target, check and lane are among the entry's (the
@@ -558,7 +561,7 @@ class Discrepancy:
         if not self.predicate:
             return True
         native = {key: tuples(value) for key, value in (record.native or {}).items()}
-        return PREDICATES[self.predicate](case_from_data(record.case), native)
+        return (self.condition or PREDICATES[self.predicate])(case_from_data(record.case), native)
 
 
 def _version_in(version: str, specifier: str) -> bool:
@@ -592,6 +595,31 @@ def _check_types(path, number, raw) -> None:
         for key in _EXAMPLE_LANE:
             if key in example and not isinstance(example[key], str):
                 raise ValueError(f"{path}: {name}: example.{key} must be a string; got {example[key]!r}")
+
+
+def _own_predicate(path: Path, entry: str, spec: str):
+    """The function a ``predicate = "FILE.py:function"`` (relative to the TOML file) or ``"module:function"`` names;
+    ``ValueError`` naming the entry where it cannot be loaded."""
+    import importlib
+    import importlib.util
+
+    source, _, name = spec.rpartition(":")
+    try:
+        if source.endswith(".py"):
+            file = (path.parent / source).resolve()
+            if not file.is_file():
+                raise ValueError(f"no such file {file}")
+            module_spec = importlib.util.spec_from_file_location(f"convt_predicates_{file.stem}", file)
+            module = importlib.util.module_from_spec(module_spec)
+            module_spec.loader.exec_module(module)
+        else:
+            module = importlib.import_module(source)
+    except Exception as error:  # noqa: BLE001  (any failure to load is the file's, said in one line)
+        raise ValueError(f"{path}: discrepancy {entry!r}: cannot load predicate {spec!r}: {type(error).__name__}: {error}") from None
+    function = getattr(module, name, None)
+    if not callable(function):
+        raise ValueError(f"{path}: discrepancy {entry!r}: predicate {spec!r}: {source} has no function {name!r}")
+    return function
 
 
 class KnownDiscrepancies:
@@ -629,8 +657,12 @@ class KnownDiscrepancies:
                                  "(stem.function of --impl, e.g. \"mykernels.conv_transpose\")")
             if raw["id"] in seen:
                 raise ValueError(f"{path}: duplicate discrepancy id {raw['id']!r}")
+            condition = None
             if raw.get("predicate") and raw["predicate"] not in PREDICATES:
-                raise ValueError(f"{path}: discrepancy {raw['id']!r} names unknown predicate {raw['predicate']!r}; known: {', '.join(PREDICATES)}")
+                if ":" not in raw["predicate"]:
+                    raise ValueError(f"{path}: discrepancy {raw['id']!r} names unknown predicate {raw['predicate']!r}; known: "
+                                     f"{', '.join(PREDICATES)}, or your own as FILE.py:function or module:function")
+                condition = _own_predicate(path, raw["id"], raw["predicate"])
             try:
                 SpecifierSet(raw["versions"])
             except Exception:
@@ -639,5 +671,6 @@ class KnownDiscrepancies:
             if unknown:
                 raise ValueError(f"{path}: discrepancy {raw['id']!r} has unknown fields {', '.join(sorted(unknown))}")
             seen.add(raw["id"])
-            entries.append(Discrepancy(**{key: tuple(value) if isinstance(value, list) else value for key, value in raw.items()}))
+            entries.append(Discrepancy(**{key: tuple(value) if isinstance(value, list) else value for key, value in raw.items()},
+                                       condition=condition))
         return cls(entries)
