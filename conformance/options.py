@@ -147,6 +147,8 @@ def _impl_options(config, impl) -> tuple[str, str | None]:
     for option, value in (("--impl-arrays", arrays), ("--impl-version", version)):
         if value is not None and impl is None:
             raise pytest.UsageError(f"{option} applies to --impl, which is not given")
+    if version is not None and not version.strip():
+        raise pytest.UsageError("--impl-version: empty; give the version to record, e.g. --impl-version 1.2.0")
     if arrays is None:
         return "numpy", version
     arrays = arrays.strip()
@@ -154,8 +156,6 @@ def _impl_options(config, impl) -> tuple[str, str | None]:
         raise pytest.UsageError(f"--impl-arrays: unknown array library {arrays!r}; choose from {','.join(ARRAYS)}")
     if arrays != "numpy" and importlib.util.find_spec(arrays) is None:
         raise pytest.UsageError(f"--impl-arrays {arrays}: {arrays} is not installed (pip install 'convt-conformance[{arrays}]')")
-    if version is not None and not version.strip():
-        raise pytest.UsageError("--impl-version: empty; give the version to record, e.g. --impl-version 1.2.0")
     return arrays, version
 
 
