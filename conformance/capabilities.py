@@ -70,7 +70,7 @@ class Capabilities:
                 problems.append(f"capabilities.{field} must be True or False; got {getattr(self, field)!r}")
         if not self.ndims or any(n not in (1, 2, 3) or isinstance(n, bool) for n in self.ndims):
             problems.append(f"capabilities.ndims must name spatial ranks from 1, 2, 3; got {self.ndims!r}")
-        if self.output_padding not in OUTPUT_PADDING:
+        if not isinstance(self.output_padding, str) or self.output_padding not in OUTPUT_PADDING:  # a list is unhashable: no `in` on the dict
             problems.append(f"capabilities.output_padding must be one of {', '.join(OUTPUT_PADDING)}; got {self.output_padding!r}")
         if not self.dtypes or any(d not in DTYPES for d in self.dtypes):
             problems.append(f"capabilities.dtypes must name dtypes from {', '.join(DTYPES)}; got {self.dtypes!r}")

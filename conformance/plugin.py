@@ -62,10 +62,16 @@ def pytest_configure(config):
     if not (_selects_conformance(config) or config.getoption("impl")):
         return
     convt_options.check_profile(config)  # before hypothesis's own plugin loads it and fails with an INTERNALERROR
-    if os.environ.get("HYPOTHESIS_PROFILE") or config.getoption("hypothesis_profile", None) is None:
+    named = config.getoption("hypothesis_profile", None)
+    if os.environ.get("HYPOTHESIS_PROFILE") or named is None:
         settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
     max_examples = config.getoption("max_examples")
     if max_examples is not None and max_examples >= 1:
+        if named is not None:
+            # Hypothesis's own plugin loads --hypothesis-profile after this hook: --max-examples goes on top
+            # of that profile, and hypothesis is pointed at the result, or it would silently undo it.
+            settings.load_profile(named)
+            config.option.hypothesis_profile = "convt-cli"
         settings.register_profile("convt-cli", settings(max_examples=max_examples))
         settings.load_profile("convt-cli")
     session = ConvtSession(config)

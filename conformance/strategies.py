@@ -367,9 +367,11 @@ def large_cases(draw, space: dict | None = None):
     """A case the lane can run with its last dim's output stretched to one of :data:`LONG_OUTPUTS` (32 to
     257; of those the stride can reach exactly, if any), where kernels switch algorithms (tiling, FFT, Winograd).
     Only the input length grows (by ``n``, the output by ``n * s``), so every crop, and with it what
-    made the case the lane's own, stays as drawn. 1-D and 2-D: a long 3-D output costs more than it finds."""
+    made the case the lane's own, stays as drawn. 1-D and 2-D: a long 3-D output costs more than it finds,
+    unless the lane runs 3-D alone."""
     space = dict(space or {})
-    ndims = tuple(n for n in space.get("ndims", (1, 2)) if n <= 2) or (2,)
+    # A lane of 3-D only (an implementation that declares ndims=(3,)) keeps its 3-D: a 2-D case is outside its space.
+    ndims = tuple(n for n in space.get("ndims", (1, 2)) if n <= 2) or tuple(space.get("ndims", ())) or (2,)
     case = draw(lane_cases({**space, "ndims": ndims}))
     output, stride = case.geometry.output_size[-1], case.stride[-1]
     reachable = [length for length in LONG_OUTPUTS if length >= output and (length - output) % stride == 0]
