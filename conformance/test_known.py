@@ -12,13 +12,19 @@ import pytest
 from .cases import case_from_data
 from .checks import FAILURES, KNOWN
 from .known import KnownDiscrepancies
+from .plugin import SESSION
 
 
-def _entries():
-    return [entry for entry in KnownDiscrepancies.load().entries if entry.example]
+def pytest_generate_tests(metafunc):
+    """One item per entry with an example, from the run's known-discrepancy file (``--known-discrepancies``:
+    an implementation's own entries live there), else the suite's own."""
+    if "entry" not in metafunc.fixturenames:
+        return
+    session = metafunc.config.stash.get(SESSION, None)
+    known = session.known if session is not None else KnownDiscrepancies.load()
+    metafunc.parametrize("entry", [entry for entry in known.entries if entry.example], ids=lambda entry: entry.id)
 
 
-@pytest.mark.parametrize("entry", _entries(), ids=lambda entry: entry.id)
 def test_known_discrepancy_still_reproduces(convt, entry):
     """The example must still fail the check the entry covers (strict: passing is a failure)."""
     example = dict(entry.example)
