@@ -442,3 +442,36 @@ def test_the_whole_error_text_is_recorded_and_reported(pytester, capsys):
 )
 def test_misused_impl_options_are_usage_errors(pytester, impl, args, message):
     usage_error(run_suite(pytester, impl and f"{impl}:conv_transpose", *args), message)
+
+
+EXAMPLE_ENTRY = """
+[[discrepancy]]
+id = "lost-last-bias"
+framework = "impl"
+implementation = "missing_bias.conv_transpose"
+versions = ">=1"
+checks = ["forward"]
+reason = "the last output channel's bias is dropped"
+link = "https://example.org/issues/1"
+example = { variant = "function", dtype = "float64", batch = 1, groups = 1, in_per_group = 1, out_per_group = 3, input_size = [2], kernel_size = [2], bias = true, seed = 0, stride = [1], dilation = [1], padding = [[0, 0]], output_padding = [0] }
+"""
+
+
+@pytest.mark.parametrize("fixed", [False, True], ids=["still-wrong", "fixed"])
+def test_an_implementation_entry_s_example_runs_and_turns_red_once_fixed(pytester, fixed):
+    """The example of an entry in the run's own known file runs on the implementation as a strict xfail:
+    it passes while the defect reproduces, and fails, saying so, once the implementation is fixed (here:
+    the reference implementation under the same name)."""
+    pytester.path.joinpath("known.toml").write_text(EXAMPLE_ENTRY)
+    impl = IMPLS / "missing_bias.py"
+    if fixed:
+        impl = pytester.path / "missing_bias.py"
+        impl.write_text((EXAMPLES / "reference_impl.py").read_text())
+    result = run_suite(pytester, f"{impl}:conv_transpose", "--impl-version", "1.0", "--known-discrepancies", "known.toml",
+                       "-k", "test_known_discrepancy_still_reproduces")
+    outcomes = result.parseoutcomes()
+    if fixed:
+        assert result.ret == pytest.ExitCode.TESTS_FAILED and outcomes.get("failed") == 1
+        result.stdout.fnmatch_lines(["*known discrepancy lost-last-bias no longer reproduces*"])
+    else:
+        assert result.ret == 0 and outcomes.get("passed") == 1, result.stdout.str()[-2000:]
