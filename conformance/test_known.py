@@ -1,5 +1,8 @@
 """Each known discrepancy's example, as a strict xfail: a fixed framework turns its stale entry red.
 
+The entries are the run's own: the suite's file, or the one given with ``--known-discrepancies`` (an
+``--impl`` author's findings, whose examples run only when that implementation is under test).
+
 An example runs on the lane it names (device, dtype, backend, mode: eager unless it says); where this run has no such lane (another
 --backends selection, a build without oneDNN, no GPU) it is skipped with that reason, never failed.
 """
@@ -14,11 +17,14 @@ from .checks import FAILURES, KNOWN
 from .known import KnownDiscrepancies
 
 
-def _entries():
-    return [entry for entry in KnownDiscrepancies.load().entries if entry.example]
+def pytest_generate_tests(metafunc):
+    """One item per entry with an example, from the file the run matches records against."""
+    if "entry" in metafunc.fixturenames:
+        path = metafunc.config.getoption("known_discrepancies", None)
+        entries = [entry for entry in KnownDiscrepancies.load(path).entries if entry.example]
+        metafunc.parametrize("entry", entries, ids=lambda entry: entry.id)
 
 
-@pytest.mark.parametrize("entry", _entries(), ids=lambda entry: entry.id)
 def test_known_discrepancy_still_reproduces(convt, entry):
     """The example must still fail the check the entry covers (strict: passing is a failure)."""
     example = dict(entry.example)
