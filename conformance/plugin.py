@@ -66,8 +66,16 @@ def pytest_configure(config):
         settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
     max_examples = config.getoption("max_examples")
     if max_examples is not None and max_examples >= 1:
-        settings.register_profile("convt-cli", settings(max_examples=max_examples))
-        settings.load_profile("convt-cli")
+        # On top of the run's profile. hypothesis's own plugin loads --hypothesis-profile after this hook,
+        # which reset the budget to that profile's (--hypothesis-profile ci --max-examples 25 ran 100):
+        # the combined profile is handed to it under that option instead.
+        chosen = config.getoption("hypothesis_profile", None)
+        base = settings.get_profile(chosen) if chosen else settings.default
+        name = f"{chosen}-max-examples-{max_examples}" if chosen else "convt-cli"
+        settings.register_profile(name, settings(base, max_examples=max_examples))
+        settings.load_profile(name)
+        if chosen:
+            config.option.hypothesis_profile = name
     session = ConvtSession(config)
     config.stash[SESSION] = session
     config.pluginmanager.register(session, "convt-session")
