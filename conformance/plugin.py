@@ -62,18 +62,20 @@ def pytest_configure(config):
     if not (_selects_conformance(config) or config.getoption("impl")):
         return
     convt_options.check_profile(config)  # before hypothesis's own plugin loads it and fails with an INTERNALERROR
-    named = config.getoption("hypothesis_profile", None)
-    if os.environ.get("HYPOTHESIS_PROFILE") or named is None:
+    if os.environ.get("HYPOTHESIS_PROFILE") or config.getoption("hypothesis_profile", None) is None:
         settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
     max_examples = config.getoption("max_examples")
     if max_examples is not None and max_examples >= 1:
-        if named is not None:
-            # Hypothesis's own plugin loads --hypothesis-profile after this hook: --max-examples goes on top
-            # of that profile, and hypothesis is pointed at the result, or it would silently undo it.
-            settings.load_profile(named)
-            config.option.hypothesis_profile = "convt-cli"
-        settings.register_profile("convt-cli", settings(max_examples=max_examples))
-        settings.load_profile("convt-cli")
+        # On top of the run's profile. hypothesis's own plugin loads --hypothesis-profile after this hook,
+        # which reset the budget to that profile's (--hypothesis-profile ci --max-examples 25 ran 100):
+        # the combined profile is handed to it under that option instead.
+        chosen = config.getoption("hypothesis_profile", None)
+        base = settings.get_profile(chosen) if chosen else settings.default
+        name = f"{chosen}-max-examples-{max_examples}" if chosen else "convt-cli"
+        settings.register_profile(name, settings(base, max_examples=max_examples))
+        settings.load_profile(name)
+        if chosen:
+            config.option.hypothesis_profile = name
     session = ConvtSession(config)
     config.stash[SESSION] = session
     config.pluginmanager.register(session, "convt-session")

@@ -56,6 +56,16 @@ def test_a_reproducible_run_gives_each_lane_its_own_cases_and_repeats_them(pytes
     assert seeded["float32"] != seeded["float64"] and seeded != first
 
 
+def test_max_examples_applies_on_top_of_a_hypothesis_profile(pytester):
+    # hypothesis's own plugin loads --hypothesis-profile after the suite's hook: it used to reset the budget.
+    result = run_suite(pytester, "--impl", f"{EXAMPLE}:conv_transpose", "--report-dir", "out", "--hypothesis-profile", "ci",
+                       "--max-examples", "3", "-k", "test_values and not large and not spellings")
+    assert result.ret == 0
+    run = json.loads((pytester.path / "out" / "records.jsonl").read_text().splitlines()[0])["run"]["hypothesis"]
+    assert run["max_examples"] == 3 and run["derandomize"] is True
+    assert len([r for r in records(pytester.path / "out") if r["check"] == "forward"]) < 40
+
+
 def test_a_narrow_bug_fails_with_a_shrunk_record_and_a_repro(pytester):
     result = run_suite(pytester, "--impl", f"{IMPLS / 'missing_bias.py'}:conv_transpose", "--report-dir", "out", "-k", "test_values")
     assert result.ret == 1

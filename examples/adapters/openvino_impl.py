@@ -35,6 +35,7 @@ https://docs.openvino.ai/2026/documentation/openvino-ir-format/operation-sets/op
 from __future__ import annotations
 
 import functools
+import importlib.metadata
 
 import numpy as np
 
@@ -46,6 +47,7 @@ try:
 except ImportError as error:  # fail at load with the reason, not on the first case
     raise ImportError(f"examples/adapters/openvino_impl.py needs openvino (pip install openvino): {error}") from None
 
+__version__ = importlib.metadata.version("openvino")  # the version every record carries (known entries match on it)
 DEVICE = "CPU"
 # f32 arithmetic for float32 (and float16) models; without it bf16-capable CPUs compute in bf16.
 CONFIG = {"INFERENCE_PRECISION_HINT": "f32"}
