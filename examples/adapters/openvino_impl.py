@@ -37,7 +37,6 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 
-import numpy as np
 
 from conformance import Capabilities
 

@@ -43,7 +43,6 @@ from __future__ import annotations
 import importlib.metadata
 import subprocess
 
-import numpy as np
 
 from conformance import Capabilities, Unsupported
 
