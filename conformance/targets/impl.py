@@ -169,15 +169,14 @@ class TorchArrays(NumpyArrays):
         return ("cpu",) + tuple(f"cuda:{i}" for i in range(self.torch.cuda.device_count()))
 
     def to(self, array, lane):
-        if array is None:
-            return None
-        return self.torch.from_numpy(np.ascontiguousarray(array)).to(device=lane.device, dtype=getattr(self.torch, lane.dtype))
+        from .torch import _tensor
+
+        return _tensor(array, lane)  # as the torch target places its operands
 
     def back(self, result):
-        if isinstance(result, self.torch.Tensor):
-            result = result.detach().cpu()
-            return (result.float() if result.dtype == self.torch.bfloat16 else result).numpy()
-        return super().back(result)
+        from .torch import _numpy
+
+        return _numpy(result) if isinstance(result, self.torch.Tensor) else super().back(result)
 
     def precision(self, lane):
         from .torch import set_precision
@@ -211,10 +210,6 @@ class JaxArrays(NumpyArrays):
     def version(self) -> str:
         return self.jax.__version__
 
-    def _device(self, name):
-        platform, _, index = name.partition(":")
-        return self.jax.devices(platform)[int(index or 0)]
-
     def devices(self) -> tuple[str, ...]:
         try:
             gpus = self.jax.devices("gpu")
@@ -223,11 +218,9 @@ class JaxArrays(NumpyArrays):
         return ("cpu",) + tuple(f"gpu:{i}" for i in range(len(gpus)))
 
     def to(self, array, lane):
-        if array is None:
-            return None
-        import jax.numpy as jnp
+        from .jax import _put
 
-        return self.jax.device_put(jnp.asarray(np.asarray(array), dtype=getattr(jnp, lane.dtype)), self._device(lane.device))
+        return _put([array], lane)[0]  # as the jax target places its operands
 
     def back(self, result):
         if isinstance(result, self.jax.Array):
