@@ -601,7 +601,8 @@ def _own_predicate(path: Path, entry: str, spec: str):
     """The function a ``predicate = "FILE.py:function"`` (relative to the TOML file) or ``"module:function"`` names;
     ``ValueError`` naming the entry where it cannot be loaded."""
     import importlib
-    import importlib.util
+
+    from .targets.impl import module_from_file
 
     source, _, name = spec.rpartition(":")
     try:
@@ -609,9 +610,7 @@ def _own_predicate(path: Path, entry: str, spec: str):
             file = (path.parent / source).resolve()
             if not file.is_file():
                 raise ValueError(f"no such file {file}")
-            module_spec = importlib.util.spec_from_file_location(f"convt_predicates_{file.stem}", file)
-            module = importlib.util.module_from_spec(module_spec)
-            module_spec.loader.exec_module(module)
+            module = module_from_file(file, f"convt_predicates_{file.stem}")
         else:
             module = importlib.import_module(source)
     except Exception as error:  # noqa: BLE001  (any failure to load is the file's, said in one line)

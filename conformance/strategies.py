@@ -128,7 +128,7 @@ def canonical_dims(draw, *, features=frozenset(FEATURES), max_input=5, max_kerne
     crop_after = edge_or_any(draw, low_after, high_after, (0, effective - 1, effective, high_after, -1, -2))
     output_padding = 0
     if "output_padding" in features:
-        output_padding = edge_or_any(draw, 1, max(stride, dilation) + 1, (stride - 1, stride, stride + 1, dilation - 1, dilation))
+        output_padding = edge_or_any(draw, 1, OUTPUT_PADDING_LIMITS["any"](stride, dilation), (stride - 1, stride, stride + 1, dilation - 1, dilation))
     return length, kernel, stride, dilation, (crop_before, crop_after + output_padding), output_padding
 
 

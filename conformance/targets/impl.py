@@ -83,16 +83,22 @@ def split_worker_name(rest: str) -> tuple[str, dict]:
     return f"{head}{sep}{function}", dict(urllib.parse.parse_qsl(query))
 
 
+def module_from_file(path: Path, name: str):
+    """The Python file ``path`` run as the module ``name`` (registered, so that what it defines pickles)."""
+    module_spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[name] = module
+    module_spec.loader.exec_module(module)
+    return module
+
+
 def load_module(source: str):
+    """``--impl``'s module: a file (``.py``) or an importable name; ``ValueError`` saying which is missing."""
     if source.endswith(".py"):
         path = Path(source).resolve()
         if not path.is_file():
             raise ValueError(f"--impl: no such file: {source}")
-        module_spec = importlib.util.spec_from_file_location(f"convt_impl_{path.stem}", path)
-        module = importlib.util.module_from_spec(module_spec)
-        sys.modules[module_spec.name] = module
-        module_spec.loader.exec_module(module)
-        return module
+        return module_from_file(path, f"convt_impl_{path.stem}")
     try:
         return importlib.import_module(source)
     except ImportError as error:
