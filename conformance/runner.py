@@ -141,7 +141,8 @@ class Runner:
                 verdict = self._empty_as_eager(target, case, x, w, bias, raised, call, context) or verdict
         elif rejected is not None or raised is not None:
             verdict = checks.expect_error(raised, rejected, context)
-            verdict.detail = detail or ""
+            if verdict.failed:  # the whole text only where it explains a failure: a passing rejection's would bloat the records
+                verdict.detail = detail or ""
         else:
             expected, bound = self._expected(canonical, x, w, bias, target.lane)
             if epilogue is not None:

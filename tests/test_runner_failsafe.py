@@ -220,3 +220,20 @@ def test_a_repro_that_cannot_be_written_keeps_the_record(monkeypatch):
     assert runner.forward(TARGET, case(1)).outcome == checks.MISMATCH
     assert [r.outcome for r in emitted] == [checks.MISMATCH]
     assert emitted[0].repro == "# no repro: impl.function.repro raised KeyError: 'slices'"
+
+
+def test_the_whole_error_text_is_kept_only_where_it_explains_a_failure():
+    """A framework's rejection of parameters its dialect rejects passes and keeps no text (TF's run to
+    pages; every passing native check would carry them); an error on valid parameters keeps all of it."""
+    from conformance.targets.base import FrameworkError
+
+    raising = lambda *_: FrameworkError("InvalidArgumentError", "Conv2DCustomBackpropInput: bad", "Conv2DCustomBackpropInput: bad\npage two")
+    rejected = NativeCase(dialect="torch", variant="functional", native=(("stride", (0,)),), **NATIVE)
+    runner, _, emitted = make_runner(raising)
+    assert runner.native(TARGET, rejected).outcome == checks.PASS and emitted[-1].detail == ""
+    valid = NativeCase(dialect="torch", variant="functional", native=(("stride", (2,)),), **NATIVE)
+    verdict = runner.native(TARGET, valid)
+    assert verdict.outcome == checks.ERROR_MISMATCH and emitted[-1].detail.endswith("page two")
+    assert "page two" not in verdict.message
+    forward, _, emitted = make_runner(raising)
+    assert forward.forward(TARGET, case(0)).outcome == checks.ERROR_MISMATCH and emitted[-1].detail.endswith("page two")

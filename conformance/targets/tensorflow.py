@@ -35,7 +35,7 @@ from oracles.dialects.base import NotExpressible
 
 from ..cases import Case
 from . import tensorflow_repro
-from .base import FrameworkError, Lane, NotApplicable, Runtime, Target, Unsupported, Variant, batched, computed, first_line
+from .base import FrameworkError, Lane, NotApplicable, Runtime, Target, Unsupported, Variant, batched, computed, first_line, full_text
 from .tensorflow_repro import _listify, _tf_device  # spelling helpers the calls and the repros share
 
 
@@ -112,7 +112,7 @@ def _guarded(reason: str | None, call):
         kind, message = type(error).__name__, _first_line(error)
         if reason is not None:
             raise Unsupported(f"{reason} (TF {kind}: {message})") from None
-        raise FrameworkError(kind, message) from None
+        raise FrameworkError(kind, message, full_text(error)) from None
 
 
 # ---- worker side: TensorFlow and Keras are imported only here and in the calls -------------------

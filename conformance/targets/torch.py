@@ -39,7 +39,7 @@ from oracles.dialects.torch import DIALECT
 
 from ..cases import Case
 from . import torch_repro
-from .base import CompiledCache, FrameworkError, Lane, NotApplicable, Runtime, Target, Unsupported, Variant, first_line
+from .base import CompiledCache, FrameworkError, Lane, NotApplicable, Runtime, Target, Unsupported, Variant, first_line, full_text
 
 
 def _ints(values) -> tuple[int, ...]:
@@ -57,7 +57,7 @@ def _framework_error(error: Exception) -> Exception:
     message = first_line(error)
     if isinstance(error, (RuntimeError, NotImplementedError)) and "not implemented for" in message:
         return Unsupported(f"{type(error).__name__}: {message}")
-    return FrameworkError(type(error).__name__, message)
+    return FrameworkError(type(error).__name__, message, full_text(error))
 
 
 # ---- worker side: torch is imported only here and in the calls --------------------------------
