@@ -139,3 +139,10 @@ class Capabilities:
         if self.output_padding != "any":
             out.append(f"output_padding {OUTPUT_PADDING[self.output_padding]}")
         return out
+
+    def describe(self) -> str:
+        """The whole contract in words, for the report: what it leaves out, its dtypes, devices and gradients."""
+        parts = self.declared() or ["the whole canonical space"]
+        parts += [f"dtypes {', '.join(self.dtypes)}", f"devices {', '.join(self.devices)}",
+                  f"gradients by {self.gradients}" if self.gradients else "no gradients"]
+        return "; ".join(parts + (["TF32 on GPUs"] if self.tf32 else []))

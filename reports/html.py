@@ -98,8 +98,9 @@ def framework_rows(run: dict) -> list[dict]:
     for worker, environment in ((run or {}).get("frameworks") or {}).items():
         environment = dict(environment or {})
         devices = environment.pop("devices", [])
-        contract = _contract(environment.pop("capabilities", None), environment.pop("declared", None))
-        environment.pop("space", None)  # the lanes' draw space: the contract says it in words
+        contract = str(environment.pop("contract", "") or "")  # an implementation's declared contract, in words
+        for drawn in ("capabilities", "space"):  # what the contract says in words
+            environment.pop(drawn, None)
         precision, other = {}, {}
         for key, value in environment.items():
             if key in ("framework", "version"):
@@ -111,20 +112,6 @@ def framework_rows(run: dict) -> list[dict]:
         rows.append({"worker": worker, "framework": framework, "version": environment.get("version", ""),
                      "devices": devices, "precision": _flat(precision), "other": _flat(other), "contract": contract})
     return rows
-
-
-def _contract(capabilities, declared) -> str:
-    """An implementation's declared contract in words: what it leaves out of the canonical space, its dtypes,
-    devices and gradients ("" for a framework)."""
-    if not isinstance(capabilities, dict):
-        return ""
-    parts = [str(part) for part in (declared or [])] or ["the whole canonical space"]
-    parts.append("dtypes " + ", ".join(map(str, capabilities.get("dtypes") or [])))
-    parts.append("devices " + ", ".join(map(str, capabilities.get("devices") or [])))
-    parts.append(f"gradients by {capabilities['gradients']}" if capabilities.get("gradients") else "no gradients")
-    if capabilities.get("tf32"):
-        parts.append("TF32 on GPUs")
-    return "; ".join(parts)
 
 
 def _frameworks_in(run) -> set[str]:

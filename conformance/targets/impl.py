@@ -278,7 +278,7 @@ class ImplRuntime(Runtime):
     def environment(self) -> dict:
         return {"framework": "impl", "version": self.version, "name": implementation_name(self.spec), "implementation": self.spec,
                 "dialect": self.dialect, "arrays": self.arrays.name, f"{self.arrays.name}_version": self.arrays.version(),
-                "capabilities": self.capabilities.to_data(), "declared": self.capabilities.declared(),
+                "capabilities": self.capabilities.to_data(), "contract": self.capabilities.describe(),
                 "backward": callable(self.backward), "devices": list(self.devices()),
                 # What its lanes draw, added to the variant's (``conformance.lanes``): the declared space, and whether gradients are checked.
                 "space": {**(self.capabilities.space() if self.dialect == "canonical" else {}), "gradients": self.capabilities.gradients is not None}}
