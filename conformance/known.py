@@ -59,14 +59,14 @@ def _geometry(case):
     return case.geometry if isinstance(case, Case) else case.canonical().geometry
 
 
-def _torch_output_lengths(case, native) -> list[int]:
+def torch_output_lengths(case, native) -> list[int]:
     """``(i-1)*s - 2p + d*(k-1) + op + 1`` per dim, from a torch-dialect case and its parameters."""
     if native.get("output_size") is not None:  # the module form asks for its output length directly
         return list(native["output_size"])
     return [
         (i - 1) * s - 2 * p + d * (k - 1) + op + 1
-        for i, k, s, p, op, d in zip(case.input_size, case.kernel_size, _torch_dims(case, native, "stride", 1), _torch_dims(case, native, "padding", 0),
-                                     _torch_dims(case, native, "output_padding", 0), _torch_dims(case, native, "dilation", 1))
+        for i, k, s, p, op, d in zip(case.input_size, case.kernel_size, torch_dims(case, native, "stride", 1), torch_dims(case, native, "padding", 0),
+                                     torch_dims(case, native, "output_padding", 0), torch_dims(case, native, "dilation", 1))
     ]
 
 
@@ -75,7 +75,7 @@ def _per_dim(value, ndim: int) -> list[int]:
     return [value] * ndim if isinstance(value, int) else list(value)
 
 
-def _torch_dims(case, native, name, default) -> list[int]:
+def torch_dims(case, native, name, default) -> list[int]:
     """A torch parameter (an int or one per dim, ``default`` where absent) as one int per dim."""
     return _per_dim(native.get(name, default), case.ndim)
 
@@ -84,8 +84,8 @@ def _torch_output_padding(case, native) -> list[int]:
     """The output padding per dim, derived from ``output_size`` for the module form (its length above
     the smallest output, as ``nn.ConvTranspose*d`` derives it)."""
     if native.get("output_size") is None:
-        return _torch_dims(case, native, "output_padding", 0)
-    smallest = _torch_output_lengths(case, {**native, "output_size": None, "output_padding": 0})
+        return torch_dims(case, native, "output_padding", 0)
+    smallest = torch_output_lengths(case, {**native, "output_size": None, "output_padding": 0})
     return [o - low for o, low in zip(native["output_size"], smallest)]
 
 
@@ -385,7 +385,7 @@ def _inductor_folds_on_input_channels(case, native) -> bool:
 
 def _partial_zero_output(case, native) -> bool:
     """The torch output has a zero-length dim and a positive one."""
-    lengths = _torch_output_lengths(case, native)
+    lengths = torch_output_lengths(case, native)
     return 0 in lengths and min(lengths) >= 0 and max(lengths) > 0
 
 
@@ -405,7 +405,7 @@ def _torch_onednn_partial_zero_output(case, native) -> bool:
 
     if not _partial_zero_output(case, native):
         return False
-    strides, dilations = _torch_dims(case, native, "stride", 1), _torch_dims(case, native, "dilation", 1)
+    strides, dilations = torch_dims(case, native, "stride", 1), torch_dims(case, native, "dilation", 1)
     if any(op >= s for op, s in zip(_torch_output_padding(case, native), strides)):
         return False  # neither packs nor picks oneDNN (is_output_padding_big)
     if case.variant == "module" and case.ndim in (2, 3) and not (case.groups > 1 and case.in_per_group == 1):
@@ -518,7 +518,7 @@ PREDICATES = {
     "tf_conv3d_hw_dilations_differ": _tf_conv3d_hw_dilations_differ,
     "tf_onednn_valid_short_output": _tf_onednn_valid_short_output,
     "tf_requested_output_empty": _tf_requested_output_empty,
-    "torch_zero_output_length": lambda case, native: 0 in _torch_output_lengths(case, native) and min(_torch_output_lengths(case, native)) >= 0,
+    "torch_zero_output_length": lambda case, native: 0 in torch_output_lengths(case, native) and min(torch_output_lengths(case, native)) >= 0,
 }
 
 

@@ -122,9 +122,9 @@ def test_torch_signature_masked_predicate_maps_native_cases():
     gap = torch_case((1, 3), (2, 2), stride=(1, 10), padding=(0, 11), output_padding=(0, 0), dilation=(1, 3))
     tap = torch_case((1, 3), (2, 2), stride=(1, 10), padding=(0, 10), output_padding=(0, 0), dilation=(1, 3))
     invalid = torch_case((1,), (1,), stride=(1,), padding=(-1,), output_padding=(0,), dilation=(1,))
-    assert P.tinygrad_torch_all_masked_reduce(gap, gap.parameters)
-    assert not P.tinygrad_torch_all_masked_reduce(tap, tap.parameters)
-    assert not P.tinygrad_torch_all_masked_reduce(invalid, invalid.parameters)
+    assert P.tinygrad_all_masked_reduce(gap, gap.parameters)
+    assert not P.tinygrad_all_masked_reduce(tap, tap.parameters)
+    assert not P.tinygrad_all_masked_reduce(invalid, invalid.parameters)
 
 
 def test_the_file_loads_and_each_example_is_matched_by_its_own_entry():

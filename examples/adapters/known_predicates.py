@@ -11,6 +11,8 @@ condition was measured; tests/test_worked_adapters.py holds measured failing and
 
 from __future__ import annotations
 
+from conformance.known import torch_dims, torch_output_lengths  # helpers for predicates over torch's parameters
+
 
 def _dims(case):
     """``(i, k, s, d, K, L, cb, ca, o)`` per dim of a canonical case (a dialect's case mapped first), or
@@ -121,11 +123,6 @@ def tinygrad_all_masked_reduce(case, native) -> bool:
 # ---- tinygrad 0.14.0 in torch's signature (--impl-dialect torch) --------------------------------------
 
 
-def _torch_dims(case, native, name, default):
-    value = native.get(name, default)
-    return [value] * case.ndim if isinstance(value, int) else list(value)
-
-
 def tinygrad_accepts_torch_rejected(case, native) -> bool:
     """Parameters torch rejects that tinygrad's ``conv_transpose2d`` takes without error: a negative
     ``padding`` (tinygrad's ``conv2d`` takes negative pads by design: zeros appended), a negative
@@ -135,15 +132,8 @@ def tinygrad_accepts_torch_rejected(case, native) -> bool:
     ``conv_transpose2d``); torch's are ATen's (``oracles.dialects.torch._check_kernel_arguments``)."""
     if native.get("output_size") is not None:
         return False
-    strides, dilations = _torch_dims(case, native, "stride", 1), _torch_dims(case, native, "dilation", 1)
-    paddings, output_paddings = _torch_dims(case, native, "padding", 0), _torch_dims(case, native, "output_padding", 0)
-    lengths = [(i - 1) * s - 2 * p + d * (k - 1) + op + 1
-               for i, k, s, d, p, op in zip(case.input_size, case.kernel_size, strides, dilations, paddings, output_paddings)]
-    if min(lengths) < 1:
+    strides, dilations = torch_dims(case, native, "stride", 1), torch_dims(case, native, "dilation", 1)
+    paddings, output_paddings = torch_dims(case, native, "padding", 0), torch_dims(case, native, "output_padding", 0)
+    if min(torch_output_lengths(case, native)) < 1:
         return False
     return any(p < 0 or op < 0 or op >= max(s, d) for s, d, p, op in zip(strides, dilations, paddings, output_paddings))
-
-
-def tinygrad_torch_all_masked_reduce(case, native) -> bool:
-    """``tinygrad_all_masked_reduce`` for a case torch accepts (its canonical geometry), in torch's signature."""
-    return tinygrad_all_masked_reduce(case, native)
