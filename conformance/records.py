@@ -12,6 +12,7 @@ compare`` refuses to gate on anything but a complete run. Written once at the en
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -87,22 +88,33 @@ def _jsonable(value):
     return str(value)
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` completely or not at all: a temporary file in the same folder, renamed."""
+@contextlib.contextmanager
+def open_atomically(path: Path):
+    """A text stream whose contents become ``path`` when the block ends without an exception, and
+    vanish otherwise: a temporary file in the same folder, renamed into place. What streams a large
+    file (a merge, a summary of a million records) writes through this, so a failure half-way leaves
+    the previous file or none, never half of one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
+            yield stream
         # mkstemp makes the file private (0600); a report is an ordinary file, readable as the umask allows.
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, path)
     except BaseException:
-        os.unlink(temporary)
+        if os.path.exists(temporary):
+            os.unlink(temporary)
         raise
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` completely or not at all (:func:`open_atomically`)."""
+    with open_atomically(path) as stream:
+        stream.write(text)
 
 
 def write_run(directory: Path, run: dict, records: list[Record]) -> Path:
@@ -120,32 +132,64 @@ def read_run(path: Path) -> tuple[dict, list[Record]]:
     json module recurses) is malformed input too: readers of a copied or hand-edited file get the line,
     not an AttributeError or RecursionError from deep inside.
     """
-    run, records = {}, []
-    with open(path, encoding="utf-8") as stream:
-        for number, line in enumerate(stream, 1):
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(line)
-            except RecursionError:
-                raise ValueError(f"{path}:{number}: not a record: nested too deeply to parse") from None
-            except ValueError as error:
-                raise ValueError(f"{path}:{number}: not a record: {error}") from None
-            if number == 1 and isinstance(data, dict) and set(data) == {"run"}:
+    source = RecordsFile(path)
+    return source.run, list(source)
+
+
+class MalformedRecords(ValueError):
+    """A records file line that is not a record, named ``path:line``: told apart from the ValueErrors
+    of code that reads the records (a report that cannot render a value)."""
+
+
+class RecordsFile:
+    """A ``records.jsonl`` file read a line at a time: ``run`` is its run line (``{}`` where it has none)
+    and iterating yields its records, afresh each time, so a reader can make several passes over a file
+    larger than memory (reports of a merged campaign). ``ValueError`` naming the line for malformed
+    input, raised where the line is reached."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.run = {}
+        with open(self.path, encoding="utf-8") as stream:
+            first = stream.readline()
+        if first.strip():
+            data = _parse(self.path, 1, first)
+            if isinstance(data, dict) and set(data) == {"run"}:
                 if not isinstance(data["run"], dict):
-                    raise ValueError(f"{path}:1: the run line must hold a JSON object, not {_json_type(data['run'])}")
-                run = data["run"]
-                continue
-            if not isinstance(data, dict):
-                raise ValueError(
-                    f"{path}:{number}: not a record: every line must be a JSON object (the run line, then one "
-                    f"record per line); got {_json_type(data)}"
-                )
-            try:
-                records.append(Record.from_data(data))
-            except TypeError as error:  # a missing field, or a key that is not a string
-                raise ValueError(f"{path}:{number}: not a record: {error}") from None
-    return run, records
+                    raise MalformedRecords(f"{self.path}:1: the run line must hold a JSON object, not {_json_type(data['run'])}")
+                self.run = data["run"]
+
+    def __iter__(self):
+        with open(self.path, encoding="utf-8") as stream:
+            for number, line in enumerate(stream, 1):
+                if not line.strip():
+                    continue
+                data = _parse(self.path, number, line)
+                if number == 1 and isinstance(data, dict) and set(data) == {"run"}:
+                    continue
+                yield record_from_line(self.path, number, data)
+
+
+def _parse(path, number: int, line: str):
+    try:
+        return json.loads(line)
+    except RecursionError:
+        raise MalformedRecords(f"{path}:{number}: not a record: nested too deeply to parse") from None
+    except ValueError as error:
+        raise MalformedRecords(f"{path}:{number}: not a record: {error}") from None
+
+
+def record_from_line(path, number: int, data) -> Record:
+    """A decoded line as a :class:`Record`; ``ValueError`` naming ``path:number`` where it is not one."""
+    if not isinstance(data, dict):
+        raise MalformedRecords(
+            f"{path}:{number}: not a record: every line must be a JSON object (the run line, then one "
+            f"record per line); got {_json_type(data)}"
+        )
+    try:
+        return Record.from_data(data)
+    except TypeError as error:  # a missing field, or a key that is not a string
+        raise MalformedRecords(f"{path}:{number}: not a record: {error}") from None
 
 
 def _json_type(value) -> str:

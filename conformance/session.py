@@ -20,7 +20,7 @@ from reports.write import write_reports
 
 from . import options as convt_options
 from .modes import compiled_examples
-from .records import DRAWS_PROPERTY, PROPERTY, RECORDS_FILE, Record, read_run, write_run
+from .records import DRAWS_PROPERTY, PROPERTY, RECORDS_FILE, Record, RecordsFile, write_run
 
 
 # The share of a lane's drawn cases that should become checks; a lane below it spends its budget on
@@ -229,7 +229,8 @@ class ConvtSession:
             self.nothing_checked = "every check was unsupported" if self.records else "every drawn case was skipped"
         if self.records or status != "complete":
             write_run(self.report_dir, self.run_description(status, reason), self.records)
-            write_reports(self.report_dir, *read_run(self.report_dir / RECORDS_FILE))  # what `convt report` renders, byte for byte
+            records_file = RecordsFile(self.report_dir / RECORDS_FILE)
+            write_reports(self.report_dir, records_file.run, records_file)  # what `convt report` renders, byte for byte
         self.status = (status, reason)
 
     def pytest_terminal_summary(self, terminalreporter, exitstatus, config):

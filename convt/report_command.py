@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from conformance.records import RECORDS_FILE
-from reports.load import read_records_dir
+from conformance.records import RECORDS_FILE, MalformedRecords
+from reports.load import open_records_dir
 from reports.summary import build_summary
 from reports.write import write_reports
 
@@ -32,11 +32,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     directory = Path(args.directory)
-    path, run_line, records = read_records_dir(directory)  # ValueError: main prints it as one line, exit 2
-    if not run_line and not records:
+    records = open_records_dir(directory)  # ValueError: main prints it as one line, exit 2
+    path, run_line = records.path, records.run
+    if not run_line and next(iter(records), None) is None:
         raise CliError(f"{path}: empty: no run line and no records")
     try:
         written = write_reports(directory, run_line, records)
+    except MalformedRecords:  # a malformed record, named by its line, met while the records are read
+        raise
     except OSError as error:  # a read-only directory, a full disk, a directory where a report goes
         # filename2 is the report os.replace could not put in place; filename alone is the temporary file.
         where = f" ({error.filename2})" if getattr(error, "filename2", None) else ""

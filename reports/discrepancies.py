@@ -61,32 +61,39 @@ def mode_verdict(modes: dict | None) -> str:
 
 def discrepancies(records) -> list[dict]:
     """One entry per failing or known record, in the ``summary.json`` form."""
-    found = []
+    return list(iter_discrepancies(records))
+
+
+def iter_discrepancies(records):
+    """:func:`discrepancies` one entry at a time, for a caller that streams them."""
     for record in records:
-        if record.outcome not in DISCREPANCY_OUTCOMES:
-            continue
-        found.append({
-            "id": discrepancy_id(record),
-            "target": record.target,
-            "framework": record.framework,
-            "version": record.version,
-            "device": record.device,
-            "dtype": record.dtype,
-            "precision": record.precision,
-            "backend": record.backend,
-            "mode": record.mode,
-            "modes": record.modes,
-            "modes_verdict": mode_verdict(record.modes),
-            "check": record.check,
-            "kind": record.outcome,
-            "bucket": record.bucket,
-            "config": {"case": record.case, "native": record.native},
-            "max_abs_error": record.max_abs_error,
-            "bound": record.bound,
-            "ratio": record.ratio,
-            "message": record.message,
-            "repro": record.repro,
-            "known": record.known,
-            "test": record.test,
-        })
-    return found
+        if record.outcome in DISCREPANCY_OUTCOMES:
+            yield entry(record)
+
+
+def entry(record) -> dict:
+    """A failing or known record in the ``summary.json`` form."""
+    return {
+        "id": discrepancy_id(record),
+        "target": record.target,
+        "framework": record.framework,
+        "version": record.version,
+        "device": record.device,
+        "dtype": record.dtype,
+        "precision": record.precision,
+        "backend": record.backend,
+        "mode": record.mode,
+        "modes": record.modes,
+        "modes_verdict": mode_verdict(record.modes),
+        "check": record.check,
+        "kind": record.outcome,
+        "bucket": record.bucket,
+        "config": {"case": record.case, "native": record.native},
+        "max_abs_error": record.max_abs_error,
+        "bound": record.bound,
+        "ratio": record.ratio,
+        "message": record.message,
+        "repro": record.repro,
+        "known": record.known,
+        "test": record.test,
+    }

@@ -16,42 +16,36 @@ everything fails still makes a page a browser can open; summary.json lists all o
 
 from __future__ import annotations
 
+import heapq
 import math
 from pathlib import Path
 
 from conformance.checks import FAILURES
 
-from .discrepancies import DISCREPANCY_OUTCOMES, discrepancies
+from .discrepancies import DISCREPANCY_OUTCOMES, entry as discrepancy_entry
 from .snippets import canonical_terms, is_native, literal, operands_snippet, oracle_snippet
 from .status import run_status
-from .summary import totals
+from .tally import COLUMNS, Tally, bucket_of, reiterable
 
 MAX_SECTIONS = 200
 STANDALONE_MARK = "# Standalone repro:"  # the first line of every conformance.standalone script
 TEMPLATES = Path(__file__).with_name("templates")
-# Matrix columns: (key, header, the raw outcomes counted). "mismatch" gathers every value/shape/error
-# failure; a crash and a timeout both mean the framework did not answer.
-COLUMNS = (
-    ("pass", "pass", ("pass",)),
-    ("known", "known", ("known",)),
-    ("mismatch", "mismatch", ("mismatch", "shape-mismatch", "error-mismatch")),
-    ("unsupported", "unsupported", ("unsupported",)),
-    ("crash", "crash / timeout", ("crash", "timeout")),
-)
 # Environment keys shown as precision settings (TF32, oneDNN/MKL-DNN, matmul precision, x64).
 PRECISION_MARKERS = ("tf32", "onednn", "mkldnn", "precision", "x64", "cudnn", "support_key")
 SAME_TABLE = {"input_sizes": (3,), "kernel_sizes": (1, 2, 3, 4), "strides": (1, 2, 3)}
 
 
-def render_html(run: dict, records) -> str:
-    """The report page for ``run`` (the records.jsonl run line) and its records."""
+def render_html(run: dict, records, tally: Tally | None = None) -> str:
+    """The report page for ``run`` (the records.jsonl run line) and its records (iterated twice, or three
+    times without ``tally``, :meth:`Tally.of` the same records); only the sections shown are held."""
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-    records = list(records)
+    records = reiterable(records)
+    tally = Tally.of(records) if tally is None else tally
     environment = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "j2"]),
                               trim_blocks=True, lstrip_blocks=True)
     environment.filters["number"] = number
-    sections, hidden, buckets = discrepancy_sections(records, run)
+    sections, hidden, buckets = discrepancy_sections(records, run, tally)
     status, status_reason = run_status(run)
     context = {
         "status": status,
@@ -59,15 +53,15 @@ def render_html(run: dict, records) -> str:
         "run": run or {},
         "hypothesis": (run or {}).get("hypothesis") or {},
         "frameworks": framework_rows(run),
-        "totals": totals(records),
+        "totals": tally.totals(),
         "columns": COLUMNS,
-        "matrix": matrix_rows(records),
+        "matrix": tally.matrix_rows(),
         "sections": sections,
         "hidden": hidden,
         "buckets": buckets,
         # The 'SAME' table compares the frameworks' APIs: nothing to say of a run of an implementation alone.
         "same": same_rows() if _frameworks_in(run) - {"impl"} else None,
-        "known": known_rows(run, records),
+        "known": known_rows(run, tally.known),
     }
     return environment.get_template("report.html.j2").render(**context)
 
@@ -133,56 +127,26 @@ def _flat(settings: dict) -> list[tuple[str, str]]:
 
 def matrix_rows(records) -> list[dict]:
     """Counts per lane (target, device, dtype, precision, backend, mode) in the matrix's columns, sorted by lane."""
-    lanes: dict[tuple, dict] = {}
-    for record in records:
-        key = (record.target, record.device, record.dtype, record.precision, record.backend, record.mode)
-        row = lanes.setdefault(key, {"target": key[0], "device": key[1], "dtype": key[2], "precision": key[3], "backend": key[4], "mode": key[5],
-                                     "version": record.version, "counts": dict.fromkeys([c[0] for c in COLUMNS], 0), "checks": 0})
-        row["checks"] += 1
-        for column, _, outcomes in COLUMNS:
-            if record.outcome in outcomes:
-                row["counts"][column] += 1
-    for row in lanes.values():
-        failing = [column for column in ("crash", "mismatch") if row["counts"][column]]
-        row["status"] = failing[0] if failing else "known" if row["counts"]["known"] else "pass" if row["counts"]["pass"] else "unsupported"
-    return [lanes[key] for key in sorted(lanes)]
+    return Tally.of(records).matrix_rows()
 
 
-def discrepancy_sections(records, run: dict) -> tuple[list[dict], int, list[dict]]:
+def discrepancy_sections(records, run: dict, tally: Tally | None = None) -> tuple[list[dict], int, list[dict]]:
     """Sections for the first :data:`MAX_SECTIONS` discrepancies, how many are left out, and the
-    buckets they fall in (:func:`bucket_groups`). Sections come bucket by bucket in the buckets' order,
-    failures before known ones within each, so a bucket's sections are next to each other."""
-    found = [record for record in records if record.outcome in DISCREPANCY_OUTCOMES]
-    entries = discrepancies(found)  # the shared identity and summary form, one per record in order
-    pairs = sorted(zip(entries, found), key=lambda pair: pair[1].outcome not in FAILURES)
-    groups = bucket_groups(entries)
+    buckets they fall in (:meth:`Tally.bucket_groups`). Sections come bucket by bucket in the buckets'
+    order, failures before known ones within each, then in record order, so a bucket's sections are
+    next to each other. One pass that keeps only the records shown."""
+    tally = Tally.of(records) if tally is None else tally
+    groups = tally.bucket_groups()
     rank = {group["bucket"]: position for position, group in enumerate(groups)}
-    pairs.sort(key=lambda pair: rank[_bucket(pair[0])])  # stable: failures stay first within a bucket
+    found = ((index, record) for index, record in enumerate(records) if record.outcome in DISCREPANCY_OUTCOMES)
+    shown = heapq.nsmallest(MAX_SECTIONS, found, key=lambda pair: (rank[bucket_of(pair[1].bucket)], pair[1].outcome not in FAILURES, pair[0]))
     links = {entry.get("id"): web_link(entry.get("link")) for entry in (run or {}).get("known_discrepancies") or []}
     # ``number`` is the section's place on the page: its anchor, which the grouped index links to.
-    sections = [{**_section(entry, record, links), "number": number} for number, (entry, record) in enumerate(pairs[:MAX_SECTIONS], 1)]
+    sections = [{**_section(discrepancy_entry(record), record, links), "number": number} for number, (_, record) in enumerate(shown, 1)]
     for group in groups:
-        group["sections"] = [section for section in sections if _bucket(section) == group["bucket"]]
-    return sections, max(0, len(pairs) - MAX_SECTIONS), groups
-
-
-def bucket_groups(entries) -> list[dict]:
-    """One group per bucket of the discrepancy ``entries``, with ``count`` (all of them, also those not
-    shown) and ``failed`` (how many are failures rather than known); buckets with failures first, then
-    by count, largest first, then by name. ``label`` names the bucket, or says it has none."""
-    groups: dict[str, dict] = {}
-    for entry in entries:
-        bucket = _bucket(entry)
-        group = groups.setdefault(bucket, {"bucket": bucket, "count": 0, "failed": 0, "label": bucket or "not bucketed (recorded before buckets)"})
-        group["count"] += 1
-        group["failed"] += entry["kind"] in FAILURES
-    return sorted(groups.values(), key=lambda group: (not group["failed"], -group["count"], group["bucket"]))
-
-
-def _bucket(entry: dict) -> str:
-    """The entry's bucket; "" for none, and for a hand-edited record's non-string one (the page still renders)."""
-    bucket = entry.get("bucket")
-    return bucket if isinstance(bucket, str) else ""
+        group["sections"] = [section for section in sections if bucket_of(section.get("bucket")) == group["bucket"]]
+    total = sum(group["count"] for group in groups)
+    return sections, max(0, total - MAX_SECTIONS), groups
 
 
 def _section(entry: dict, record, links: dict) -> dict:
@@ -255,12 +219,9 @@ def same_rows() -> dict:
     return {"labels": labels, "rows": rows, "reference": REFERENCE}
 
 
-def known_rows(run: dict, records) -> list[dict]:
-    """The run's known discrepancies with the number of checks each matched (counted here if the run line lacks it)."""
-    counted: dict[str, int] = {}
-    for record in records:
-        if record.known:
-            counted[record.known] = counted.get(record.known, 0) + 1
+def known_rows(run: dict, counted: dict) -> list[dict]:
+    """The run's known discrepancies with the number of checks each matched (``counted``: id -> checks,
+    from the records, where the run line lacks it)."""
     rows = []
     present = _frameworks_in(run)
     for entry in (run or {}).get("known_discrepancies") or []:

@@ -41,29 +41,43 @@ from __future__ import annotations
 import json
 import math
 
-from conformance.checks import FAILURES
-
-from .discrepancies import discrepancies
+from .discrepancies import discrepancies, iter_discrepancies
 from .status import run_status
-
-# The raw outcomes always counted (zero included), so the totals have the same keys in every run.
-OUTCOMES = ("pass",) + FAILURES + ("unsupported", "known")
-GROUPS = {"passed": ("pass",), "failed": FAILURES, "xfailed": ("known",), "skipped": ("unsupported",)}
-TARGET_FIELDS = ("name", "framework", "version", "device", "dtype", "precision", "backend", "mode")
+from .tally import Tally, reiterable
 
 
 def build_summary(run: dict, records) -> dict:
-    """The ``summary.json`` object (see the module docstring)."""
+    """The ``summary.json`` object (see the module docstring), in memory."""
+    records = reiterable(records)
+    return _finite({**_head(run, Tally.of(records)), "discrepancies": discrepancies(records)})
+
+
+def write_summary(stream, run: dict, tally: Tally, records) -> None:
+    """``summary.json`` written to ``stream`` a discrepancy at a time: the same text as
+    ``to_json(build_summary(run, records))``, without holding the discrepancies (each carries its
+    repro) in memory. ``tally`` is :meth:`Tally.of` the same records."""
+    head = to_json(_finite({**_head(run, tally), "discrepancies": []}))
+    closing = '"discrepancies": []\n}\n'
+    assert head.endswith(closing)  # the last key: the list is spliced in where it stands
+    stream.write(head[: -len(closing)] + '"discrepancies": [')
+    written = 0
+    for entry in iter_discrepancies(records):
+        text = json.dumps(_finite(entry), indent=2, allow_nan=False, default=str)
+        stream.write(("\n" if not written else ",\n") + "\n".join("    " + line for line in text.split("\n")))
+        written += 1
+    stream.write("\n  ]\n}\n" if written else "]\n}\n")
+
+
+def _head(run: dict, tally: Tally) -> dict:
     status, reason = run_status(run)
-    return _finite({
+    return {
         "status": status,
         "status_reason": reason,
         "environment": environment(run),
-        "targets": targets(records),
+        "targets": tally.targets(),
         "draws": draws(run),
-        "totals": totals(records),
-        "discrepancies": discrepancies(records),
-    })
+        "totals": tally.totals(),
+    }
 
 
 def environment(run: dict) -> dict:
@@ -84,8 +98,7 @@ def environment(run: dict) -> dict:
 
 def targets(records) -> list[dict]:
     """Each distinct lane with a record, sorted."""
-    lanes = {(r.target, r.framework, r.version, r.device, r.dtype, r.precision, r.backend, r.mode) for r in records}
-    return [dict(zip(TARGET_FIELDS, lane)) for lane in sorted(lanes)]
+    return Tally.of(records).targets()
 
 
 def draws(run: dict) -> list[dict]:
@@ -101,11 +114,7 @@ def draws(run: dict) -> list[dict]:
 
 def totals(records) -> dict:
     """Checks by outcome: the four pytest-like groups, each raw outcome, and ``checks``."""
-    raw = dict.fromkeys(OUTCOMES, 0)
-    for record in records:
-        raw[record.outcome] = raw.get(record.outcome, 0) + 1
-    grouped = {group: sum(raw[outcome] for outcome in outcomes) for group, outcomes in GROUPS.items()}
-    return {"checks": len(records), **grouped, **raw}
+    return Tally.of(records).totals()
 
 
 def to_json(summary: dict) -> str:

@@ -275,7 +275,7 @@ def test_write_reports_writes_both(tmp_path):
 
 
 def test_a_failure_while_rendering_writes_nothing(tmp_path, monkeypatch):
-    def broken(run, records):
+    def broken(run, records, tally=None):
         raise RuntimeError("template bug")
 
     monkeypatch.setattr(write_module, "render_html", broken)
@@ -400,3 +400,38 @@ def test_a_standalone_repro_is_shown_whole_with_a_copy_button_and_is_summary_jso
     assert 'class="operands"' not in section and "oracles.conv_transpose" not in section  # the script stands alone
     assert "navigator.clipboard.writeText" in page and "selectNodeContents" in page  # the fallback where the clipboard is refused
     assert build_summary(RUN, [record])["discrepancies"][0]["repro"] == STANDALONE
+
+
+# -- reports made in passes over a records file ----------------------------------------------------
+
+
+@pytest.mark.parametrize("records", [sample_records, lambda: [], lambda: [make("mismatch", max_abs_error=1.0, bound=0.0, ratio=float("inf"))]],
+                         ids=["sample", "none", "infinite-ratio"])
+def test_the_streamed_summary_is_the_summary_byte_for_byte(records):
+    import io
+
+    from reports.summary import to_json, write_summary
+    from reports.tally import Tally
+
+    stream = io.StringIO()
+    write_summary(stream, RUN, Tally.of(records()), records())
+    assert stream.getvalue() == to_json(build_summary(RUN, records()))
+
+
+def test_reports_from_a_records_file_are_those_from_its_records_in_memory(tmp_path):
+    from conformance.records import RecordsFile
+
+    write_run(tmp_path / "file", RUN, sample_records())
+    write_reports(tmp_path / "file", RUN, RecordsFile(tmp_path / "file" / RECORDS_FILE))
+    write_reports(tmp_path / "memory", RUN, sample_records())
+    for name in ("summary.json", "report.html"):
+        assert (tmp_path / "file" / name).read_text() == (tmp_path / "memory" / name).read_text()
+
+
+def test_a_page_shows_the_first_sections_of_many_and_counts_the_rest(monkeypatch):
+    monkeypatch.setattr(html_module, "MAX_SECTIONS", 3)
+    records = [make("mismatch" if index % 2 else "known", max_abs_error=float(index)) for index in range(10)]
+    sections, hidden, groups = html_module.discrepancy_sections(records, RUN)
+    # Failures first, in record order, whatever the iteration kept in memory.
+    assert [section["record"].max_abs_error for section in sections] == [1.0, 3.0, 5.0] and hidden == 7
+    assert sum(group["count"] for group in groups) == 10
