@@ -38,6 +38,7 @@ def add_options(parser) -> None:
     group.addoption("--impl-dialect", help="the signature --impl has: canonical (default), or a framework's own: torch, onnx, tensorflow, jax")
     group.addoption("--call-timeout", type=float, default=120.0, help="seconds one framework call may take before it is recorded as a timeout (default 120)")
     group.addoption("--known-discrepancies", help="a known-discrepancy TOML file (default: the suite's own)")
+    group.addoption("--shard", help="I/N: run the I-th of N shards, every N-th test item (see README 'Running on many machines')")
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class Options:
     impl_arrays: str = "numpy"
     impl_version: str | None = None
     impl_dialect: str = "canonical"
+    shard: tuple[int, int] | None = None  # (index, count), 1-based
 
 
 def _split(option: str, value: str | None, choices=None, pattern=None) -> tuple[str, ...]:
@@ -113,6 +115,9 @@ def parse(config) -> Options:
         except ValueError as error:
             raise pytest.UsageError(str(error)) from None
     impl_arrays, impl_version, impl_dialect = _impl_options(config, impl)
+    from .shard import parse as parse_shard
+
+    shard = parse_shard(config.getoption("shard"))
     known = targets.targets()
     frameworks = _split("--frameworks", config.getoption("frameworks"), tuple(known))
     if config.getoption("frameworks") is None:
@@ -138,7 +143,7 @@ def parse(config) -> Options:
         compile_cache=_compile_cache(config.getoption("compile_cache")), impl=impl, impl_arrays=impl_arrays, impl_version=impl_version,
         impl_dialect=impl_dialect,
         report_dir=_writable_directory(config.getoption("report_dir")), call_timeout=timeout,
-        known_discrepancies=config.getoption("known_discrepancies"),
+        known_discrepancies=config.getoption("known_discrepancies"), shard=shard,
     )
 
 

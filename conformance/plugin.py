@@ -116,7 +116,30 @@ def pytest_report_header(config):
     cache = session.options.compile_cache
     lines.append(f"convt: modes {','.join(session.options.modes or MODES)}; compile cache {cache if cache else 'off'}")
     lines.append(f"convt: known discrepancies {len(session.known.entries)} ({session.options.known_discrepancies or 'built in'})")
+    if session.options.shard:
+        index, count = session.options.shard
+        lines.append(f"convt: shard {index}/{count}: test items {index}, {index + count}, {index + 2 * count}, ... in collection order")
     return lines
+
+
+@pytest.hookimpl(trylast=True)  # after -k, -m and every other selection: the shards split what is left
+def pytest_collection_modifyitems(session, config, items):
+    convt = config.stash.get(SESSION, None)
+    if convt is None or convt.options.shard is None:
+        return
+    from . import shard
+
+    index, count = convt.options.shard
+    node_ids = [item.nodeid for item in items]
+    selected, deselected = shard.split(items, index, count)
+    convt.shard = shard.describe(index, count, len(selected), node_ids)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+    items[:] = selected
+    if not selected and node_ids and not hasattr(config, "workerinput"):
+        # An xdist worker cannot stop the run with a usage error (the controller reports an internal
+        # error); there the run ends with no tests and the terminal summary says why.
+        raise pytest.UsageError(f"--shard {index}/{count}: the run has {len(node_ids)} test items, so shard {index} holds none; use at most {len(node_ids)} shards")
 
 
 def pytest_generate_tests(metafunc):

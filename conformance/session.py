@@ -50,6 +50,7 @@ class ConvtSession:
         self._pool = self._runner = self._lanes = None
         self.environments: dict[str, dict] = {}
         self.nothing_checked = False
+        self.shard: dict | None = None  # --shard: conformance.shard.describe(), set at collection (from an xdist worker's output)
         self.status = ("complete", "")
 
     # -- workers, lanes, environment ------------------------------------------------------------
@@ -169,7 +170,9 @@ class ConvtSession:
                         "backends": list(self.options.backends), "modes": list(self.options.modes), "impl": self.impl,
                         "impl_arrays": self.options.impl_arrays if self.impl else None, "impl_version": self.options.impl_version,
                         "impl_dialect": self.options.impl_dialect if self.impl else None,
+                        "shard": "{}/{}".format(*self.options.shard) if self.options.shard else None,
                         "compile_cache": None if self.options.compile_cache is None else str(self.options.compile_cache)},
+            "shard": self.shard,
             "skipped_lanes": [{"lane": target.id, "reason": skip} for target, skip in (self._lanes or []) if skip],
             # Per lane, the checks its tests ran and the drawn cases its API could not express: the
             # share of the example budget spent on checks (the strategies draw what each lane runs).
@@ -217,8 +220,18 @@ class ConvtSession:
                 counts[0] += draws["checked"]
                 counts[1] += draws["not_applicable"]
 
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node, error):
+        # pytest-xdist's controller does not collect: a shard's split is told by the workers, each of
+        # which collected the whole run and kept the same items.
+        shard = getattr(node, "workeroutput", {}).get("convt_shard")
+        if shard and self.shard is None:
+            self.shard = json.loads(shard)
+
     def pytest_sessionfinish(self, session, exitstatus):
         if hasattr(session.config, "workerinput"):
+            if self.shard is not None:
+                session.config.workeroutput["convt_shard"] = json.dumps(self.shard)
             return  # xdist workers forward their reports; the controller writes
         status, reason = _status(session, exitstatus)
         checked = any(record.outcome != "unsupported" for record in self.records)
@@ -243,6 +256,16 @@ class ConvtSession:
         terminalreporter.write_line("checks: " + (", ".join(f"{outcome} {count}" for outcome, count in sorted(counts.items())) or "none"))
         if self.nothing_checked:
             terminalreporter.write_line(f"convt: error: no check ran ({self.nothing_checked}): this run tested nothing", red=True)
+        if self.options.shard:
+            index, count = self.options.shard
+            if self.shard is None:
+                terminalreporter.write_line(f"shard {index}/{count}: no test item was collected", red=True)
+            elif not self.shard["items"]:
+                terminalreporter.write_line(f"convt: error: shard {index}/{count} holds no test item: the run has {self.shard['items_total']}; "
+                                            f"use at most {self.shard['items_total']} shards", red=True)
+            else:
+                terminalreporter.write_line(f"shard {index}/{count}: {self.shard['items']} of {self.shard['items_total']} test items "
+                                            f"(run {self.shard['collection']}); `convt merge` joins the shards' report dirs")
         status, reason = self.status
         if status != "complete":
             terminalreporter.write_line(f"convt: run {status}: {reason}; the reports say so and `convt compare` refuses them", red=True)
