@@ -153,7 +153,7 @@ class RecordsFile:
         with open(self.path, encoding="utf-8") as stream:
             first = stream.readline()
         if first.strip():
-            data = _parse(self.path, 1, first)
+            data = parse_line(self.path, 1, first)
             if isinstance(data, dict) and set(data) == {"run"}:
                 if not isinstance(data["run"], dict):
                     raise MalformedRecords(f"{self.path}:1: the run line must hold a JSON object, not {_json_type(data['run'])}")
@@ -164,13 +164,13 @@ class RecordsFile:
             for number, line in enumerate(stream, 1):
                 if not line.strip():
                     continue
-                data = _parse(self.path, number, line)
+                data = parse_line(self.path, number, line)
                 if number == 1 and isinstance(data, dict) and set(data) == {"run"}:
                     continue
                 yield record_from_line(self.path, number, data)
 
 
-def _parse(path, number: int, line: str):
+def parse_line(path, number: int, line: str):
     try:
         return json.loads(line)
     except RecursionError:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import sys
 
-from . import compare_command, explain_command, report_command, repro_command, same_table_command, shape_command, solve_command
+from . import compare_command, explain_command, merge_command, report_command, repro_command, same_table_command, shape_command, solve_command
 from .arguments import PREFIX, CliError, Parser, one_line
 
 # 128 + SIGPIPE: what a shell reports for a writer whose reader closed the pipe early.
@@ -29,6 +29,7 @@ SUBCOMMANDS = [
     solve_command,
     explain_command,
     report_command,
+    merge_command,
     compare_command,
     repro_command,
 ]

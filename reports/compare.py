@@ -48,8 +48,9 @@ from .validate import record_problem, run_line_problem
 DEFAULT_GROWTH = 4.0
 
 CELL_KEYS = ("target", "device", "dtype", "precision", "backend", "mode", "check")
-# Run-line keys that are not about the environment: when and how it ran, and the known entries (compared apart).
-_NOT_ENVIRONMENT = ("date", "status", "status_reason", "known_discrepancies")
+# Run-line keys that are not about the environment: when and how it ran (a shard, a merge of which
+# inputs), and the known entries (compared apart).
+_NOT_ENVIRONMENT = ("date", "status", "status_reason", "known_discrepancies", "shard", "merged")
 
 
 @dataclass

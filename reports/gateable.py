@@ -20,6 +20,11 @@ def gate_problem(run: dict, records: list) -> str | None:
     if status != COMPLETE:
         because = f" ({reason})" if reason else ""
         return f"the run is {status}{because}, not complete; compare gates only on complete runs: re-run it to the end"
+    shard = run.get("shard")
+    if isinstance(shard, dict) and shard:
+        # One shard passes or fails only its share of the items: gating on it would pass what the others never ran.
+        return (f"the run is shard {shard.get('index')}/{shard.get('count')} of a sharded run (--shard), so it holds only its share "
+                "of the checks; merge all the shards (convt merge OUT DIR...) and gate on the merge")
     if not records:
         return "no records, only the run line: the run recorded no check (nothing selected, or every test deselected)"
     frameworks = run.get("frameworks")
