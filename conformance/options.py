@@ -38,6 +38,8 @@ def add_options(parser) -> None:
     group.addoption("--impl-dialect", help="the signature --impl has: canonical (default), or a framework's own: torch, onnx, tensorflow, jax")
     group.addoption("--call-timeout", type=float, default=120.0, help="seconds one framework call may take before it is recorded as a timeout (default 120)")
     group.addoption("--known-discrepancies", help="a known-discrepancy TOML file (default: the suite's own)")
+    group.addoption("--example-db", help="a hypothesis example database shared by runs and machines: a directory or redis://host:port/db (see README 'Running on many machines')")
+    group.addoption("--example-db-readonly", action="store_true", default=False, help="replay the --example-db's examples without adding to it or deleting from it (pull-request runs)")
     group.addoption("--shard", help="I/N: run the I-th of N shards, every N-th test item (see README 'Running on many machines')")
 
 

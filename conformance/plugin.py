@@ -20,6 +20,7 @@ from hypothesis import settings
 
 from . import options as convt_options
 from . import profiles  # noqa: F401  (registers the hypothesis profiles before hypothesis reads --hypothesis-profile)
+from .example_db import EXAMPLE_DB, SEEDED
 from .modes import MODES, compiled_examples
 from .parametrize import parametrize
 from .records import DRAWS_PROPERTY
@@ -76,6 +77,7 @@ def pytest_configure(config):
         settings.load_profile(name)
         if chosen:
             config.option.hypothesis_profile = name
+    _example_db(config)
     session = ConvtSession(config)
     config.stash[SESSION] = session
     config.pluginmanager.register(session, "convt-session")
@@ -89,6 +91,30 @@ def pytest_configure(config):
             signal.signal(signal.SIGINT, signal.default_int_handler)
     except ValueError:  # not the main thread (an embedding runner): leave signals alone
         pass
+
+
+def _example_db(config) -> None:
+    """``--example-db``: the run's profile with the shared database on (``conformance.example_db``)."""
+    url, readonly = config.getoption("example_db"), config.getoption("example_db_readonly")
+    if url is None:
+        if readonly:
+            raise pytest.UsageError("--example-db-readonly applies to --example-db, which is not given")
+        return
+    from . import example_db
+
+    # hypothesis's own plugin loads --hypothesis-profile after this hook: derive from that profile, and
+    # hand it the derived one under that option (as --max-examples does).
+    chosen = config.getoption("hypothesis_profile", None)
+    base = settings.get_profile(chosen) if chosen else settings.default
+    database = example_db.database(url, readonly)
+    name = f"{chosen or settings.get_current_profile_name()}-example-db"
+    settings.register_profile(name, settings(base, derandomize=False, database=database))
+    settings.load_profile(name)
+    if chosen:
+        config.option.hypothesis_profile = name
+    config.stash[SEEDED] = base.derandomize
+    config.stash[EXAMPLE_DB] = {"example_db": example_db.describe(url), "example_db_readonly": readonly}
+
 
 
 def pytest_unconfigure(config):
@@ -108,11 +134,16 @@ def pytest_report_header(config):
         details = ", ".join(f"{key}={value}" for key, value in environment.items() if key not in ("framework",))
         lines.append(f"convt: {worker}: {details}")
     current = settings.default
+    derandomized = current.derandomize or config.stash.get(SEEDED, False)
     lines.append(
         f"convt: hypothesis profile {settings.get_current_profile_name()}, max_examples={current.max_examples} "
         f"(compiled lanes {compiled_examples(current.max_examples)}), "
-        f"derandomize={current.derandomize}, seed={config.getoption('hypothesis_seed', None) or ('fixed' if current.derandomize else 'random')} per test"
+        f"derandomize={derandomized}, seed={config.getoption('hypothesis_seed', None) or ('fixed' if derandomized else 'random')} per test"
     )
+    shared = config.stash.get(EXAMPLE_DB, None)
+    if shared:
+        lines.append(f"convt: example database {shared['example_db']}{' (read-only)' if shared['example_db_readonly'] else ''} "
+                     "with the local .hypothesis: its examples are tried first")
     cache = session.options.compile_cache
     lines.append(f"convt: modes {','.join(session.options.modes or MODES)}; compile cache {cache if cache else 'off'}")
     lines.append(f"convt: known discrepancies {len(session.known.entries)} ({session.options.known_discrepancies or 'built in'})")
@@ -169,14 +200,28 @@ def _seed_item(item):
     function is shared by all its parametrized items). A randomized run already draws a seed per item."""
     test = getattr(item, "obj", None)
     test_settings = getattr(test, "_hypothesis_internal_use_settings", None)
+    if test_settings is None:
+        return lambda: None  # not a hypothesis test
+    undo = []
+    if item.config.stash.get(EXAMPLE_DB, None) is not None and hasattr(test, "hypothesis"):
+        # Each lane its own key in the shared database (conformance.example_db.LaneKeyedDatabase).
+        from hypothesis.internal.reflection import function_digest
+
+        from .example_db import lane_key
+
+        test._hypothesis_internal_database_key = lane_key(function_digest(test.hypothesis.inner_test), item.name)
+        undo.append(lambda: delattr(test, "_hypothesis_internal_database_key"))
     base = item.config.getoption("hypothesis_seed", None)
-    if test_settings is None or not (test_settings.derandomize or base is not None) or getattr(test, "_hypothesis_internal_use_seed", None) is not None:
-        return lambda: None  # not a hypothesis test, a randomized run, or a test with its own @seed
-    module = getattr(getattr(item, "module", None), "__name__", "")
-    test._hypothesis_internal_use_seed = profiles.item_seed(f"{module}::{item.name}", base)
+    derandomized = test_settings.derandomize or item.config.stash.get(SEEDED, False)
+    if (derandomized or base is not None) and getattr(test, "_hypothesis_internal_use_seed", None) is None:
+        module = getattr(getattr(item, "module", None), "__name__", "")
+        test._hypothesis_internal_use_seed = profiles.item_seed(f"{module}::{item.name}", base)
+        undo.append(lambda: setattr(test, "_hypothesis_internal_use_seed", None))
+    # else a randomized run (a seed of its own per item already), or a test with its own @seed
 
     def restore():
-        test._hypothesis_internal_use_seed = None
+        for step in undo:
+            step()
     return restore
 
 

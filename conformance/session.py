@@ -19,6 +19,7 @@ from hypothesis import settings
 from reports.write import write_reports
 
 from . import options as convt_options
+from .example_db import EXAMPLE_DB, SEEDED
 from .modes import compiled_examples
 from .records import DRAWS_PROPERTY, PROPERTY, RECORDS_FILE, Record, RecordsFile, write_run
 
@@ -181,8 +182,11 @@ class ConvtSession:
                 "profile": settings.get_current_profile_name(),
                 "max_examples": current.max_examples,
                 "compiled_max_examples": compiled_examples(current.max_examples),
-                "derandomize": current.derandomize,
+                # Under --example-db a derandomized profile seeds every item as derandomize would (hypothesis
+                # reads no database under derandomize): the draws are those of derandomize, after the database's.
+                "derandomize": current.derandomize or self.config.stash.get(SEEDED, False),
                 "seed": self.config.getoption("hypothesis_seed", None),
+                **(self.config.stash.get(EXAMPLE_DB, None) or {"example_db": None, "example_db_readonly": False}),
             },
             "known_discrepancies": [
                 {"id": e.id, "framework": e.framework, "versions": e.versions, "backends": list(e.backends), "reason": e.reason,

@@ -319,10 +319,13 @@ def _flatten(value, prefix="") -> dict:
 
 
 def _draws_comparable(base_run: dict, cand_run: dict) -> bool:
-    """Hypothesis draws the same examples in both runs: both derandomized, or the same explicit seed."""
+    """Hypothesis draws the same examples in both runs: both derandomized, or the same explicit seed, and
+    neither replays a shared example database (--example-db) first."""
     base, cand = base_run.get("hypothesis") or {}, cand_run.get("hypothesis") or {}
     if base.get("max_examples") != cand.get("max_examples"):
         return False
+    if base.get("example_db") or cand.get("example_db"):
+        return False  # a shared example database's examples come first, and take their share of the budget
     if base.get("derandomize") and cand.get("derandomize"):
         return True
     return base.get("seed") is not None and base.get("seed") == cand.get("seed")
