@@ -11,6 +11,7 @@ pytest command with ARGS) by pytest's, with this suite's plugin loaded, plus the
 from __future__ import annotations
 
 import configparser
+import importlib
 import itertools
 import re
 import shlex
@@ -116,7 +117,8 @@ def check_pytest(args: list[str]) -> None:
     from _pytest.config import _prepareconfig
     from hypothesis import settings
 
-    from conformance import profiles, shard, targets  # noqa: F401  (profiles registers the suite's profiles)
+    from conformance import shard, targets
+    importlib.import_module("conformance.profiles")  # registers the suite's profiles
     from conformance.options import DEVICE
 
     config = _prepareconfig(list(args))
