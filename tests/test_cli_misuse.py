@@ -66,7 +66,7 @@ def test_read_run_rejects_a_line_that_is_not_an_object(tmp_path):
         read_run(path)
 
 
-@pytest.mark.parametrize("command", ["report", "compare"])
+@pytest.mark.parametrize("command", ["report", "compare", "merge"])
 @pytest.mark.parametrize("lines, expected", [
     ((RUN_LINE, DEEP), f"{RECORDS_FILE}:2: not a record: nested too deeply"),
     ((DEEP,), f"{RECORDS_FILE}:1: not a record: nested too deeply"),
@@ -76,7 +76,7 @@ def test_read_run_rejects_a_line_that_is_not_an_object(tmp_path):
 def test_report_and_compare_name_the_file_and_line(tmp_path, capsys, command, lines, expected):
     bad = records_dir(tmp_path / "bad", *lines)
     good = records_dir(tmp_path / "good", RUN_LINE, RECORD_LINE)
-    argv = [command, bad] if command == "report" else [command, good, bad]
+    argv = {"report": [command, bad], "compare": [command, good, bad], "merge": [command, tmp_path / "merged", good, bad]}[command]
     err = one_line_error(capsys, *argv)
     assert str(bad / RECORDS_FILE) in err and expected in err, err
 

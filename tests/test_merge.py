@@ -207,3 +207,12 @@ def test_merging_holds_one_record_at_a_time_not_the_inputs(tmp_path):
     large_peak, large_total = _merge_peak(tmp_path, 2500)
     assert large_total > 40e6 and large_total > 3.9 * small_total
     assert large_peak < small_peak * 1.25 + 1e6, f"peak {small_peak / 1e6:.1f} MB for {small_total / 1e6:.0f} MB of records, {large_peak / 1e6:.1f} MB for {large_total / 1e6:.0f} MB"
+
+
+def test_json_says_what_was_merged(tmp_path, capsys):
+    directories = shards(tmp_path, count=2)
+    assert main(["merge", "--json", str(tmp_path / "out"), *map(str, directories)]) == 0
+    said = json.loads(capsys.readouterr().out)
+    assert said["records"] == 6 and said["status"] == "complete" and said["inputs"] == 2 and said["mixed"] == []
+    assert said["shards"] == [{"collection": COLLECTION, "count": 2, "items_total": 6, "held": [1, 2], "missing": []}]
+    assert said["written"] == [str(tmp_path / "out" / name) for name in (RECORDS_FILE, "summary.json", "report.html")]
