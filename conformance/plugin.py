@@ -116,7 +116,6 @@ def _example_db(config) -> None:
     config.stash[EXAMPLE_DB] = {"example_db": example_db.describe(url), "example_db_readonly": readonly}
 
 
-
 def pytest_unconfigure(config):
     session = config.stash.get(SESSION, None)
     if session is not None:
@@ -196,7 +195,8 @@ def runner(convt):
 
 def _seed_item(item):
     """Give a hypothesis test item of a reproducible run (``derandomize``, or ``--hypothesis-seed``) its
-    own seed (:func:`~conformance.profiles.item_seed`) for this call; returns what undoes it (the test
+    own seed (:func:`~conformance.profiles.item_seed`) for this call, and under ``--example-db`` its own
+    key in the database (:func:`~conformance.example_db.lane_key`); returns what undoes both (the test
     function is shared by all its parametrized items). A randomized run already draws a seed per item."""
     test = getattr(item, "obj", None)
     test_settings = getattr(test, "_hypothesis_internal_use_settings", None)
