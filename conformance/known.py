@@ -138,6 +138,14 @@ def _xla_negative_low_padding(case, native) -> bool:
     return _eigen_negative_low_padding(case, channel_limit=16)
 
 
+def _tf_xla_negative_low_padding(case, native) -> bool:
+    """TensorFlow's ``tf.function(jit_compile=True)``: the same Eigen misread with no channel limit (its
+    XLA:CPU has no YNNPACK path: 17 to 128 channels misread as 16 do). Only 2-D is reachable (explicit
+    pads, crops >= 0: ``cb >= K`` and ``ca <= K-2``; 'SAME' and 'VALID' never crop more than ``K-1``).
+    Measured on tensorflow-cpu 2.21.0 by about 8,000 direct calls (tests/test_known_predicates.py)."""
+    return _eigen_negative_low_padding(case, channel_limit=None)
+
+
 def _xla_negative_low_padding_input_gradient(case, native) -> bool:
     """The same misread in the input gradient, ``conv(g, w, window_strides=s, padding=(cb, ca),
     rhs_dilation=d)``: a dim cropped by ``cb < 0 < ca <= -cb`` pads the cotangent by a negative low and a
@@ -503,6 +511,7 @@ def _tf_requested_output_empty(case, native) -> bool:
 PREDICATES = {
     "keras_bias_on_last_axis": _keras_bias_on_last_axis,
     "xla_negative_low_padding": _xla_negative_low_padding,
+    "tf_xla_negative_low_padding": _tf_xla_negative_low_padding,
     "xla_negative_low_padding_input_gradient": _xla_negative_low_padding_input_gradient,
     "xla_conv_swap_abort": _xla_conv_swap_abort,
     "xla_conv_swap_abort_grouped": _xla_conv_swap_abort_grouped,
