@@ -98,20 +98,19 @@ def _tf_conv3d_same_offset(case, native) -> bool:
     return any(o - L >= 2 for L, o in zip(geometry.full_size, geometry.output_size))
 
 
-def _xla_negative_low_padding(case, native) -> bool:
-    """XLA lowers a transposed convolution to a correlation padded by ``(K-1-cb, K-1-ca)``, which
-    XLA:CPU's Eigen spatial kernel misreads in a dim padded by ``low < 0 < high <= -low``. Observed on
-    jax/jaxlib 0.10.2 (tests/test_known_predicates.py): only with stride and dilation 1 in every dim
-    (lhs_dilation or rhs_dilation take another path); never 3-D (grouped or not). 1-D at any channel
-    count, grouped too, where a patch holds an 8-float packet (channels per group times taps >= 8: fewer
-    were always right; 4 x 3 and 5 x 3 with ``high = 1`` were right too, not modelled here). 2-D,
-    ungrouped and grouped alike (depthwise included), only with at most 16 input and at most 16 output
-    channels in all (more go to YNNPACK: right), and exactly where a whole 8-float packet of the patch
-    reaches the high padding: the patch is channels per group x k0 x k1 floats (channels innermost, then
-    dim 1's taps, then dim 0's), its first ``patch // 8 * 8`` floats are read in packets, and the high
-    padding of dim ``j`` holds its last ``min(high, k_j)`` taps. Measured through the suite's Runner
-    (batch 2, about 5,700 2-D cases; batch 1 only adds lucky right answers). The entry's ``dtypes``
-    leave out float64, which was always right."""
+def _eigen_negative_low_padding(case, *, channel_limit: int | None) -> bool:
+    """The misread shared by every XLA:CPU front end: XLA lowers a transposed convolution to a correlation
+    padded by ``(K-1-cb, K-1-ca)`` (jax's ``conv_general_dilated``; TensorFlow's tf2xla
+    ``Conv2DBackpropInput`` likewise), and XLA:CPU's Eigen spatial kernel misreads a dim padded by
+    ``low < 0 < high <= -low``, only with stride and dilation 1 in every dim (lhs_dilation or rhs_dilation
+    take another path) and never in 3-D. 1-D at any channel count, grouped too, where a patch holds an
+    8-float packet (channels per group times taps >= 8: fewer were always right; 4 x 3 and 5 x 3 with
+    ``high = 1`` were right too, not modelled here). 2-D, ungrouped and grouped alike (depthwise
+    included), exactly where a whole 8-float packet of the patch reaches the high padding: the patch is
+    channels per group x k0 x k1 floats (channels innermost, then dim 1's taps, then dim 0's), its first
+    ``patch // 8 * 8`` floats are read in packets, and the high padding of dim ``j`` holds its last
+    ``min(high, k_j)`` taps. ``channel_limit``: in 2-D, more input or output channels in all than this
+    take another kernel (jaxlib's YNNPACK path, right); None where every channel count reaches Eigen."""
     try:
         geometry = _geometry(case)
     except ValueError:
@@ -123,12 +122,28 @@ def _xla_negative_low_padding(case, native) -> bool:
     padded = [low < 0 < high <= -low for low, high in pads]
     if case.ndim == 1:
         return padded[0] and case.in_per_group * kernel[0] >= 8
-    if case.ndim > 2 or case.in_channels > 16 or case.out_channels > 16:
+    if case.ndim > 2 or channel_limit is not None and (case.in_channels > channel_limit or case.out_channels > channel_limit):
         return False
     packed = case.in_per_group * kernel[0] * kernel[1] // 8 * 8  # the floats read as whole packets
     per_tap = (kernel[1] * case.in_per_group, case.in_per_group)  # the patch's floats per tap of dim 0, of dim 1
     # the first float of the high padding's taps: tap k - min(high, k) of that dim, the other dim's tap 0
     return any(p and packed > (k - min(high, k)) * step for p, (_, high), k, step in zip(padded, pads, kernel, per_tap))
+
+
+def _xla_negative_low_padding(case, native) -> bool:
+    """jax's forward: :func:`_eigen_negative_low_padding` with jaxlib 0.10.2's YNNPACK path taking 2-D
+    convs of more than 16 input or output channels (right). Observed on jax/jaxlib 0.10.2
+    (tests/test_known_predicates.py), through the suite's Runner (batch 2, about 5,700 2-D cases; batch 1
+    only adds lucky right answers). The entry's ``dtypes`` leave out float64, which was always right."""
+    return _eigen_negative_low_padding(case, channel_limit=16)
+
+
+def _tf_xla_negative_low_padding(case, native) -> bool:
+    """TensorFlow's ``tf.function(jit_compile=True)``: the same Eigen misread with no channel limit (its
+    XLA:CPU has no YNNPACK path: 17 to 128 channels misread as 16 do). Only 2-D is reachable (explicit
+    pads, crops >= 0: ``cb >= K`` and ``ca <= K-2``; 'SAME' and 'VALID' never crop more than ``K-1``).
+    Measured on tensorflow-cpu 2.21.0 by about 8,000 direct calls (tests/test_known_predicates.py)."""
+    return _eigen_negative_low_padding(case, channel_limit=None)
 
 
 def _xla_negative_low_padding_input_gradient(case, native) -> bool:
@@ -496,6 +511,7 @@ def _tf_requested_output_empty(case, native) -> bool:
 PREDICATES = {
     "keras_bias_on_last_axis": _keras_bias_on_last_axis,
     "xla_negative_low_padding": _xla_negative_low_padding,
+    "tf_xla_negative_low_padding": _tf_xla_negative_low_padding,
     "xla_negative_low_padding_input_gradient": _xla_negative_low_padding_input_gradient,
     "xla_conv_swap_abort": _xla_conv_swap_abort,
     "xla_conv_swap_abort_grouped": _xla_conv_swap_abort_grouped,

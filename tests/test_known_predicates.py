@@ -606,6 +606,130 @@ def test_negative_low_padding_grouped_2d_entry(c, dtype, expected):
     assert (entry.id if entry else None) == expected
 
 
+# ---- The same misread under TensorFlow's XLA (tf-xla-cpu-negative-low-padding) ---------------------
+# Direct calls as the suite's adapter makes them, on tensorflow-cpu 2.21.0 (x86-64): tf.nn.conv_transpose with
+# explicit pads in tf.function(jit_compile=True), against a float64 reference, float32, batch 2, random normal
+# operands, one case after another in one process (script /tmp/tfxla/char.py, not kept in the repository). A
+# case is listed by the pads (lo, hi) its XLA lowering gets per dim; TF's pads are crops of at least 0, so only
+# (K-1-lo, K-1-hi) >= 0 with an output of at least 1 ran. "X": wrong, ".": right, one mark per (place, pads),
+# places outer, each kernel's marks in a word. The ungrouped grid gave the same marks NCHW and NHWC, with
+# TF_ENABLE_ONEDNN_OPTS=1 and 0 (4 x 900 runs), and the rule is the jax entry's without its 16-channel limit.
+TF_PLACES = ("dim0", "dim1", "both")
+
+
+def _tf_grid(input_size, kernels, pads_list, groups, in_per_group, out_per_group, marks):
+    """The grid's cases, in the order they ran, each with its observed mark."""
+    for kernel, word in zip(kernels, marks.split()):
+        runs = [(where, pads) for where in TF_PLACES for pads in pads_list
+                if all(k - 1 - lo >= 0 and k - 1 - hi >= 0 and i + lo + hi - (k - 1) >= 1
+                       for i, k, (lo, hi) in zip(input_size, kernel, _placed(where, pads)))]
+        assert len(runs) == len(word), (kernel, len(runs), word)
+        for (where, pads), mark in zip(runs, word):
+            yield _grouped(input_size, kernel, _placed(where, pads), groups, in_per_group, out_per_group), mark == "X"
+
+
+TF_KERNELS = ((1, 1), (2, 1), (1, 2), (2, 2), (3, 3), (2, 4), (3, 1), (1, 3))
+TF_PADS = ((-1, 1), (-2, 1), (-2, 2), (-1, 0), (-1, 2), (0, 1))
+TF_UNGROUPED = {  # input (5, 6): (C_in, C_out) -> marks per kernel of TF_KERNELS
+    (1, 1): "... ...... ...... ............ XXX...XXX...XXX... XX..XXX...XX.. ........ ........",
+    (2, 2): "... ...... ...... XX..XX..XX.. XXX...XXX...XXX... XX..XXX...XX.. ........ ........",
+    (3, 3): "... ...... ...... XX..XX..XX.. XXX...XXX...XXX... XX..XXX...XX.. XXX..... .XXX....",
+    (4, 4): "... XX.... .XX... XX..XX..XX.. XXX...XXX...XXX... XX..XXX...XX.. ..X..... ...X....",
+    (8, 8): "... XX.... .XX... XX..XX..XX.. XXX...XXX...XXX... XX..XXX...XX.. XXX..... .XXX....",
+    (16, 16): "... XX.... .XX... XX..XX..XX.. XXX...XXX...XXX... XX..XXX...XX.. XXX..... .XXX....",
+    (1, 8): "... ...... ...... ............ XXX...XXX...XXX... XX..XXX...XX.. ........ ........",
+    (8, 1): "... XX.... .XX... XX..XX..XX.. XXX...XXX...XXX... XX..XXX...XX.. XXX..... .XXX....",
+    # more than 16 channels: right in jax (YNNPACK), wrong here
+    (16, 17): "... XX.... .XX... XX..XX..XX.. XXX...XXX...XXX... XX..XXX...XX.. XXX..... .XXX....",
+    (17, 16): "... XX.... .XX... XX..XX..XX.. XXX...XXX...XXX... XX..XXX...XX.. XXX..... .XXX....",
+    (17, 1): "... XX.... .XX... XX..XX..XX.. XXX...XXX...XXX... XX..XXX...XX.. XXX..... .XXX....",
+    (1, 17): "... ...... ...... ............ XXX...XXX...XXX... XX..XXX...XX.. ........ ........",
+}
+TF_WIDE_KERNELS = ((2, 2), (3, 3), (1, 3), (4, 4))
+TF_WIDE_PADS = ((-1, 1), (-2, 2), (-3, 2), (-3, 3), (-2, 3), (-1, 2))
+TF_WIDE = {  # input (8, 9), up to 128 channels (NHWC): (C_in, C_out) -> marks per kernel of TF_WIDE_KERNELS
+    (32, 32): "XXX XXX.XXX.XXX. XXX. XXXX..XXXX..XXXX..", (64, 64): "XXX XXX.XXX.XXX. XXX. XXXX..XXXX..XXXX..",
+    (1, 64): "... XXX.XXX.XXX. .... XXXX..XXXX..XXXX..", (64, 1): "XXX XXX.XXX.XXX. XXX. XXXX..XXXX..XXXX..",
+    (128, 8): "XXX XXX.XXX.XXX. XXX. XXXX..XXXX..XXXX..", (5, 3): "XXX XXX.XXX.XXX. .XX. XXXX..XXXX..XXXX..",
+    (7, 1): "XXX XXX.XXX.XXX. XXX. XXXX..XXXX..XXXX..",
+}
+TF_GROUPED_KERNELS = ((2, 2), (3, 3), (2, 4), (1, 3), (3, 1))
+TF_GROUPED_PADS = ((-1, 1), (-2, 1), (-2, 2), (-1, 2))
+TF_GROUPED = {  # input (5, 6), NHWC: (C_in, C_out) per group -> marks per kernel, the same for 2, 3 and 17 groups
+    (1, 1): "...... XXX.XXX.XXX. XXXXX.XX .... ....", (2, 2): "XXXXXX XXX.XXX.XXX. XXXXX.XX .... ....",
+    (1, 4): "...... XXX.XXX.XXX. XXXXX.XX .... ....", (4, 1): "XXXXXX XXX.XXX.XXX. XXXXX.XX ..X. ..X.",
+    (8, 8): "XXXXXX XXX.XXX.XXX. XXXXX.XX XXX. XXX.",
+}
+
+
+def test_tf_xla_negative_low_padding_grids():
+    """1,800 ungrouped (NHWC; NCHW and oneDNN off marked alike), 259 with up to 128 channels and 510 grouped
+    cases: the predicate holds exactly where XLA was wrong."""
+    predicate = PREDICATES["tf_xla_negative_low_padding"]
+    grids = [_tf_grid((5, 6), TF_KERNELS, TF_PADS, 1, cin, cout, marks) for (cin, cout), marks in TF_UNGROUPED.items()]
+    grids += [_tf_grid((8, 9), TF_WIDE_KERNELS, TF_WIDE_PADS, 1, cin, cout, marks) for (cin, cout), marks in TF_WIDE.items()]
+    grids += [_tf_grid((5, 6), TF_GROUPED_KERNELS, TF_GROUPED_PADS, groups, cin, cout, marks)
+              for groups in (2, 3, 17) for (cin, cout), marks in TF_GROUPED.items()]
+    wrong = [(c.groups, c.in_per_group, c.out_per_group, c.kernel_size, c.padding)
+             for grid in grids for c, observed in grid if predicate(c, {}) is not observed]
+    assert not wrong, f"predicate differs from the observed outcome for {wrong[:10]}"
+    # the jax entry's rule (YNNPACK above 16 channels) misses what TF's XLA got wrong there
+    assert not PREDICATES["xla_negative_low_padding"](_grouped((5, 6), (2, 2), [(-1, 1), (0, 0)], 1, 17, 1), {})
+    assert predicate(_grouped((5, 6), (2, 2), [(-1, 1), (0, 0)], 1, 17, 1), {})
+
+
+def test_tf_xla_negative_low_padding_spares_strides_and_dilations():
+    """Stride 2 or 3, or dilation 2 or 3, in either dim (8 -> 8, 2 -> 2, 17 -> 1; kernels (2, 2), (3, 3), (2, 4);
+    the pads above in each place; 477 NCHW cases): all right."""
+    predicate = PREDICATES["tf_xla_negative_low_padding"]
+    for s, d in (((2, 1), None), ((1, 2), None), ((2, 2), None), ((3, 1), None), (None, (2, 1)), (None, (1, 2)),
+                 (None, (2, 2)), (None, (3, 1))):
+        for cin, cout in ((8, 8), (2, 2), (17, 1)):
+            for kernel in ((2, 2), (3, 3), (2, 4)):
+                for where in TF_PLACES:
+                    for pads in TF_PADS[:3]:
+                        c = _grouped((5, 6), kernel, _placed(where, pads), 1, cin, cout, stride=s, dilation=d)
+                        assert not predicate(c, {}), (s, d, cin, cout, kernel, where, pads)
+
+
+def _tf_record(c, check="forward", dtype="float32", variant="nn_channels_first", mode="compiled", backend="onednn"):
+    return SimpleNamespace(framework="tensorflow", version="2.21.0", target=f"tensorflow.{variant}", check=check, dtype=dtype,
+                           device="cpu", backend=backend, mode=mode, native={}, case=c.to_data())
+
+
+# The suite's find (compiled epilogue-scale, unbatched) and its batched twin, the entry's example.
+TF_SUITE = Case(batch=None, groups=1, in_per_group=2, out_per_group=2, input_size=(2, 3), kernel_size=(2, 2), bias=False,
+                stride=(1, 1), dilation=(1, 1), padding=((2, 0), (1, 1)), output_padding=(0, 0))
+
+
+@pytest.mark.parametrize("c, check, dtype, variant, mode, expected", [
+    (TF_SUITE, "epilogue-scale", "float32", "nn_channels_first", "compiled", "tf-xla-cpu-negative-low-padding"),
+    (dataclasses.replace(TF_SUITE, padding=((2, 0), (2, 0))), "epilogue-relu", "float32", "nn_channels_first", "compiled",
+     "tf-xla-cpu-negative-low-padding"),
+    (TF_SUITE, "forward", "bfloat16", "nn", "compiled", "tf-xla-cpu-negative-low-padding"),  # NHWC alike
+    (TF_SUITE, "native", "float16", "nn", "compiled", "tf-xla-cpu-negative-low-padding"),  # float16 and bfloat16 alike
+    (TF_SUITE, "forward", "float64", "nn", "compiled", None),  # float64 right
+    (TF_SUITE, "forward", "float32", "nn", "eager", None),  # TensorFlow's own kernels: right
+    (TF_SUITE, "gradient-input", "float32", "nn", "compiled", None),  # the gradients' convs pad by the crops: right
+    (TF_SUITE, "gradient-weight", "float32", "nn", "compiled", None),
+    # a patch of 1 x 2 x 2 floats holds no whole packet (right in the grids above)
+    (dataclasses.replace(TF_SUITE, in_per_group=1, out_per_group=1), "forward", "float32", "nn", "compiled", None),
+    (TF_SUITE, "forward", "float32", "keras", "compiled", None),  # Keras pads by 'same'/'valid' only: not this entry's
+])
+def test_tf_xla_negative_low_padding_entry(c, check, dtype, variant, mode, expected):
+    entry = KnownDiscrepancies.load().match(_tf_record(c, check, dtype, variant, mode))
+    assert (entry.id if entry else None) == expected
+
+
+def test_tf_xla_negative_low_padding_example_satisfies_its_entry():
+    from conformance.cases import case_from_data
+
+    entry = next(e for e in KnownDiscrepancies.load().entries if e.id == "tf-xla-cpu-negative-low-padding")
+    example = {k: v for k, v in entry.example.items() if k not in ("check", "variant", "dtype", "mode")}
+    record = _tf_record(case_from_data(example), "forward", entry.example["dtype"], entry.example["variant"], entry.example["mode"])
+    assert KnownDiscrepancies.load().match(record) == entry
+
+
 # ---- XLA:CPU's input gradient over a dim of one padding zero (xla-cpu-zero-only-dim-input-gradient*) ----
 # Every case below ran through the suite's own check, Runner.gradients, on jax/jaxlib 0.10.2 (XLA:CPU,
 # x86-64), against the oracle's input gradient: "wrong" is a gradient-input mismatch, "right" a pass.
