@@ -7,7 +7,8 @@ one record per line.
 ``run["status"]`` is ``"complete"`` only for a run that ran every selected test to the end;
 ``"interrupted"`` (Ctrl-C, SIGTERM) or ``"incomplete"`` (stopped early by ``-x``/``--maxfail``, an
 internal error) otherwise, with ``run["status_reason"]`` saying why. Reports show it and ``convt
-compare`` refuses to gate on anything but a complete run. Written once at the end of a run, completely or not at all (a temporary file renamed into place).
+compare`` refuses to gate on anything but a complete run. A shard's run line says which shard it is
+(``run["shard"]``: ``conformance.shard``); a merge's, what it merged (``run["merged"]``: ``reports.merge``). Written once at the end of a run, completely or not at all (a temporary file renamed into place).
 """
 
 from __future__ import annotations
