@@ -98,7 +98,7 @@ class _Config:
     def __init__(self, tmp_path, frameworks):
         self.values = {"frameworks": frameworks, "impl": None, "devices": None, "dtypes": None, "backends": None,
                        "max_examples": None, "call_timeout": 120.0, "report_dir": str(tmp_path), "known_discrepancies": None,
-                       "modes": None, "compile_cache": "none", "impl_arrays": None, "impl_version": None, "impl_dialect": None}
+                       "modes": None, "compile_cache": "none", "impl_arrays": None, "impl_version": None, "impl_dialect": None, "shard": None}
 
     def getoption(self, name):
         return self.values[name]
