@@ -67,16 +67,7 @@ def pytest_configure(config):
         settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
     max_examples = config.getoption("max_examples")
     if max_examples is not None and max_examples >= 1:
-        # On top of the run's profile. hypothesis's own plugin loads --hypothesis-profile after this hook,
-        # which reset the budget to that profile's (--hypothesis-profile ci --max-examples 25 ran 100):
-        # the combined profile is handed to it under that option instead.
-        chosen = config.getoption("hypothesis_profile", None)
-        base = settings.get_profile(chosen) if chosen else settings.default
-        name = f"{chosen}-max-examples-{max_examples}" if chosen else "convt-cli"
-        settings.register_profile(name, settings(base, max_examples=max_examples))
-        settings.load_profile(name)
-        if chosen:
-            config.option.hypothesis_profile = name
+        _derive_profile(config, f"max-examples-{max_examples}", max_examples=max_examples)
     _example_db(config)
     session = ConvtSession(config)
     config.stash[SESSION] = session
@@ -93,6 +84,21 @@ def pytest_configure(config):
         pass
 
 
+def _derive_profile(config, suffix: str, **changes) -> settings:
+    """Load the run's profile with ``changes`` on top, named ``<profile>-<suffix>``; returns the profile
+    it was derived from. hypothesis's own plugin loads ``--hypothesis-profile`` after this hook, which
+    would reset what was changed (``--hypothesis-profile ci --max-examples 25`` ran 100), so the
+    derived profile is handed to it under that option instead."""
+    chosen = config.getoption("hypothesis_profile", None)
+    base = settings.get_profile(chosen) if chosen else settings.default
+    name = f"{chosen or settings.get_current_profile_name()}-{suffix}"
+    settings.register_profile(name, settings(base, **changes))
+    settings.load_profile(name)
+    if chosen:
+        config.option.hypothesis_profile = name
+    return base
+
+
 def _example_db(config) -> None:
     """``--example-db``: the run's profile with the shared database on (``conformance.example_db``)."""
     url, readonly = config.getoption("example_db"), config.getoption("example_db_readonly")
@@ -102,16 +108,7 @@ def _example_db(config) -> None:
         return
     from . import example_db
 
-    # hypothesis's own plugin loads --hypothesis-profile after this hook: derive from that profile, and
-    # hand it the derived one under that option (as --max-examples does).
-    chosen = config.getoption("hypothesis_profile", None)
-    base = settings.get_profile(chosen) if chosen else settings.default
-    database = example_db.database(url, readonly)
-    name = f"{chosen or settings.get_current_profile_name()}-example-db"
-    settings.register_profile(name, settings(base, derandomize=False, database=database))
-    settings.load_profile(name)
-    if chosen:
-        config.option.hypothesis_profile = name
+    base = _derive_profile(config, "example-db", derandomize=False, database=example_db.database(url, readonly))
     config.stash[SEEDED] = base.derandomize
     config.stash[EXAMPLE_DB] = {"example_db": example_db.describe(url), "example_db_readonly": readonly}
 
