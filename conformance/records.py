@@ -154,24 +154,29 @@ class RecordsFile:
         with open(self.path, encoding="utf-8") as stream:
             first = stream.readline()
         if first.strip():
-            data = parse_line(self.path, 1, first)
+            data = _parse_line(self.path, 1, first)
             if isinstance(data, dict) and set(data) == {"run"}:
                 if not isinstance(data["run"], dict):
                     raise MalformedRecords(f"{self.path}:1: the run line must hold a JSON object, not {_json_type(data['run'])}")
                 self.run = data["run"]
 
     def __iter__(self):
+        return (record for _, record in self.lines())
+
+    def lines(self):
+        """``(text, record)`` for each record line: its text as written (a merge copies it unchanged) and
+        the record it holds, checked."""
         with open(self.path, encoding="utf-8") as stream:
             for number, line in enumerate(stream, 1):
                 if not line.strip():
                     continue
-                data = parse_line(self.path, number, line)
+                data = _parse_line(self.path, number, line)
                 if number == 1 and isinstance(data, dict) and set(data) == {"run"}:
                     continue
-                yield record_from_line(self.path, number, data)
+                yield line, _record_from_line(self.path, number, data)
 
 
-def parse_line(path, number: int, line: str):
+def _parse_line(path, number: int, line: str):
     try:
         return json.loads(line)
     except RecursionError:
@@ -180,7 +185,7 @@ def parse_line(path, number: int, line: str):
         raise MalformedRecords(f"{path}:{number}: not a record: {error}") from None
 
 
-def record_from_line(path, number: int, data) -> Record:
+def _record_from_line(path, number: int, data) -> Record:
     """A decoded line as a :class:`Record`; ``ValueError`` naming ``path:number`` where it is not one."""
     if not isinstance(data, dict):
         raise MalformedRecords(

@@ -32,9 +32,9 @@ def open_records_dir(directory) -> RecordsFile:
 class RecordsText(RecordsFile):
     """A :class:`RecordsFile` whose undecodable bytes are reported as the file's, in one line."""
 
-    def __iter__(self):
+    def lines(self):
         try:
-            yield from super().__iter__()
+            yield from super().lines()
         except UnicodeDecodeError:
             raise MalformedRecords(f"{self.path}: not UTF-8 text") from None
 

@@ -28,7 +28,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conformance.records import RECORDS_FILE, RecordsFile, open_atomically, parse_line, record_from_line
+from conformance.records import RECORDS_FILE, RecordsFile, open_atomically
 
 from .load import open_records_dir
 from .status import COMPLETE, run_status
@@ -291,16 +291,9 @@ def _known(runs) -> list[dict]:
 
 
 def _copy(item: Input, stream) -> int:
-    """Copy ``item``'s records into ``stream`` a line at a time, each checked to be a record; how many."""
+    """Copy ``item``'s records into ``stream`` as they were written, each checked to be one; how many."""
     count = 0
-    try:
-        with open(item.source.path, encoding="utf-8") as source:
-            for number, line in enumerate(source, 1):
-                if not line.strip() or number == 1:  # the run line (read already) or a blank line
-                    continue
-                record_from_line(item.source.path, number, parse_line(item.source.path, number, line))
-                stream.write(line if line.endswith("\n") else line + "\n")
-                count += 1
-    except UnicodeDecodeError:
-        raise MergeError(f"{item.source.path}: not UTF-8 text") from None
+    for line, _ in item.source.lines():
+        stream.write(line if line.endswith("\n") else line + "\n")
+        count += 1
     return count
