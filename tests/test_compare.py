@@ -167,6 +167,15 @@ def test_derandomized_same_cell_other_example_is_new(runs):
     assert [e["cell_failed_in_baseline"] for e in result.new] == [True] and not result.moved and not result.new_cells
 
 
+def test_a_run_that_replayed_a_shared_example_database_is_not_draw_for_draw_comparable(runs):
+    """Its database's examples came first and took their share of the budget (--example-db): a failing
+    id the baseline never drew, in a cell failing there too, is moved, not new, as under a randomized profile."""
+    shared = {**DERANDOMIZED, "example_db": "redis://cache.example:6379/0", "example_db_readonly": True}
+    base, cand = runs([record("mismatch", size=4)], [record("mismatch", size=9)], cand_run=run_line("2.21.0", hypothesis=shared))
+    result = compare(base, cand)
+    assert not result.draws_comparable and not result.new and result.moved and not result.failed
+
+
 def test_environment_differences_list_the_version_first(runs):
     base, cand = runs([record()], [record()])
     environment = compare(base, cand).environment

@@ -80,5 +80,7 @@ def test_four_shards_merged_check_exactly_what_one_ci_run_checks(pytester, capsy
     assert merged_run["draws"] == whole_run["draws"]
     shards = [read_run(pytester.path / f"shard-{index}" / RECORDS_FILE)[0]["shard"] for index in range(1, 5)]
     assert len({s["collection"] for s in shards}) == 1 and sum(s["items"] for s in shards) == shards[0]["items_total"]
+    page = (pytester.path / "shard-2" / "report.html").read_text()
+    assert 'id="shard"' in page and f"shard 2/4: {shards[1]['items']} of {shards[1]['items_total']} test items" in page
     assert merged_run["merged"]["shards"][0]["held"] == [1, 2, 3, 4] and whole_run["shard"] is None
     assert main(["compare", str(pytester.path / "whole"), str(pytester.path / "merged")]) == 0
