@@ -142,12 +142,6 @@ class LaneKeyedDatabase(ExampleDatabase):
     def __repr__(self) -> str:
         return f"LaneKeyedDatabase({self.database!r})"
 
-    def __eq__(self, other) -> bool:
-        return isinstance(other, LaneKeyedDatabase) and self.database == other.database
-
-    def __hash__(self) -> int:
-        return hash(("LaneKeyedDatabase", id(self.database)))
-
     @staticmethod
     def _test_key(key: bytes) -> bytes | None:
         """The test key of a lane's primary key; None for any other key (its secondary and pareto corpora)."""
