@@ -55,6 +55,17 @@ class Input:
         shard = self.run.get("shard")
         return shard if isinstance(shard, dict) and {"index", "count", "collection"} <= set(shard) else None
 
+    def held(self) -> list[tuple]:
+        """``(collection, count, items_total, index)`` of each shard this input holds: its own, or, for an
+        earlier merge, those it merged (so a merge of merges still counts every shard once)."""
+        if self.shard is not None:
+            return [(self.shard["collection"], self.shard["count"], self.shard.get("items_total"), self.shard["index"])]
+        merged = self.run.get("merged")
+        groups = merged.get("shards") if isinstance(merged, dict) else None
+        return [(group["collection"], group["count"], group.get("items_total"), index)
+                for group in groups or [] if isinstance(group, dict) and {"collection", "count", "held"} <= set(group)
+                for index in group["held"]]
+
     @property
     def name(self) -> str:
         shard = self.shard
@@ -118,15 +129,11 @@ def _shards(inputs) -> tuple[list[dict], list[dict]]:
     """The shard groups (one per sharded run) with the shards each holds, and those it misses."""
     groups: dict[tuple, dict] = {}
     for item in inputs:
-        shard = item.shard
-        if shard is None:
-            continue
-        group = groups.setdefault((shard["collection"], shard["count"]), {
-            "collection": shard["collection"], "count": shard["count"], "items_total": shard.get("items_total"), "held": {}})
-        if shard["index"] in group["held"]:
-            raise MergeError(f"shard {shard['index']}/{shard['count']} of run {shard['collection']} given twice: "
-                             f"{group['held'][shard['index']]} and {item.directory}")
-        group["held"][shard["index"]] = str(item.directory)
+        for collection, count, items_total, index in item.held():
+            group = groups.setdefault((collection, count), {"collection": collection, "count": count, "items_total": items_total, "held": {}})
+            if index in group["held"]:
+                raise MergeError(f"shard {index}/{count} of run {collection} given twice: {group['held'][index]} and {item.directory}")
+            group["held"][index] = str(item.directory)
     shards, missing = [], []
     for group in groups.values():
         absent = [index for index in range(1, group["count"] + 1) if index not in group["held"]]
@@ -212,11 +219,19 @@ def _merged_run(inputs, shards, missing, differences) -> dict:
     return run
 
 
+def _only_shards_missing(run: dict) -> bool:
+    """Whether ``run`` is a merge (``--allow-missing``) whose every input was complete: only shards were
+    missing, which this merge counts again over all its inputs (``_shards``) and names if still missing."""
+    merged = run.get("merged")
+    inputs = merged.get("inputs") if isinstance(merged, dict) else None
+    return bool(inputs) and all(isinstance(entry, dict) and entry.get("status") == COMPLETE for entry in inputs)
+
+
 def _status(inputs, missing) -> tuple[str, str]:
     reasons, statuses = [], []
     for item in inputs:
         status, reason = run_status(item.run)
-        if status != COMPLETE:
+        if status != COMPLETE and not _only_shards_missing(item.run):
             statuses.append(status)
             reasons.append(f"{item.name} is {status}" + (f" ({reason})" if reason else ""))
     if missing:

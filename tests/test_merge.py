@@ -216,3 +216,19 @@ def test_json_says_what_was_merged(tmp_path, capsys):
     assert said["records"] == 6 and said["status"] == "complete" and said["inputs"] == 2 and said["mixed"] == []
     assert said["shards"] == [{"collection": COLLECTION, "count": 2, "items_total": 6, "held": [1, 2], "missing": []}]
     assert said["written"] == [str(tmp_path / "out" / name) for name in (RECORDS_FILE, "summary.json", "report.html")]
+
+
+def test_a_merge_of_merges_counts_each_shard_once(tmp_path, capsys):
+    """A directory caught twice by a glob (a shard and an earlier merge holding it) would count its
+    checks twice: the earlier merge's shards are its own, so the repeat is refused; merges of disjoint
+    shards join into the whole run."""
+    directories = shards(tmp_path)
+    merge(tmp_path / "first-half", directories[:2], allow_missing=True)
+    merge(tmp_path / "second-half", directories[2:], allow_missing=True)
+    err = one_line_error(capsys, "merge", tmp_path / "out", tmp_path / "first-half", directories[1])
+    assert f"shard 2/4 of run {COLLECTION} given twice: {tmp_path / 'first-half'} and {directories[1]}" in err
+    whole = merge(tmp_path / "whole", [tmp_path / "first-half", tmp_path / "second-half"])
+    assert whole.records == 12 and whole.run["merged"]["shards"][0]["held"] == [1, 2, 3, 4] and not whole.run["merged"]["shards"][0]["missing"]
+    assert whole.run["status"] == "complete"  # the halves lacked only each other's shards
+    partial = merge(tmp_path / "partial", [tmp_path / "first-half", directories[2]], allow_missing=True)
+    assert partial.run["status"] == "incomplete" and "missing shard 4/4" in partial.run["status_reason"]
